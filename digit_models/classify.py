@@ -1,0 +1,65 @@
+"""From preprocessed 28x28 images to the JSON answer that the CLI, the app and the API share.
+
+The answer for one image (DESIGN.md's contract):
+    {"digit": 7, "confidence": 0.998,
+     "models": {"knn": [p0, ..., p9], "rf": [...], "sgd": [...], "cnn": [...]},
+     "ensemble": [p0, ..., p9]}
+`digit` is the ensemble's choice, or None when the image holds no digit; then the answer
+carries a `message` saying why and no probabilities at all.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
+
+from digit_models.base import DigitModel, as_image_batch
+from digit_models.ensemble import EnsembleModel
+
+DECIMALS = 6
+
+
+def predict_all(models: Mapping[str, DigitModel], images: np.ndarray) -> dict[str, np.ndarray]:
+    """Every model's probabilities for float32 images (n, 28, 28): key -> (n, 10).
+
+    Each member runs once; the ensemble combines their outputs instead of running them again.
+    """
+    batch = as_image_batch(images)
+    ensemble = models.get("ensemble")
+    members = {key: model for key, model in models.items() if key != "ensemble"}
+    probabilities = {key: model.predict_proba(batch) for key, model in members.items()}
+    if isinstance(ensemble, EnsembleModel):
+        probabilities["ensemble"] = ensemble.combine(probabilities)
+    elif ensemble is not None:
+        probabilities["ensemble"] = ensemble.predict_proba(batch)
+    return probabilities
+
+
+def answer(probabilities: Mapping[str, np.ndarray], row: int = 0) -> dict[str, Any]:
+    """The JSON answer for row `row` of predict_all's output."""
+    ensemble = np.asarray(probabilities["ensemble"][row])
+    return {
+        "digit": int(ensemble.argmax()),
+        "confidence": round(float(ensemble.max()), DECIMALS),
+        "models": {key: _rounded(values[row]) for key, values in probabilities.items() if key != "ensemble"},
+        "ensemble": _rounded(ensemble),
+    }
+
+
+def no_digit_answer(reason: str) -> dict[str, Any]:
+    """The answer when preprocessing found no digit: no probabilities pretending otherwise."""
+    return {"digit": None, "confidence": None, "models": {}, "ensemble": None, "message": f"No digit found: {reason}"}
+
+
+def classify_images(models: Mapping[str, DigitModel], images: Sequence[np.ndarray]) -> list[dict[str, Any]]:
+    """Answers for a list of float32 (28, 28) images, all models run once on the whole batch."""
+    if not images:
+        return []
+    probabilities = predict_all(models, np.stack(images))
+    return [answer(probabilities, row) for row in range(len(images))]
+
+
+def _rounded(values: np.ndarray) -> list[float]:
+    return [round(float(value), DECIMALS) for value in values]

@@ -1,0 +1,46 @@
+"""The ensemble: a weighted mean of its members' probabilities."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import numpy as np
+
+from digit_models.base import DigitModel, as_image_batch
+
+
+class EnsembleModel:
+    """Weighted mean of member probabilities; weights are non-negative and sum to 1.
+
+    With equal weights this is the plain mean. The training command learns the weights
+    on validation data (never the test set) and stores them in the manifest.
+    """
+
+    key = "ensemble"
+    name = "Ensemble"
+
+    def __init__(self, *, members: Mapping[str, DigitModel], weights: Mapping[str, float] | None = None) -> None:
+        if not members:
+            raise ValueError("an ensemble needs at least one member")
+        weights = dict(weights) if weights is not None else {key: 1.0 for key in members}
+        unknown = set(weights) - set(members)
+        if unknown:
+            raise ValueError(f"weights name models that are not members: {sorted(unknown)}")
+        values = np.array([max(float(weights.get(key, 0.0)), 0.0) for key in members])
+        if values.sum() <= 0:
+            raise ValueError("ensemble weights must have a positive sum")
+        self.members = dict(members)
+        self.weights = dict(zip(self.members, values / values.sum(), strict=True))
+
+    def __repr__(self) -> str:
+        shares = ", ".join(f"{key}={weight:.2f}" for key, weight in self.weights.items())
+        return f"EnsembleModel({shares})"
+
+    def combine(self, member_probabilities: Mapping[str, np.ndarray]) -> np.ndarray:
+        """Weighted mean of already computed member probabilities, each (n, 10) -> (n, 10)."""
+        return sum(self.weights[key] * np.asarray(member_probabilities[key]) for key in self.members)
+
+    def predict_proba(self, images: np.ndarray) -> np.ndarray:
+        """float32 (n, 28, 28) in [0, 1] -> float64 (n, 10), rows summing to 1."""
+        batch = as_image_batch(images)
+        return self.combine({key: model.predict_proba(batch) for key, model in self.members.items()})

