@@ -126,10 +126,10 @@ def load_models(folder: Path = MODELS_DIR, keys: tuple[str, ...] = MEMBER_KEYS) 
     if missing:
         raise ArtifactError(f"{folder / MANIFEST_NAME} has no entry for {missing}: run `python -m training all`")
     models: dict[str, DigitModel] = {key: load_model(key, entries[key], folder) for key in keys}
-    weights = entries.get("ensemble", {}).get("weights")
-    models["ensemble"] = EnsembleModel(
-        members=models, weights={k: w for k, w in (weights or {}).items() if k in models} or None
-    )
+    learned = entries.get("ensemble", {}).get("weights") or {}
+    weights = {key: weight for key, weight in learned.items() if key in models}
+    # Loading a subset of the members whose learned weights are all zero falls back to the plain mean.
+    models["ensemble"] = EnsembleModel(members=models, weights=weights if sum(weights.values()) > 0 else None)
     return models
 
 

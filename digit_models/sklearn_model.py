@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
+import threadpoolctl
 
 from digit_models.base import N_CLASSES, as_image_batch, normalise_rows
+
+SMALL_BATCH = 64
 
 
 class SklearnDigitModel:
@@ -29,8 +34,20 @@ class SklearnDigitModel:
     def predict_proba(self, images: np.ndarray) -> np.ndarray:
         """float32 (n, 28, 28) in [0, 1] -> float64 (n, 10), rows summing to 1."""
         batch = as_image_batch(images)
-        scores = self.pipeline.predict_proba(batch.reshape(len(batch), -1))
+        # The app sends a few images at a time from several threads at once. OpenMP threads
+        # waiting on each other then cost 10-100 ms per call (KNN's neighbour search), where
+        # one thread takes 4 ms; large batches still use every core through BLAS.
+        openmp_threads = 1 if len(batch) <= SMALL_BATCH else None
+        with _thread_controller().limit(limits=openmp_threads, user_api="openmp"):
+            scores = self.pipeline.predict_proba(batch.reshape(len(batch), -1))
         # A model fitted on a subset may lack some classes: place its columns by class.
         probabilities = np.zeros((len(batch), N_CLASSES))
         probabilities[:, np.asarray(self.pipeline.classes_, dtype=int)] = scores
         return normalise_rows(probabilities)
+
+
+@functools.cache
+def _thread_controller() -> threadpoolctl.ThreadpoolController:
+    # Finding the loaded thread pools scans every shared library (TensorFlow brings hundreds):
+    # about 8 ms, so it is done once, and each call only sets the thread count.
+    return threadpoolctl.ThreadpoolController()

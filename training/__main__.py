@@ -1,4 +1,4 @@
-"""`python -m training {all,knn,rf,sgd,cnn,ensemble,report}`: rebuild models and reports from MNIST."""
+"""`python -m training {all,knn,rf,sgd,cnn,ensemble,report,examples}`: rebuild models, reports and examples."""
 
 from __future__ import annotations
 
@@ -19,8 +19,9 @@ def parse_arguments(argv: list[str] | None = None) -> argparse.Namespace:
     )
     parser.add_argument(
         "step",
-        choices=["all", "knn", "rf", "sgd", "cnn", "ensemble", "report"],
-        help="'all' trains the four models, the ensemble, then writes the report",
+        choices=["all", "knn", "rf", "sgd", "cnn", "ensemble", "report", "examples"],
+        help="'all' trains the four models, the ensemble, then writes the report; "
+        "'examples' writes the app's example images into assets/examples",
     )
     parser.add_argument(
         "--data",
@@ -48,6 +49,11 @@ def parse_arguments(argv: list[str] | None = None) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> int:
     arguments = parse_arguments(argv)
+    if arguments.step == "examples":
+        from training import examples
+
+        examples.main(arguments.data)
+        return 0
     from training import train
 
     started = time.perf_counter()
