@@ -1,0 +1,1 @@
+"""Benchmarks (latency, accuracy) that write JSON to bench/results/; not part of the test run."""

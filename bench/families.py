@@ -1,0 +1,291 @@
+"""Realistic inputs built from MNIST test digits: photos, canvas drawings, odd pens, odd file formats.
+
+Each family turns one MNIST digit (uint8 (28, 28), ink bright) and a seeded random
+generator into what a user would really hand the app: a phone photo's JPEG bytes, a
+Sketchpad canvas array, a palette PNG, an EXIF-rotated JPEG... Everything is
+deterministic given the seed (`family_input(name, digit, seed, index)`), so the tests use
+a few of these and `bench/family_accuracy.py` measures every model on a thousand of each.
+
+Only ever feed these MNIST *test* digits: the families are an acceptance test.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+from PIL import Image, ImageDraw, ImageFilter
+from scipy import ndimage
+
+FAMILIES: dict[str, str] = {
+    "photo": "phone photo: dark ink (blue, grey, black) on white or cream paper, uneven light, "
+    "soft shadow, noise, JPEG q60-85, digit small and off-centre",
+    "canvas": "Sketchpad canvas: round pen 10-40 px, black on opaque white, 400-800 px, off-centre",
+    "canvas-transparent": "drawings like those of canvas, in black on a transparent canvas (RGBA)",
+    "thick-pen": "very thick strokes: pen width 15-20% of the digit's height",
+    "thin-pen": "very thin strokes: a 1-2 px pen on a 400-800 px canvas",
+    "odd-format": "palette PNG (with and without transparency), 16-bit PNG, CMYK JPEG, "
+    "LA PNG, 1-bit PNG, EXIF-rotated JPEG",
+}
+
+_SKELETON_SCALE = 4
+_SUPERSAMPLING = 2
+_BLOB_DEPTH = 1.25  # Deeper inside the ink than this many typical half-widths is a blob, not a stroke.
+
+
+def family_input(family: str, digit: np.ndarray, seed: int, index: int) -> Any:
+    """The input of `family` made from `digit` (uint8 (28, 28), ink bright) for image `index`.
+
+    Returns what the app would receive: bytes of an image file, or a uint8 RGBA canvas
+    array (H, W, 4). The same (family, digit, seed, index) always gives the same input.
+    """
+    if family not in _MAKERS:
+        raise ValueError(f"unknown family {family!r}; expected one of {sorted(_MAKERS)}")
+    rng = np.random.default_rng([seed, list(_MAKERS).index(family), index])
+    return _MAKERS[family](digit, rng, index)
+
+
+# --- shared pieces -------------------------------------------------------------------
+
+
+def crop_to_ink(digit: np.ndarray) -> np.ndarray:
+    """uint8 (28, 28) -> the digit's bounding box of non-zero pixels."""
+    rows = np.flatnonzero(digit.any(axis=1))
+    columns = np.flatnonzero(digit.any(axis=0))
+    return digit[rows[0] : rows[-1] + 1, columns[0] : columns[-1] + 1]
+
+
+def upscale(digit: np.ndarray, scale: float) -> np.ndarray:
+    """The digit's crop enlarged `scale` times with bicubic interpolation: float32 ink amount in [0, 1]."""
+    crop = crop_to_ink(digit)
+    size = (max(1, round(crop.shape[1] * scale)), max(1, round(crop.shape[0] * scale)))
+    large = Image.fromarray(crop).resize(size, Image.Resampling.BICUBIC)
+    return np.clip(np.asarray(large, dtype=np.float32) / 255, 0, 1)
+
+
+def skeleton(mask: np.ndarray) -> np.ndarray:
+    """Zhang-Suen thinning of a bool mask (h, w) to one-pixel-wide, 8-connected centre lines."""
+    image = np.pad(mask.astype(np.uint8), 1)
+    while True:
+        changed = False
+        for step in (0, 1):
+            # Neighbours P2..P9, clockwise from north, of every interior pixel.
+            p2, p3, p4 = image[:-2, 1:-1], image[:-2, 2:], image[1:-1, 2:]
+            p5, p6, p7 = image[2:, 2:], image[2:, 1:-1], image[2:, :-2]
+            p8, p9 = image[1:-1, :-2], image[:-2, :-2]
+            ring = [p2, p3, p4, p5, p6, p7, p8, p9, p2]
+            neighbours = sum(ring[:-1])
+            transitions = sum((ring[k] == 0) & (ring[k + 1] == 1) for k in range(8))
+            if step == 0:
+                side = (p2 * p4 * p6 == 0) & (p4 * p6 * p8 == 0)
+            else:
+                side = (p2 * p4 * p8 == 0) & (p2 * p6 * p8 == 0)
+            centre = image[1:-1, 1:-1]
+            remove = (centre == 1) & (neighbours >= 2) & (neighbours <= 6) & (transitions == 1) & side
+            if remove.any():
+                centre[remove] = 0
+                changed = True
+        if not changed:
+            return image[1:-1, 1:-1].astype(bool)
+
+
+def centre_line(digit: np.ndarray) -> tuple[np.ndarray, tuple[int, int]]:
+    """The digit's centre line as segments: float (n, 4) rows of (x0, y0, x1, y1), and the line image's (w, h).
+
+    Coordinates are in pixels of the digit enlarged _SKELETON_SCALE times; each segment joins
+    two 8-neighbouring skeleton pixels, so drawing them with a round pen re-strokes the digit.
+    Where the writer's strokes merged into a blob (a loop filled in by a fat pen), a thin
+    centre line would turn a 9 into a 7; the blob's core is added as dots, so the pen fills
+    it in as the writer did.
+    """
+    mask = upscale(digit, _SKELETON_SCALE) > 0.5
+    line = skeleton(mask)
+    depth = ndimage.distance_transform_edt(mask)
+    blob_rows, blob_columns = np.nonzero(depth >= _BLOB_DEPTH * np.median(depth[line]))
+    blobs = np.stack([blob_columns, blob_rows, blob_columns, blob_rows], axis=1)
+    rows, columns = np.nonzero(line)
+    segments = []
+    for row_step, column_step in ((0, 1), (1, 0), (1, 1), (1, -1)):
+        neighbour_rows, neighbour_columns = rows + row_step, columns + column_step
+        inside = (neighbour_rows < line.shape[0]) & (neighbour_columns >= 0) & (neighbour_columns < line.shape[1])
+        joined = np.zeros(len(rows), dtype=bool)
+        joined[inside] = line[neighbour_rows[inside], neighbour_columns[inside]]
+        segments.append(np.stack([columns, rows, neighbour_columns, neighbour_rows], axis=1)[joined])
+    lonely = np.stack([columns, rows, columns, rows], axis=1)  # Isolated pixels still get a dot.
+    return np.concatenate([*segments, lonely, blobs]).astype(np.float64), (line.shape[1], line.shape[0])
+
+
+def draw_strokes(
+    digit: np.ndarray, canvas_size: tuple[int, int], height: float, pen: float, offset: tuple[float, float]
+) -> np.ndarray:
+    """Re-draw the digit with a round pen: float32 coverage (H, W) in [0, 1] of a canvas (width, height).
+
+    height: the digit's centre-line height on the canvas in pixels; pen: pen diameter in
+    pixels; offset: canvas position (x, y) of the centre line's top-left corner. Drawn at
+    _SUPERSAMPLING times the size and averaged down, so edges are anti-aliased like a
+    browser canvas.
+    """
+    segments, (_, line_height) = centre_line(digit)
+    scale = height / line_height * _SUPERSAMPLING
+    points = segments * scale + np.array(offset * 2) * _SUPERSAMPLING
+    width, canvas_height = canvas_size
+    image = Image.new("L", (width * _SUPERSAMPLING, canvas_height * _SUPERSAMPLING), 0)
+    draw = ImageDraw.Draw(image)
+    radius = max(pen * _SUPERSAMPLING / 2, 0.5)
+    line_width = max(1, round(pen * _SUPERSAMPLING))
+    for x0, y0, x1, y1 in points:
+        draw.line([(x0, y0), (x1, y1)], fill=255, width=line_width)
+        for x, y in ((x0, y0), (x1, y1)):
+            draw.ellipse([x - radius, y - radius, x + radius, y + radius], fill=255)
+    coverage = image.reduce(_SUPERSAMPLING)
+    return np.asarray(coverage, dtype=np.float32) / 255
+
+
+def random_canvas_drawing(
+    digit: np.ndarray, rng: np.random.Generator, pen_range: tuple[float, float], pen_relative: bool = False
+) -> np.ndarray:
+    """Coverage (H, W) of the digit drawn with a random pen somewhere off-centre on a 400-800 px canvas.
+
+    pen_range: pen diameters in pixels, or as fractions of the digit's height when pen_relative.
+    """
+    side = int(rng.integers(400, 801))
+    canvas_size = (side, int(rng.integers(400, 801))) if rng.random() < 0.3 else (side, side)
+    height = rng.uniform(0.35, 0.75) * min(canvas_size)
+    pen = rng.uniform(*pen_range) * (height if pen_relative else 1.0)
+    aspect = crop_to_ink(digit).shape[1] / crop_to_ink(digit).shape[0]
+    margin = pen / 2 + 2
+    free_x = max(canvas_size[0] - height * aspect - 2 * margin, 0)
+    free_y = max(canvas_size[1] - height - 2 * margin, 0)
+    offset = (margin + rng.uniform(0, free_x), margin + rng.uniform(0, free_y))
+    return draw_strokes(digit, canvas_size, height, pen, offset)
+
+
+def opaque_canvas(coverage: np.ndarray) -> np.ndarray:
+    """Black ink of `coverage` on opaque white, as the Sketchpad sends it: uint8 RGBA (H, W, 4)."""
+    gray = np.round(255 * (1 - coverage)).astype(np.uint8)
+    return np.dstack([gray, gray, gray, np.full_like(gray, 255)])
+
+
+def transparent_canvas(coverage: np.ndarray) -> np.ndarray:
+    """Black ink on a transparent canvas: uint8 RGBA (H, W, 4), colour 0 everywhere, alpha = coverage."""
+    alpha = np.round(255 * coverage).astype(np.uint8)
+    black = np.zeros_like(alpha)
+    return np.dstack([black, black, black, alpha])
+
+
+def encode(image: Image.Image, file_format: str, **options: Any) -> bytes:
+    """An image file's bytes."""
+    buffer = io.BytesIO()
+    image.save(buffer, file_format, **options)
+    return buffer.getvalue()
+
+
+# --- the families --------------------------------------------------------------------
+
+
+def make_photo(digit: np.ndarray, rng: np.random.Generator, index: int = 0) -> bytes:
+    """A phone photo of the digit written on paper: JPEG bytes, about 500 to 1,300 pixels a side."""
+    ink = upscale(digit, rng.uniform(8, 12))
+    sheet_scale = rng.uniform(2.5, 4.5)
+    longest = max(ink.shape)
+    height = int(longest * sheet_scale * rng.uniform(0.75, 1.0))
+    width = int(longest * sheet_scale * rng.uniform(0.75, 1.0))
+    top = int(rng.integers(0, height - ink.shape[0] + 1))
+    left = int(rng.integers(0, width - ink.shape[1] + 1))
+    amount = np.zeros((height, width), dtype=np.float32)
+    amount[top : top + ink.shape[0], left : left + ink.shape[1]] = ink * rng.uniform(0.85, 1.0)
+
+    paper = np.array([250, 250, 248]) if rng.random() < 0.5 else np.array([246, 237, 214])
+    paper = paper + rng.normal(0, 3, 3)
+    pens = {"blue": [28, 48, 135], "grey": [75, 75, 80], "black": [22, 22, 28]}
+    pen = np.array(pens[("blue", "grey", "black")[index % 3]]) + rng.normal(0, 6, 3)
+    colour = paper[None, None] * (1 - amount[..., None]) + pen[None, None] * amount[..., None]
+
+    rows, columns = np.mgrid[0:height, 0:width].astype(np.float32)
+    y, x = rows / height - 0.5, columns / width - 0.5
+    angle = rng.uniform(0, 2 * np.pi)
+    gradient = 1 - rng.uniform(0.1, 0.35) * (0.5 + np.cos(angle) * x + np.sin(angle) * y)
+    vignette = 1 - rng.uniform(0.1, 0.3) * (x**2 + y**2) / 0.5
+    light = gradient * vignette
+    if rng.random() < 0.5:
+        # A soft shadow (a hand, a phone) across part of the sheet.
+        shadow_angle = rng.uniform(0, 2 * np.pi)
+        distance = np.cos(shadow_angle) * x + np.sin(shadow_angle) * y - rng.uniform(-0.3, 0.3)
+        light = light * (1 - rng.uniform(0.15, 0.35) / (1 + np.exp(-distance / rng.uniform(0.05, 0.12))))
+    colour = colour * light[..., None] + rng.normal(0, rng.uniform(2, 5), colour.shape)
+    image = Image.fromarray(np.clip(colour, 0, 255).astype(np.uint8), "RGB")
+    image = image.filter(ImageFilter.GaussianBlur(rng.uniform(0.5, 1.2)))
+    return encode(image, "JPEG", quality=int(rng.integers(60, 86)))
+
+
+def make_canvas(digit: np.ndarray, rng: np.random.Generator, index: int = 0) -> np.ndarray:
+    """A Sketchpad drawing, pen 10-40 px, black on opaque white: uint8 RGBA (H, W, 4)."""
+    return opaque_canvas(random_canvas_drawing(digit, rng, (10, 40)))
+
+
+def make_transparent_canvas(digit: np.ndarray, rng: np.random.Generator, index: int = 0) -> np.ndarray:
+    """A Sketchpad drawing, pen 10-40 px, black on a transparent canvas: uint8 RGBA (H, W, 4)."""
+    return transparent_canvas(random_canvas_drawing(digit, rng, (10, 40)))
+
+
+def make_thick_pen(digit: np.ndarray, rng: np.random.Generator, index: int = 0) -> np.ndarray:
+    """A drawing whose pen is 15-20% of the digit's height (MNIST's strokes are about 12%)."""
+    return opaque_canvas(random_canvas_drawing(digit, rng, (0.15, 0.20), pen_relative=True))
+
+
+def make_thin_pen(digit: np.ndarray, rng: np.random.Generator, index: int = 0) -> np.ndarray:
+    """A drawing with a 1-2 px pen on a 400-800 px canvas."""
+    return opaque_canvas(random_canvas_drawing(digit, rng, (1, 2)))
+
+
+def make_odd_format(digit: np.ndarray, rng: np.random.Generator, index: int = 0) -> bytes:
+    """The digit in an unusual file format (cycling through them by index): file bytes."""
+    ink = upscale(digit, rng.uniform(4, 8))
+    height, width = int(max(ink.shape) * rng.uniform(1.4, 2.2)), int(max(ink.shape) * rng.uniform(1.4, 2.2))
+    top = int(rng.integers(0, height - ink.shape[0] + 1))
+    left = int(rng.integers(0, width - ink.shape[1] + 1))
+    amount = np.zeros((height, width), dtype=np.float32)
+    amount[top : top + ink.shape[0], left : left + ink.shape[1]] = ink
+    dark_on_white = np.round(255 * (1 - amount)).astype(np.uint8)
+    kind = ("palette", "palette-transparent", "16-bit", "cmyk", "la", "bilevel", "exif-rotated")[index % 7]
+    if kind == "palette":
+        blue = np.dstack([dark_on_white * 0.4 + 153, dark_on_white * 0.6 + 102, np.full_like(dark_on_white, 230)])
+        rgb = Image.fromarray(np.clip(blue, 0, 255).astype(np.uint8), "RGB")
+        return encode(rgb.quantize(colors=16), "PNG")
+    if kind == "palette-transparent":
+        levels = np.minimum(np.round(amount * 15).astype(np.uint8), 15)
+        image = Image.fromarray(levels, "P")
+        image.putpalette([0, 0, 0] * 16)
+        return encode(image, "PNG", transparency=bytes(round(255 * level / 15) for level in range(16)))
+    if kind == "16-bit":
+        values = np.round(65535 * (0.05 + 0.9 * (1 - amount))).astype(np.uint16)
+        return encode(Image.fromarray(values), "PNG")
+    if kind == "cmyk":
+        return encode(Image.fromarray(dark_on_white, "L").convert("RGB").convert("CMYK"), "JPEG", quality=85)
+    if kind == "la":
+        alpha = np.round(255 * amount).astype(np.uint8)
+        return encode(Image.fromarray(np.dstack([np.zeros_like(alpha), alpha]), "LA"), "PNG")
+    if kind == "bilevel":
+        return encode(Image.fromarray(dark_on_white, "L").convert("1", dither=Image.Dither.NONE), "PNG")
+    # EXIF orientation 6 means "turn 90 degrees clockwise to display": store it turned the other way.
+    orientation, stored_turn = [
+        (6, Image.Transpose.ROTATE_90),
+        (8, Image.Transpose.ROTATE_270),
+        (3, Image.Transpose.ROTATE_180),
+    ][int(rng.integers(0, 3))]
+    exif = Image.Exif()
+    exif[0x0112] = orientation
+    stored = Image.fromarray(dark_on_white, "L").convert("RGB").transpose(stored_turn)
+    return encode(stored, "JPEG", quality=85, exif=exif.tobytes())
+
+
+_MAKERS: dict[str, Callable[[np.ndarray, np.random.Generator, int], Any]] = {
+    "photo": make_photo,
+    "canvas": make_canvas,
+    "canvas-transparent": make_transparent_canvas,
+    "thick-pen": make_thick_pen,
+    "thin-pen": make_thin_pen,
+    "odd-format": make_odd_format,
+}

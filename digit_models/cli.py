@@ -1,0 +1,194 @@
+"""The command line: `python -m digit_models predict ...` and `python -m digit_models predict-csv ...`.
+
+predict IMAGE [IMAGE ...] [--json]
+    Loads the models once, preprocesses every file, classifies the found digits in
+    batches and prints one answer per file, in input order. With --json each line is
+    DESIGN.md's contract:
+        {"path": "a.png", "digit": 7, "confidence": 0.998, "models": {...}, "ensemble": [...]}
+    `digit` is null when the image holds no digit; an unreadable file gives
+    {"path": ..., "error": "<reason>"} and the run goes on. Exit status 1 if any file
+    failed, else 0.
+
+predict-csv test.csv -o submission.csv
+    Kaggle's digit-recognizer test.csv (header pixel0..pixel783, one row of 784 integers
+    0-255 per image, already MNIST-style) -> `ImageId,Label` from the ensemble.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import warnings
+from collections.abc import Iterator, Mapping, Sequence
+from pathlib import Path
+from typing import Any, TextIO
+
+import numpy as np
+
+from digit_models import artifacts
+
+BATCH_SIZE = 256
+"""Files preprocessed and classified together: model calls are batched, answers still stream out."""
+
+CSV_PIXELS = 784
+
+
+def parse_arguments(argv: Sequence[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        prog="python -m digit_models",
+        description="Recognise handwritten digits with KNN, random forest, SGD, a CNN and their ensemble.",
+    )
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    predict = commands.add_parser("predict", help="classify image files (PNG, JPEG, ...): one answer per file")
+    predict.add_argument("images", nargs="+", metavar="IMAGE", help="image files to classify")
+    predict.add_argument("--json", action="store_true", help="one JSON object per line (the contract in DESIGN.md)")
+    _add_models_dir(predict)
+
+    predict_csv = commands.add_parser("predict-csv", help="classify Kaggle's digit-recognizer test.csv")
+    predict_csv.add_argument(
+        "csv", type=Path, metavar="TEST_CSV", help="header pixel0..pixel783, rows of 784 integers 0-255"
+    )
+    predict_csv.add_argument(
+        "-o",
+        "--output",
+        type=Path,
+        default=Path("submission.csv"),
+        help="where to write ImageId,Label (default submission.csv)",
+    )
+    _add_models_dir(predict_csv)
+    return parser.parse_args(argv)
+
+
+def _add_models_dir(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--models-dir",
+        type=Path,
+        default=artifacts.MODELS_DIR,
+        help="folder with the artifacts and manifest.json (default assets/models)",
+    )
+
+
+def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
+    """Run the command line; returns the exit status."""
+    arguments = parse_arguments(argv)
+    out = out or sys.stdout
+    try:
+        # A malformed CSV is reported before the models take seconds to load.
+        images = read_kaggle_test_csv(arguments.csv) if arguments.command == "predict-csv" else None
+        models = artifacts.load_models(arguments.models_dir)
+    except ValueError as error:  # ArtifactError is a ValueError too.
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    if images is None:
+        return predict_files(models, arguments.images, as_json=arguments.json, out=out)
+    write_submission(models, images, arguments.output)
+    print(f"wrote {len(images):,} predictions to {arguments.output}", file=out)
+    return 0
+
+
+# --- predict -------------------------------------------------------------------------
+
+
+def predict_files(models: Mapping[str, Any], paths: Sequence[str], *, as_json: bool, out: TextIO) -> int:
+    """Print one answer per file, in order; returns 1 if any file could not be read, else 0."""
+    failed = False
+    for record in answers(models, paths):
+        failed = failed or "error" in record
+        print(json.dumps(record) if as_json else describe(record), file=out, flush=True)
+    return 1 if failed else 0
+
+
+def answers(models: Mapping[str, Any], paths: Sequence[str]) -> Iterator[dict[str, Any]]:
+    """{"path": ..., **answer} or {"path": ..., "error": ...} per path, classifying BATCH_SIZE files at a time."""
+    from digit_models import classify
+    from preprocessing import ImageError, to_mnist
+
+    for start in range(0, len(paths), BATCH_SIZE):
+        chunk = paths[start : start + BATCH_SIZE]
+        records: list[dict[str, Any]] = []
+        images: list[np.ndarray] = []
+        waiting: list[dict[str, Any]] = []
+        for path in chunk:
+            record: dict[str, Any] = {"path": path}
+            try:
+                result = to_mnist(Path(path))
+            except ImageError as error:
+                record["error"] = str(error)
+            except Exception as error:
+                # One file that trips an unexpected failure must not take down a run over hundreds.
+                record["error"] = f"could not be processed ({type(error).__name__}: {error})"
+            else:
+                if result.found:
+                    images.append(result.image)
+                    waiting.append(record)
+                else:
+                    record.update(classify.no_digit_answer(result.reason))
+            records.append(record)
+        for record, answer in zip(waiting, classify.classify_images(models, images), strict=True):
+            record.update(answer)
+        yield from records
+
+
+def describe(record: Mapping[str, Any]) -> str:
+    """One human-readable line for a record of `answers`."""
+    path = record["path"]
+    if "error" in record:
+        return f"{path}: error: {record['error']}"
+    if record.get("digit") is None:
+        return f"{path}: {record.get('message', 'No digit found').replace('No digit', 'no digit', 1)}"
+    members = "  ".join(f"{key} {int(np.argmax(values))} {max(values):.1%}" for key, values in record["models"].items())
+    return f"{path}: {record['digit']} (ensemble {record['confidence']:.1%})  {members}"
+
+
+# --- predict-csv ---------------------------------------------------------------------
+
+
+def read_kaggle_test_csv(path: Path) -> np.ndarray:
+    """Kaggle's digit-recognizer test.csv -> float32 images (n, 28, 28) in [0, 1], ink bright.
+
+    Raises ValueError naming the file and what was expected when it is malformed.
+    """
+    try:
+        with path.open() as file:
+            header = file.readline().strip().split(",")
+    except OSError as error:
+        raise ValueError(f"{path}: cannot be read ({error.strerror or error})") from error
+    expected = [f"pixel{index}" for index in range(CSV_PIXELS)]
+    if header != expected:
+        hint = (
+            " (this looks like train.csv: predict-csv expects test.csv, without labels)"
+            if header[:1] == ["label"]
+            else ""
+        )
+        raise ValueError(
+            f"{path}: expected the header pixel0,pixel1,...,pixel783 (784 columns), got {len(header)} columns "
+            f"starting with {header[0][:20]!r}{hint}"
+        )
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", UserWarning)  # "input contained no data": reported below.
+            pixels = np.loadtxt(path, delimiter=",", skiprows=1, dtype=np.int64, ndmin=2)
+    except ValueError as error:
+        raise ValueError(f"{path}: every row must hold 784 integers 0-255 ({error})") from error
+    if pixels.shape[0] == 0:
+        raise ValueError(f"{path}: holds a header but no rows")
+    if pixels.shape[1] != CSV_PIXELS:
+        raise ValueError(f"{path}: rows hold {pixels.shape[1]} values; expected 784")
+    if pixels.min() < 0 or pixels.max() > 255:
+        raise ValueError(f"{path}: pixel values must lie in 0..255; found {pixels.min()}..{pixels.max()}")
+    return (pixels.astype(np.float32) / 255).reshape(-1, 28, 28)
+
+
+def write_submission(models: Mapping[str, Any], images: np.ndarray, output: Path) -> None:
+    """Write `ImageId,Label` (ImageId from 1) for float32 images (n, 28, 28), labels from the ensemble.
+
+    Kaggle's rows are already MNIST-style (28x28, ink bright), so they go straight to the models.
+    """
+    from digit_models import classify
+
+    labels = classify.predict_all(models, images)["ensemble"].argmax(axis=1)
+    lines = ["ImageId,Label", *(f"{index},{label}" for index, label in enumerate(labels, start=1))]
+    output.parent.mkdir(parents=True, exist_ok=True)
+    output.write_text("\n".join(lines) + "\n")

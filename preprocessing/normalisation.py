@@ -1,0 +1,211 @@
+"""Make a cropped digit look like MNIST: stroke width, 20-pixel box, centre of mass at the centre.
+
+MNIST's recipe (LeCun et al.): each binary digit was fitted into a 20x20 box keeping its
+aspect ratio, anti-aliased by the scaling, and placed in a 28x28 frame so that its
+centre of mass sits at the centre. Canvas pens and photos add one difference MNIST never
+had, strokes far thicker or thinner than a pen on a 20-pixel digit, so the stroke width
+is set to MNIST's typical width first, at a working resolution four times MNIST's.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from PIL import Image
+from scipy import ndimage
+
+from preprocessing import statistics
+
+WORK_SIDE = 80
+"""Longest side of the digit while its strokes are measured and adjusted (4 x DIGIT_SIDE)."""
+
+DIGIT_SIDE = 20
+"""Longest side of the digit in the final frame, as in MNIST."""
+
+FRAME_SIDE = 28
+
+MNIST_CENTRE = (14, 14)
+"""MNIST's mean centre of mass, (row, column) with 0-indexed pixels: 13.99 and 14.00 measured
+on 5,000 training digits, each within half a pixel (the original placement moved whole pixels)."""
+
+MNIST_STROKE_WIDTH = 10.0
+"""MNIST's median stroke width in pixels at WORK_SIDE, as `stroke_width` measures it on 2,000
+training digits scaled to WORK_SIDE. Every digit redrawn from a larger image gets this width:
+the pen it was drawn with says nothing about which digit it is."""
+
+STROKE_WIDTH_RANGE = (7.2, 14.1)
+"""The 10th and 90th percentiles of the same measure. A digit that arrives at about MNIST's size
+keeps its own strokes when their width lies in this range."""
+
+PEAK_QUANTILE = 0.95
+"""The stroke's peak level is this quantile of the inked pixels at WORK_SIDE."""
+
+BINARISE_FRACTION = 0.5
+"""A pixel belongs to the stroke when it reaches this fraction of the peak level."""
+
+LOW_RESOLUTION_SIDE = 2 * DIGIT_SIDE
+"""Digits up to this size arrive already anti-aliased at about MNIST's scale (see to_mnist_frame)."""
+
+HAIRLINE_WIDTH = 4.0
+"""Strokes measuring at most this at WORK_SIDE (about two pixels) were thinner than a working
+pixel before shrinking: they are binarised keeping their faint parts."""
+
+FAINT_FRACTION = 0.2
+"""Pixels down to this fraction of the peak level extend the stroke they touch."""
+
+_INKED = 0.05
+_NEIGHBOURS = np.ones((3, 3), dtype=bool)
+
+
+def to_work_resolution(ink: np.ndarray) -> np.ndarray:
+    """Scale a cropped digit so its longest side is WORK_SIDE: float32 (h, w) -> float32 (h', w').
+
+    Shrinking averages boxes of pixels, so a 1-pixel pen line becomes a faint line rather
+    than vanishing; enlarging interpolates bilinearly.
+    """
+    height, width = ink.shape
+    scale = WORK_SIDE / max(height, width)
+    size = (max(1, round(width * scale)), max(1, round(height * scale)))
+    resample = Image.Resampling.BOX if scale < 1 else Image.Resampling.BILINEAR
+    return np.asarray(Image.fromarray(np.ascontiguousarray(ink, dtype=np.float32), "F").resize(size, resample))
+
+
+def binarise(work: np.ndarray, *, keep_faint: bool = False) -> np.ndarray:
+    """The stroke at working resolution: bool (h, w), pixels above half the stroke's peak level.
+
+    work: float32 (h, w) in [0, 1], ink bright. The peak is measured rather than assumed
+    to be 1, because a pen line thinner than a working pixel arrives as a faint line.
+    keep_faint: also keep fainter pixels (down to FAINT_FRACTION of the peak) connected to
+    the stroke. Such a line is uneven as well as faint, and a single threshold would break
+    it into pieces; for strokes of ordinary width it would only add a fringe.
+    """
+    inked = work[work > _INKED]
+    if inked.size == 0:
+        return np.zeros(work.shape, dtype=bool)
+    peak = statistics.quantile(inked, PEAK_QUANTILE)
+    strong = work > BINARISE_FRACTION * peak
+    if not keep_faint:
+        return strong
+    labels, count = ndimage.label(work > FAINT_FRACTION * peak, structure=_NEIGHBOURS)
+    connected = np.zeros(count + 1, dtype=bool)
+    connected[labels[strong]] = True
+    connected[0] = False
+    return connected[labels]
+
+
+def ridge(mask: np.ndarray, distance: np.ndarray) -> np.ndarray:
+    """The stroke's centre line: bool (h, w), pixels whose distance to the background is a local maximum."""
+    return mask & (distance >= ndimage.maximum_filter(distance, footprint=_NEIGHBOURS))
+
+
+def stroke_width(mask: np.ndarray) -> float:
+    """Typical stroke width of a bool mask (h, w) in pixels: twice the median distance-to-background on its ridge.
+
+    0.0 for an empty mask. A 1-pixel line measures 2, a disc-pen stroke of width w about w + 1.
+    """
+    if not mask.any():
+        return 0.0
+    distance = ndimage.distance_transform_edt(mask)
+    return 2.0 * statistics.median(distance[ridge(mask, distance)])
+
+
+def set_stroke_width(
+    mask: np.ndarray,
+    width: float | None = None,
+    low: float = STROKE_WIDTH_RANGE[0],
+    high: float = STROKE_WIDTH_RANGE[1],
+) -> np.ndarray:
+    """Bring a stroke whose width is outside [low, high] to MNIST_STROKE_WIDTH: bool (h, w) -> bool (h, w).
+
+    width: the mask's `stroke_width` when already measured. A mask already in range is
+    returned as is (the same object).
+    Thickening adds every pixel within r of the stroke (r = half the missing width);
+    thinning keeps pixels farther than r inside it, plus a band of the typical width
+    around the centre line, so parts thinner than the typical stroke are never erased.
+    Both are exact Euclidean distance transforms, linear in the number of pixels.
+    """
+    width = stroke_width(mask) if width is None else width
+    if width == 0.0 or low <= width <= high:
+        return mask
+    # Out-of-range strokes go to MNIST's typical width, each side moving by `radius`;
+    # less than a pixel is no change at all.
+    radius = abs(width - MNIST_STROKE_WIDTH) / 2
+    if radius < 1:
+        return mask
+    if width < low:
+        return ndimage.distance_transform_edt(~mask) <= radius
+    distance = ndimage.distance_transform_edt(mask)
+    # A one-pixel centre line grown by r measures 2r + 2, so r = (MNIST_STROKE_WIDTH - 2) / 2.
+    centre_band = ndimage.distance_transform_edt(~ridge(mask, distance)) <= (MNIST_STROKE_WIDTH - 2) / 2
+    return (distance > radius) | (centre_band & mask)
+
+
+def fit_into_digit_box(work: np.ndarray) -> np.ndarray:
+    """Shrink float32 (h, w) so the longest side is DIGIT_SIDE, averaging boxes of pixels.
+
+    Averaging a binary stroke gives grey edges in proportion to how much of each pixel the
+    stroke covers, which is how MNIST's digits were anti-aliased.
+    """
+    height, width = work.shape
+    scale = DIGIT_SIDE / max(height, width)
+    size = (max(1, round(width * scale)), max(1, round(height * scale)))
+    resample = Image.Resampling.BOX if scale < 1 else Image.Resampling.BILINEAR
+    digit = np.asarray(Image.fromarray(np.ascontiguousarray(work, dtype=np.float32), "F").resize(size, resample))
+    return np.clip(digit, 0.0, 1.0)
+
+
+def centre_by_mass(digit: np.ndarray) -> np.ndarray:
+    """Paste float32 (h, w), h and w at most 28, into a 28x28 frame with its centre of mass at MNIST_CENTRE.
+
+    The digit moves by whole pixels, as in MNIST, and is kept inside the frame.
+    Returns float32 (28, 28) in [0, 1].
+    """
+    height, width = digit.shape
+    frame = np.zeros((FRAME_SIDE, FRAME_SIDE), dtype=np.float32)
+    mass = float(digit.sum())
+    if mass > 0:
+        row_centre, column_centre = ndimage.center_of_mass(digit)
+    else:
+        row_centre, column_centre = (height - 1) / 2, (width - 1) / 2
+    top = int(np.clip(round(MNIST_CENTRE[0] - row_centre), 0, FRAME_SIDE - height))
+    left = int(np.clip(round(MNIST_CENTRE[1] - column_centre), 0, FRAME_SIDE - width))
+    frame[top : top + height, left : left + width] = digit
+    return frame
+
+
+def to_mnist_frame(ink: np.ndarray) -> np.ndarray:
+    """A tightly cropped digit, float32 (h, w) in [0, 1] ink bright -> MNIST-style float32 (28, 28) in [0, 1].
+
+    The digit is redrawn from its binary stroke at WORK_SIDE with MNIST_STROKE_WIDTH, then
+    shrunk into DIGIT_SIDE with box averaging and centred by mass. A digit that is already
+    about MNIST's size (longest side at most LOW_RESOLUTION_SIDE) with strokes in
+    STROKE_WIDTH_RANGE keeps its own grey levels instead: redrawing it would only throw its
+    anti-aliasing away, so a clean MNIST digit passes through almost unchanged.
+    """
+    work = to_work_resolution(ink)
+    stroke = binarise(work)
+    width = stroke_width(stroke)
+    if width <= HAIRLINE_WIDTH:
+        stroke = binarise(work, keep_faint=True)
+        width = stroke_width(stroke)
+    # Room for thickening, which grows the stroke outwards.
+    stroke = np.pad(stroke, math.ceil(MNIST_STROKE_WIDTH / 2))
+    if max(ink.shape) <= LOW_RESOLUTION_SIDE:
+        adjusted = set_stroke_width(stroke, width)
+        if adjusted is stroke:
+            return centre_by_mass(fit_into_digit_box(ink))
+    else:
+        adjusted = set_stroke_width(stroke, width, MNIST_STROKE_WIDTH, MNIST_STROKE_WIDTH)
+    # The box is taken again after the change: a pen's round caps make a thick-pen digit
+    # longer, and thinning takes them off again, so the digit keeps its proportions.
+    return centre_by_mass(fit_into_digit_box(crop_to_mask(adjusted).astype(np.float32)))
+
+
+def crop_to_mask(mask: np.ndarray) -> np.ndarray:
+    """The bounding box of the True pixels of a bool mask (h, w); an empty mask as it is."""
+    rows = np.flatnonzero(mask.any(axis=1))
+    columns = np.flatnonzero(mask.any(axis=0))
+    if rows.size == 0:
+        return mask
+    return mask[rows[0] : rows[-1] + 1, columns[0] : columns[-1] + 1]

@@ -1,0 +1,116 @@
+"""`to_mnist`: any image in, one MNIST-style 28x28 digit out, or the reason there is none.
+
+1. load: any input -> grayscale on white, EXIF orientation, size limits (loading.py);
+2. detect, on a reduced copy: polarity, background, ink, and the strokes of the digit,
+   specks dropped (detection.py);
+3. crop the digit from the working copy, as ink in [0, 1];
+4. stroke width into MNIST's range, fit into 20 px, centre of mass at (14, 14) in 28x28
+   (normalisation.py).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from preprocessing import detection, loading, normalisation
+
+MIN_INPUT_SIDE = 4
+"""An image narrower or lower than this many pixels cannot hold a readable digit."""
+
+BOX_FRACTION = 0.05
+"""The digit's box takes in every pixel of its strokes above this fraction of the ink level:
+low, because a small input's faint anti-aliased edge pixels belong to the digit's extent."""
+
+
+@dataclass(frozen=True)
+class Preprocessed:
+    """What the models receive, and what was found.
+
+    image: float32 (28, 28) in [0, 1], ink bright (white ink on black); all zeros when
+        `found` is False.
+    found: a digit was found.
+    reason: "" when found; otherwise a short phrase a person understands.
+    box: the ink's bounding box (left, top, right, bottom), right/bottom exclusive, in the
+        coordinates of the input image after EXIF rotation; None when nothing was found.
+    inverted: the input had dark ink on a light background, so it was inverted.
+    """
+
+    image: np.ndarray
+    found: bool
+    reason: str = ""
+    box: tuple[int, int, int, int] | None = None
+    inverted: bool = False
+
+
+def to_mnist(source: Any) -> Preprocessed:
+    """Turn an image into the 28x28 array MNIST models expect.
+
+    source: a Gradio Sketchpad/ImageEditor value, a PIL image (any mode), a numpy array
+    ((H, W), (H, W, 1|3|4); uint8, uint16 or float in [0, 1] or [0, 255]), a file path or
+    the bytes of an image file. Never raises for a readable image: a blank, uniform or
+    noise-only image gives `found=False` and the reason. Raises `loading.ImageError`
+    (a ValueError) for files that are not readable images or exceed the size limits.
+    """
+    loaded = loading.load_image(source)
+    if loaded.gray is None:
+        return _nothing(loaded.empty_reason)
+    gray = loaded.gray
+    height, width = gray.shape
+    if loaded.fully_transparent:
+        return _nothing("the canvas is empty" if loaded.from_canvas else "the image is fully transparent")
+    if min(height, width) < MIN_INPUT_SIDE:
+        return _nothing(f"the image is too small ({loaded.input_size[0]}x{loaded.input_size[1]} pixels)")
+    if float(gray.max() - gray.min()) < detection.MIN_SPREAD:
+        return _nothing("the canvas is empty" if loaded.from_canvas else "the image is one uniform colour")
+
+    found = detection.detect(gray)
+    if isinstance(found, str):
+        return _nothing("the canvas is empty" if loaded.from_canvas and found.startswith("no marks") else found)
+    left, top, right, bottom = (side * found.factor for side in found.box)
+    bottom, right = min(bottom, height), min(right, width)
+    ink = found.ink_in(gray, top, bottom, left, right)
+
+    tight = tight_box(ink, BOX_FRACTION)
+    if tight is None:
+        return _nothing("no marks stand out from the background")
+    crop_left, crop_top, crop_right, crop_bottom = tight
+    digit = ink[crop_top:crop_bottom, crop_left:crop_right]
+    box_in_gray = (left + crop_left, top + crop_top, left + crop_right, top + crop_bottom)
+    return Preprocessed(
+        image=normalisation.to_mnist_frame(digit),
+        found=True,
+        box=_to_input_coordinates(box_in_gray, gray.shape, loaded.input_size),
+        inverted=found.inverted,
+    )
+
+
+def tight_box(ink: np.ndarray, threshold: float) -> tuple[int, int, int, int] | None:
+    """Bounding box (left, top, right, bottom), right/bottom exclusive, of pixels of float (h, w) above threshold."""
+    rows = np.flatnonzero((ink > threshold).any(axis=1))
+    if rows.size == 0:
+        return None
+    columns = np.flatnonzero((ink[rows[0] : rows[-1] + 1] > threshold).any(axis=0))
+    return int(columns[0]), int(rows[0]), int(columns[-1]) + 1, int(rows[-1]) + 1
+
+
+def _to_input_coordinates(
+    box: tuple[int, int, int, int], gray_shape: tuple[int, int], input_size: tuple[int, int]
+) -> tuple[int, int, int, int]:
+    """A box in the (possibly reduced) working copy, grown outwards to whole input pixels."""
+    scale_x = input_size[0] / gray_shape[1]
+    scale_y = input_size[1] / gray_shape[0]
+    left, top, right, bottom = box
+    return (
+        math.floor(left * scale_x),
+        math.floor(top * scale_y),
+        min(math.ceil(right * scale_x), input_size[0]),
+        min(math.ceil(bottom * scale_y), input_size[1]),
+    )
+
+
+def _nothing(reason: str) -> Preprocessed:
+    return Preprocessed(image=np.zeros((normalisation.FRAME_SIDE,) * 2, dtype=np.float32), found=False, reason=reason)
