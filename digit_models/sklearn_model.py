@@ -6,6 +6,7 @@ import functools
 
 import numpy as np
 import threadpoolctl
+from sklearn.ensemble import RandomForestClassifier
 
 from digit_models.base import N_CLASSES, as_image_batch, normalise_rows
 
@@ -38,12 +39,31 @@ class SklearnDigitModel:
         # waiting on each other then cost 10-100 ms per call (KNN's neighbour search), where
         # one thread takes 4 ms; large batches still use every core through BLAS.
         openmp_threads = 1 if len(batch) <= SMALL_BATCH else None
+        rows = batch.reshape(len(batch), -1)
         with _thread_controller().limit(limits=openmp_threads, user_api="openmp"):
-            scores = self.pipeline.predict_proba(batch.reshape(len(batch), -1))
+            final_step = self.pipeline.steps[-1][1] if hasattr(self.pipeline, "steps") else self.pipeline
+            if isinstance(final_step, RandomForestClassifier):
+                scores = forest_probabilities(final_step, self.pipeline[:-1].transform(rows))
+            else:
+                scores = self.pipeline.predict_proba(rows)
         # A model fitted on a subset may lack some classes: place its columns by class.
         probabilities = np.zeros((len(batch), N_CLASSES))
         probabilities[:, np.asarray(self.pipeline.classes_, dtype=int)] = scores
         return normalise_rows(probabilities)
+
+
+def forest_probabilities(forest: RandomForestClassifier, features: np.ndarray) -> np.ndarray:
+    """The forest's predict_proba, (n, n_classes): the mean of its trees' leaf class fractions.
+
+    Computed tree by tree in this thread because scikit-learn dispatches the trees through
+    joblib on every call, which costs 5-8 ms for one image against 0.3 ms here.
+    """
+    features = np.ascontiguousarray(features, dtype=np.float32)  # The trees' own input type.
+    total = np.zeros((len(features), forest.n_classes_))
+    for tree in forest.estimators_:
+        fractions = tree.tree_.predict(features)[:, : forest.n_classes_]
+        total += fractions / np.maximum(fractions.sum(axis=1, keepdims=True), 1e-12)
+    return total / len(forest.estimators_)
 
 
 @functools.cache

@@ -54,3 +54,84 @@ def quick_models(quick_models_dir):
     from digit_models.artifacts import load_models
 
     return load_models(quick_models_dir)
+
+
+# --- The running app (tests/test_app_server.py, tests/test_app_browser.py) ---------------
+
+
+def complete_models_dir(folder: Path) -> bool:
+    """True when `folder` has a manifest naming all four models and every file it names exists."""
+    import json
+
+    manifest = folder / "manifest.json"
+    if not manifest.exists():
+        return False
+    entries = json.loads(manifest.read_text()).get("models", {})
+    return all(key in entries and (folder / entries[key]["file"]).exists() for key in ("knn", "rf", "sgd", "cnn"))
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def app_models_dir(request) -> Path:
+    """Models for the running app: $DIGITS_MODELS_DIR when set, else the committed models in
+    assets/models when all four are there, else the --quick ones trained for this session."""
+    import os
+
+    from digit_models.artifacts import MODELS_DIR
+
+    if os.environ.get("DIGITS_MODELS_DIR"):
+        return Path(os.environ["DIGITS_MODELS_DIR"])
+    if complete_models_dir(MODELS_DIR):
+        return MODELS_DIR
+    return request.getfixturevalue("quick_models_dir")
+
+
+@pytest.fixture(scope="session")
+def app_server(app_models_dir, tmp_path_factory):
+    """`python app.py` listening on 127.0.0.1 at a free port; yields its URL, stops it afterwards."""
+    import os
+    import time
+    import urllib.request
+
+    port = free_port()
+    log_path = tmp_path_factory.mktemp("app") / "app.log"
+    environment = {**os.environ, "DIGITS_MODELS_DIR": str(app_models_dir), "GRADIO_ANALYTICS_ENABLED": "False"}
+    with log_path.open("w") as log:
+        process = subprocess.Popen(
+            [sys.executable, "app.py", "--host", "127.0.0.1", "--port", str(port)],
+            cwd=REPOSITORY,
+            env=environment,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+    url = f"http://127.0.0.1:{port}/"
+    # Generous: the budget is 15 s on an idle machine, and tests may share it with training.
+    deadline = time.monotonic() + 180
+    try:
+        while True:
+            if process.poll() is not None:
+                pytest.fail(f"app.py exited with {process.returncode}:\n{log_path.read_text()[-3000:]}")
+            try:
+                with urllib.request.urlopen(url, timeout=2) as response:
+                    if response.status == 200:
+                        break
+            except OSError:
+                pass
+            if time.monotonic() > deadline:
+                pytest.fail(f"app.py did not answer on {url}:\n{log_path.read_text()[-3000:]}")
+            time.sleep(0.5)
+        yield url
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()

@@ -134,3 +134,10 @@ def test_deskew_straightens_a_slanted_bar_and_keeps_blank_images_blank():
     ]
     assert np.ptp(ink_columns) < 1.5, "the bar still leans"
     assert not deskew(np.zeros((2, 784))).any()
+
+
+def test_fast_forest_path_equals_scikit_learns_predict_proba(quick_models, test_digits):
+    images, _ = test_digits
+    pipeline = quick_models["rf"].pipeline
+    expected = pipeline.predict_proba(images.reshape(len(images), -1))
+    np.testing.assert_allclose(quick_models["rf"].predict_proba(images), expected, atol=1e-12)

@@ -1,0 +1,139 @@
+"""A real browser on the real app: Debian's Chromium, headless, driven by the PyPI playwright package.
+
+It draws digits with the mouse on the canvas, uploads an example photo, clears the canvas and
+checks what the page says each time, then saves assets/screenshot.png for the README. Playwright
+never downloads a browser here: it drives /usr/bin/chromium, and the tests are skipped where that
+is absent. With the committed models the drawings are recognised; with --quick ones they may not be.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGUMENTS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+REPOSITORY = Path(__file__).resolve().parent.parent
+SCREENSHOT = REPOSITORY / "assets" / "screenshot.png"
+PHOTO, PHOTO_DIGIT = REPOSITORY / "assets" / "examples" / "photo_4_blue_ink_cream.jpg", "4"
+# Software WebGL on two busy cores can take a second per pointer event; Gradio answers in milliseconds.
+TIMEOUT_MS = 90_000
+
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.skipif(
+        not CHROMIUM.exists(), reason="Debian's Chromium is absent from /usr/bin/chromium (apt-get install chromium)"
+    ),
+]
+
+# Strokes as (x, y) in [0, 1] of the drawing square, top-left origin, each drawn in one pen stroke.
+ZERO = [(0.5 + 0.2 * math.sin(angle), 0.5 - 0.3 * math.cos(angle)) for angle in [k * math.pi / 10 for k in range(22)]]
+ONE = [(0.5, 0.2 + 0.06 * step) for step in range(11)]
+SEVEN = [(0.3 + 0.05 * step, 0.22) for step in range(9)] + [(0.7 - 0.028 * k, 0.22 + 0.058 * k) for k in range(1, 11)]
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator:
+    sync_api = pytest.importorskip("playwright.sync_api")
+    sync_api.expect.set_options(timeout=TIMEOUT_MS)
+    with sync_api.sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGUMENTS)
+        yield chromium
+        chromium.close()
+
+
+def open_page(browser, url: str, width: int, height: int):
+    from playwright.sync_api import expect
+
+    page = browser.new_page(viewport={"width": width, "height": height})
+    page.set_default_timeout(TIMEOUT_MS)
+    page.goto(url)
+    expect(page.locator("#verdict")).to_have_text(re.compile(r"Draw a digit"))
+    wait_for_brush(page)
+    return page
+
+
+def wait_for_brush(page) -> None:
+    """The app's script selects the brush whenever Gradio shows "select the draw tool"."""
+    from playwright.sync_api import expect
+
+    page.locator("#sketchpad canvas").first.wait_for()
+    expect(page.locator("#sketchpad button[aria-label='Brush Size']")).to_be_visible()
+
+
+def draw(page, points: list[tuple[float, float]]) -> None:
+    """Draw one stroke with the mouse through `points` (fractions of the canvas), in small steps."""
+    box = page.locator("#sketchpad canvas").first.bounding_box()
+    # The white drawing square is centred in the canvas element and fills most of its smaller side.
+    side = 0.8 * min(box["width"], box["height"])
+    left = box["x"] + (box["width"] - side) / 2
+    top = box["y"] + (box["height"] - side) / 2
+    page.mouse.move(left + points[0][0] * side, top + points[0][1] * side)
+    page.mouse.down()
+    for x, y in points[1:]:
+        page.mouse.move(left + x * side, top + y * side, steps=2)
+    page.mouse.up()
+
+
+def expect_verdict(page, digit: str) -> None:
+    from playwright.sync_api import expect
+
+    expect(page.locator("#verdict")).to_have_text(re.compile(rf"^\s*{digit}"))
+
+
+def clear_canvas(page) -> None:
+    from playwright.sync_api import expect
+
+    page.locator("#sketchpad button[aria-label='Clear canvas']").click()
+    expect(page.locator("#verdict")).to_have_text(re.compile(r"^\s*Draw a digit\s*$"))
+    wait_for_brush(page)
+
+
+def test_drawn_digits_photo_and_clear_show_on_the_page(browser, app_server):
+    from playwright.sync_api import expect
+
+    # Tall enough for the whole page: a full-page screenshot would resize the canvas mid-shot.
+    page = open_page(browser, app_server, 1280, 1100)
+    for digit, stroke in (("0", ZERO), ("1", ONE)):
+        draw(page, stroke)
+        expect_verdict(page, digit)
+        clear_canvas(page)
+
+    draw(page, SEVEN)
+    expect_verdict(page, "7")
+    for name in ("KNN", "Random forest", "Linear SGD", "CNN"):
+        expect(page.get_by_text(name, exact=True).first).to_be_visible()
+    page.screenshot(path=str(SCREENSHOT))
+
+    clear_canvas(page)
+    expect(page.locator("#verdict")).not_to_contain_text(re.compile(r"\d"))
+
+    page.get_by_role("tab", name="Upload or photograph").click()
+    page.locator("#upload input[type=file]").set_input_files(str(PHOTO))
+    expect_verdict(page, PHOTO_DIGIT)
+    expect(page.get_by_text("Dark ink on a light background")).to_be_visible()
+
+    page.get_by_role("button", name="Random MNIST test digit").click()
+    expect(page.get_by_text(re.compile(r"true label \d"))).to_be_visible()
+    page.close()
+
+
+def test_phone_width_page_recognises_a_drawn_one(browser, app_server, tmp_path):
+    page = open_page(browser, app_server, 390, 844)
+    draw(page, ONE)
+    expect_verdict(page, "1")
+    page.screenshot(path=str(tmp_path / "phone.png"))
+    page.close()

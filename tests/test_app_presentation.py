@@ -1,0 +1,260 @@
+"""The app's handlers without a server: synthetic canvas dicts and image files in, page outputs out."""
+
+from __future__ import annotations
+
+import html
+import re
+import threading
+import time
+from pathlib import Path
+
+import gradio as gr
+import numpy as np
+import pytest
+from PIL import Image, ImageDraw
+
+from digit_models import presentation
+from digit_models.artifacts import MEMBER_KEYS
+from digit_models.ensemble import EnsembleModel
+
+CANVAS = 600
+EXAMPLES = Path(__file__).resolve().parent.parent / "assets" / "examples"
+
+
+def visible_text(markup: str) -> str:
+    """What a browser shows of an HTML fragment: tags dropped, whitespace collapsed."""
+    return html.unescape(re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", markup)).strip())
+
+
+def drawn_one(transparent: bool = False) -> np.ndarray:
+    """A thick vertical stroke, as the canvas sends it: uint8 RGBA (600, 600, 4)."""
+    image = Image.new("RGBA", (CANVAS, CANVAS), (0, 0, 0, 0) if transparent else (255, 255, 255, 255))
+    ImageDraw.Draw(image).line([(300, 130), (300, 470)], fill=(0, 0, 0, 255), width=44)
+    return np.asarray(image)
+
+
+def canvas_value(composite: np.ndarray | None) -> dict:
+    """The Sketchpad's value: {background, layers, composite}, as Gradio 6 passes it with type="numpy"."""
+    if composite is None:
+        return {"background": None, "layers": [], "composite": None}
+    white = np.full_like(composite, 255)
+    return {"background": white, "layers": [composite], "composite": composite}
+
+
+@pytest.fixture(scope="module")
+def presenter(quick_models) -> presentation.Presenter:
+    digits = np.zeros((3, 28, 28), dtype=np.uint8)
+    digits[:, 4:24, 12:16] = 255  # Three vertical bars: MNIST-like ones.
+    return presentation.Presenter(quick_models, load_test_digits=lambda: (digits, np.array([1, 1, 1])), seed=0)
+
+
+def outputs_of(values: tuple) -> dict:
+    """Name the handler's output tuple the way app.py lists the components."""
+    verdict, view, *rest = values
+    return {"verdict": verdict, "view": view, "labels": rest[: len(MEMBER_KEYS)], "chart": rest[-2], "note": rest[-1]}
+
+
+@pytest.mark.parametrize("value", [None, canvas_value(None)])
+def test_untouched_or_cleared_canvas_asks_for_a_digit(presenter, value):
+    shown = outputs_of(presenter.show_canvas(value))
+    assert visible_text(shown["verdict"]) == presentation.DRAW_PROMPT
+    assert shown["view"] is None
+    assert shown["labels"] == [None] * 4
+    assert shown["chart"] == ""
+
+
+def test_blank_white_canvas_says_no_digit_without_probabilities(presenter):
+    blank = np.full((CANVAS, CANVAS, 4), 255, dtype=np.uint8)
+    shown = outputs_of(presenter.show_canvas(canvas_value(blank)))
+    text = visible_text(shown["verdict"])
+    assert text.startswith(presentation.DRAW_PROMPT)
+    assert "No digit found" in text
+    assert not re.match(r"\d", text)
+    assert shown["labels"] == [None] * 4
+
+
+def test_drawn_stroke_gets_a_verdict_that_starts_with_the_digit(presenter):
+    shown = outputs_of(presenter.show_canvas(canvas_value(drawn_one())))
+    assert visible_text(shown["verdict"]).startswith("1")
+    assert shown["view"].shape == (281, 281, 3)
+    assert shown["view"].dtype == np.uint8
+    for label in shown["labels"]:
+        assert list(label) == [str(digit) for digit in range(10)]
+        assert sum(label.values()) == pytest.approx(1, abs=1e-4)
+    # One chart row per member plus the ensemble, ten digit columns each.
+    assert shown["chart"].count("<tr") == 1 + len(MEMBER_KEYS) + 1
+    assert shown["chart"].count("<td") == 10 * (len(MEMBER_KEYS) + 1)
+
+
+def test_page_and_api_agree_on_the_same_image(presenter, tmp_path):
+    path = tmp_path / "one.png"
+    Image.fromarray(drawn_one()).save(path)
+    answer = presenter.classify(str(path))
+    shown = outputs_of(presenter.show_upload(str(path)))
+    assert visible_text(shown["verdict"]).startswith(str(answer["digit"]))
+    for key, label in zip(MEMBER_KEYS, shown["labels"], strict=True):
+        assert [label[str(digit)] for digit in range(10)] == pytest.approx(answer["models"][key], abs=1e-6)
+
+
+def test_transparent_upload_is_read_like_an_opaque_one(presenter, tmp_path):
+    opaque, transparent = tmp_path / "opaque.png", tmp_path / "transparent.png"
+    Image.fromarray(drawn_one()).save(opaque)
+    Image.fromarray(drawn_one(transparent=True)).save(transparent)
+    first, second = presenter.classify(str(opaque)), presenter.classify(str(transparent))
+    assert second["digit"] == first["digit"]
+    assert second["ensemble"] == pytest.approx(first["ensemble"], abs=0.02)
+
+
+def test_classify_returns_the_design_json_without_a_path(presenter, tmp_path):
+    path = tmp_path / "one.png"
+    Image.fromarray(drawn_one()).save(path)
+    answer = presenter.classify(str(path))
+    assert set(answer) == {"digit", "confidence", "models", "ensemble"}
+    assert set(answer["models"]) == set(MEMBER_KEYS)
+    assert all(len(values) == 10 for values in answer["models"].values())
+    assert answer["digit"] == int(np.argmax(answer["ensemble"]))
+    assert answer["confidence"] == pytest.approx(max(answer["ensemble"]))
+
+
+def test_classify_blank_image_says_no_digit(presenter, tmp_path):
+    path = tmp_path / "blank.png"
+    Image.new("RGB", (300, 300), "white").save(path)
+    answer = presenter.classify(str(path))
+    assert answer["digit"] is None and answer["ensemble"] is None and answer["models"] == {}
+    assert answer["message"].startswith("No digit found")
+
+
+@pytest.mark.parametrize("content", [b"not an image at all", b"\x89PNG\r\n\x1a\n truncated"])
+def test_unreadable_file_raises_gr_error_with_the_reason(presenter, tmp_path, content):
+    path = tmp_path / "broken.png"
+    path.write_bytes(content)
+    with pytest.raises(gr.Error) as raised:
+        presenter.classify(str(path))
+    assert len(raised.value.message) > 10  # A reason, not a bare "Error".
+    with pytest.raises(gr.Error):
+        presenter.show_upload(str(path))
+
+
+def test_classify_without_a_file_raises_gr_error(presenter):
+    with pytest.raises(gr.Error, match="one image file"):
+        presenter.classify(None)
+
+
+def test_random_test_digit_shows_its_true_label(presenter):
+    shown = outputs_of(presenter.show_random_test_digit())
+    assert "true label 1" in shown["note"]
+    assert re.match(r"\d", visible_text(shown["verdict"]))
+    assert shown["view"].shape == (281, 281, 3)
+
+
+def result(ensemble_top: float, member_tops: dict[str, int], digit: int = 3) -> dict:
+    """A fake answer whose ensemble gives `digit` probability ensemble_top, the rest on digit 5."""
+    ensemble = [0.0] * 10
+    ensemble[digit] = ensemble_top
+    ensemble[5] = 1 - ensemble_top
+    models = {key: [1.0 if index == top else 0.0 for index in range(10)] for key, top in member_tops.items()}
+    return {"digit": digit, "confidence": ensemble_top, "models": models, "ensemble": ensemble}
+
+
+def test_confident_agreement_is_stated_plainly():
+    text = visible_text(presentation.verdict_html(result(0.97, dict.fromkeys(MEMBER_KEYS, 3))))
+    assert text.startswith("3")
+    assert "97% sure" in text and "all 4 models agree" in text
+    assert "not sure" not in text
+
+
+def test_low_confidence_says_not_sure_and_names_the_runner_up():
+    text = visible_text(presentation.verdict_html(result(0.55, dict.fromkeys(MEMBER_KEYS, 3))))
+    assert text.startswith("3")
+    assert "I'm not sure" in text and "maybe 5" in text
+
+
+def test_disagreeing_models_say_not_sure_and_name_the_dissenters():
+    tops = {"knn": 3, "rf": 5, "sgd": 5, "cnn": 3}
+    text = visible_text(presentation.verdict_html(result(0.8, tops)))
+    assert text.startswith("3")
+    assert "I'm not sure" in text
+    assert "2 of 4 models agree" in text and "Random forest says 5" in text
+
+
+def test_enlarged_view_shows_every_pixel_as_a_flat_square():
+    image = np.zeros((28, 28), dtype=np.float32)
+    image[3, 7] = 1.0
+    image[20, 10] = 0.5
+    view = presentation.enlarge(image)
+    scale = presentation.PIXEL_SCALE
+    assert view.shape == (28 * scale + 1, 28 * scale + 1, 3)
+    assert (view[3 * scale + 1 : 4 * scale, 7 * scale + 1 : 8 * scale] == 255).all()
+    assert (view[20 * scale + 1 : 21 * scale, 10 * scale + 1 : 11 * scale] == 128).all()
+    # Grid lines between squares keep single pixels visible.
+    assert (view[::scale, :, 0] == presentation.GRID_LEVEL).all()
+    assert (view[:, ::scale, 0] == presentation.GRID_LEVEL).all()
+
+
+class SlowCountingModel:
+    """Probability 1 for the digit int(10 * image mean) (clipped); records every batch size."""
+
+    key = name = "slow"
+
+    def __init__(self) -> None:
+        self.batch_sizes: list[int] = []
+
+    def predict_proba(self, images: np.ndarray) -> np.ndarray:
+        self.batch_sizes.append(len(images))
+        time.sleep(0.05)
+        digits = np.clip((images.mean(axis=(1, 2)) * 10).astype(int), 0, 9)
+        return np.eye(10)[digits]
+
+
+def test_shared_batches_answer_concurrent_callers_together_and_correctly():
+    model = SlowCountingModel()
+    batches = presentation.SharedBatches({"slow": model, "ensemble": EnsembleModel(members={"slow": model})})
+    answers: dict[int, int] = {}
+
+    def ask(digit: int) -> None:
+        image = np.full((28, 28), (digit + 0.5) / 10, dtype=np.float32)
+        answers[digit] = int(np.argmax(batches.predict(image)["ensemble"][0]))
+
+    threads = [threading.Thread(target=ask, args=(digit,)) for digit in range(10)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert answers == {digit: digit for digit in range(10)}
+    assert sum(model.batch_sizes) == 10
+    assert len(model.batch_sizes) < 10
+
+
+def test_shared_batches_pass_a_model_failure_to_every_caller_in_the_batch():
+    class Broken:
+        key = name = "broken"
+
+        def predict_proba(self, images):
+            raise RuntimeError("model exploded")
+
+    batches = presentation.SharedBatches({"broken": Broken()})
+    with pytest.raises(RuntimeError, match="exploded"):
+        batches.predict(np.zeros((28, 28), dtype=np.float32))
+    # The lock was released: the next caller is not stuck.
+    with pytest.raises(RuntimeError, match="exploded"):
+        batches.predict(np.zeros((28, 28), dtype=np.float32))
+
+
+def test_models_tab_lists_every_model_from_the_report(quick_run):
+    markdown = presentation.models_markdown(quick_run["reports"], quick_run["models"])
+    for name in ("K-nearest neighbours", "Random forest", "Linear (SGD)", "CNN", "Ensemble"):
+        assert name in markdown
+    assert "%" in markdown and "MB" in markdown
+
+
+def test_models_tab_falls_back_to_the_manifest_without_a_report(quick_models_dir, tmp_path):
+    markdown = presentation.models_markdown(tmp_path / "no-reports", quick_models_dir)
+    assert "CNN" in markdown and "python -m training report" in markdown
+
+
+def test_examples_folder_lists_every_image_in_its_readme():
+    paths = presentation.example_paths(EXAMPLES)
+    assert len(paths) >= 12
+    readme = (EXAMPLES / "README.md").read_text()
+    for path in paths:
+        assert f"`{Path(path).name}`" in readme

@@ -1,0 +1,64 @@
+"""The real app on 127.0.0.1, called over HTTP with gradio_client as DESIGN.md's API section says."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from gradio_client import Client, handle_file
+from gradio_client.exceptions import AppError
+from PIL import Image
+
+pytestmark = pytest.mark.server
+
+EXAMPLES = Path(__file__).resolve().parent.parent / "assets" / "examples"
+
+
+@pytest.fixture(scope="module")
+def client(app_server) -> Client:
+    return Client(app_server, verbose=False)
+
+
+def test_classify_answers_with_the_design_json(client):
+    answer = client.predict(handle_file(str(EXAMPLES / "canvas_3.png")), api_name="/classify")
+    assert set(answer) == {"digit", "confidence", "models", "ensemble"}
+    assert set(answer["models"]) == {"knn", "rf", "sgd", "cnn"}
+    assert all(len(values) == 10 for values in [*answer["models"].values(), answer["ensemble"]])
+    assert answer["digit"] == max(range(10), key=answer["ensemble"].__getitem__)
+    assert 0 < answer["confidence"] <= 1
+
+
+def test_blank_image_gets_no_digit_and_a_message(client, tmp_path):
+    path = tmp_path / "blank.png"
+    Image.new("L", (200, 200), 255).save(path)
+    answer = client.predict(handle_file(str(path)), api_name="/classify")
+    assert answer["digit"] is None
+    assert answer["message"].startswith("No digit found")
+
+
+def test_bad_file_raises_an_error_and_the_server_keeps_serving(client, tmp_path):
+    bad = tmp_path / "broken.png"
+    bad.write_bytes(b"this is not an image")
+    with pytest.raises(AppError, match=r"broken\.png"):
+        client.predict(handle_file(str(bad)), api_name="/classify")
+    answer = client.predict(handle_file(str(EXAMPLES / "photo_0_black_ink.jpg")), api_name="/classify")
+    assert isinstance(answer["digit"], int)
+
+
+def test_file_over_the_size_limit_is_refused_and_the_server_keeps_serving(client, tmp_path):
+    from preprocessing import MAX_INPUT_BYTES
+
+    huge = tmp_path / "huge.png"
+    huge.write_bytes(b"\0" * (MAX_INPUT_BYTES + 1024))
+    # The client reads the limit from the app's config and refuses; the server would answer HTTP 413.
+    with pytest.raises(ValueError, match="maximum file size"):
+        client.predict(handle_file(str(huge)), api_name="/classify")
+    answer = client.predict(handle_file(str(EXAMPLES / "canvas_5.png")), api_name="/classify")
+    assert isinstance(answer["digit"], int)
+
+
+def test_api_page_lists_classify_and_nothing_of_the_page_wiring(client):
+    endpoints = client.view_api(return_format="dict", print_info=False)["named_endpoints"]
+    assert list(endpoints) == ["/classify"]
+    (parameter,) = endpoints["/classify"]["parameters"]
+    assert "filepath" in str(parameter["python_type"]).lower() or "file" in str(parameter["component"]).lower()
