@@ -249,6 +249,12 @@ def write_markdown(metrics: dict[str, Any], manifest: dict[str, Any], folder: Pa
             f"| {model['name']} | **{model['accuracy']:.2%}** | {required} | {model['published_anchor']} | "
             f"{model['log_loss']:.4f} | {size} | {model['latency_ms_one_image']:.1f} ms | {training} |"
         )
+    lines += [
+        "",
+        "Training times are those of the run that wrote each artifact, including its grid search; when",
+        "several trainings share the two cores they run slower (bench/results/training_time.json times",
+        "a full retraining on its own). Latency: median of `predict_proba` on one image, in this process.",
+    ]
     lines += ["", "How each model works:", ""]
     lines += [f"- **{model['name']}**: {model['how_it_works']}" for model in metrics["models"].values()]
     ensemble = manifest.get("ensemble", {})
