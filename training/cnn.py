@@ -9,12 +9,9 @@ validation loss are kept. Calibrate: a temperature fitted on the validation set.
 from __future__ import annotations
 
 import dataclasses
-import os
 import time
 
 import numpy as np
-
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 # Keras' default of 0.99 needs thousands of steps before the running statistics that
 # inference uses catch up with training; 0.9 settles within an epoch, even in --quick runs.

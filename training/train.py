@@ -19,7 +19,15 @@ import numpy as np
 
 from digit_models import artifacts
 from training import augmentation, data, evaluate, splits
-from training.sklearn_models import SPECS, fit_final, probability_accuracy, quick_grid, search_table, tune
+from training.sklearn_models import (
+    SPECS,
+    describe_value,
+    fit_final,
+    probability_accuracy,
+    quick_grid,
+    search_table,
+    tune,
+)
 
 QUICK_TRAIN_SIZE = 3_000
 QUICK_TEST_SIZE = 1_000
@@ -132,7 +140,7 @@ def train_sklearn(key: str, prepared: Prepared, models_dir: Path, reports_dir: P
     entry = {
         "kind": "sklearn",
         "file": path.name,
-        "parameters": {name: artifacts_value(value) for name, value in pipeline.get_params().items() if "__" in name},
+        "parameters": {name: describe_value(value) for name, value in pipeline.get_params().items() if "__" in name},
         "best_grid_parameters": table[0]["parameters"],
         "shift_augmented": use_shifts,
         "validation_accuracy_without_shifts": plain_accuracy,
@@ -145,12 +153,6 @@ def train_sklearn(key: str, prepared: Prepared, models_dir: Path, reports_dir: P
     }
     _write_json(reports_dir / f"tuning_{key}.json", table)
     return _finish_entry(key, model, entry, path, prepared, models_dir)
-
-
-def artifacts_value(value: Any) -> Any:
-    from training.sklearn_models import describe_value
-
-    return describe_value(value)
 
 
 def train_cnn_model(prepared: Prepared, models_dir: Path, reports_dir: Path, config=None) -> dict[str, Any]:
