@@ -113,10 +113,7 @@ class Presenter:
         """
         if _is_empty(source):
             return empty_outputs(empty_prompt)
-        try:
-            prepared = preprocessing.to_mnist(source)
-        except preprocessing.ImageError as error:
-            raise gr.Error(str(error), title="Cannot read this image") from error
+        prepared = read_image(source)
         if not prepared.found:
             return empty_outputs(empty_prompt, reason=prepared.reason, image=prepared.image)
         note = preprocessing_note(prepared) if describe else ""
@@ -145,13 +142,18 @@ class Presenter:
         """
         if not path:
             raise gr.Error("Send one image file (PNG, JPEG, WebP, ...).", title="No image")
-        try:
-            prepared = preprocessing.to_mnist(path)
-        except preprocessing.ImageError as error:
-            raise gr.Error(str(error), title="Cannot read this image") from error
+        prepared = read_image(path)
         if not prepared.found:
             return no_digit_answer(prepared.reason)
         return answer(self.predictor.predict(prepared.image))
+
+
+def read_image(source: Any) -> preprocessing.Preprocessed:
+    """to_mnist, with an unreadable file turned into the gr.Error the person sees."""
+    try:
+        return preprocessing.to_mnist(source)
+    except preprocessing.ImageError as error:
+        raise gr.Error(str(error), title="Cannot read this image") from error
 
 
 class SharedBatches:
