@@ -81,7 +81,7 @@ def markdown_table(rows: list[dict[str, Any]], keys: list[str]) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     arguments = parse_arguments(argv)
-    from training.data import load_mnist
+    from digit_models.mnist import load_mnist
 
     mnist = load_mnist()
     rng = np.random.default_rng(arguments.seed)

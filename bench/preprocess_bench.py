@@ -84,7 +84,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--output", type=Path, default=RESULTS)
     arguments = parser.parse_args(argv)
 
-    from training.data import load_mnist
+    from digit_models.mnist import load_mnist
 
     digit = load_mnist().X_test[0]
     cases: dict[str, dict[str, float]] = {}

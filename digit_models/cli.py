@@ -19,19 +19,17 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-import warnings
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any, TextIO
 
 import numpy as np
 
-from digit_models import artifacts
+from digit_models import artifacts, mnist
 
 BATCH_SIZE = 256
 """Files preprocessed and classified together: model calls are batched, answers still stream out."""
 
-CSV_PIXELS = 784
 
 
 def parse_arguments(argv: Sequence[str] | None = None) -> argparse.Namespace:
@@ -150,35 +148,8 @@ def read_kaggle_test_csv(path: Path) -> np.ndarray:
 
     Raises ValueError naming the file and what was expected when it is malformed.
     """
-    try:
-        with path.open() as file:
-            header = file.readline().strip().split(",")
-    except OSError as error:
-        raise ValueError(f"{path}: cannot be read ({error.strerror or error})") from error
-    expected = [f"pixel{index}" for index in range(CSV_PIXELS)]
-    if header != expected:
-        hint = (
-            " (this looks like train.csv: predict-csv expects test.csv, without labels)"
-            if header[:1] == ["label"]
-            else ""
-        )
-        raise ValueError(
-            f"{path}: expected the header pixel0,pixel1,...,pixel783 (784 columns), got {len(header)} columns "
-            f"starting with {header[0][:20]!r}{hint}"
-        )
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", UserWarning)  # "input contained no data": reported below.
-            pixels = np.loadtxt(path, delimiter=",", skiprows=1, dtype=np.int64, ndmin=2)
-    except ValueError as error:
-        raise ValueError(f"{path}: every row must hold 784 integers 0-255 ({error})") from error
-    if pixels.shape[0] == 0:
-        raise ValueError(f"{path}: holds a header but no rows")
-    if pixels.shape[1] != CSV_PIXELS:
-        raise ValueError(f"{path}: rows hold {pixels.shape[1]} values; expected 784")
-    if pixels.min() < 0 or pixels.max() > 255:
-        raise ValueError(f"{path}: pixel values must lie in 0..255; found {pixels.min()}..{pixels.max()}")
-    return (pixels.astype(np.float32) / 255).reshape(-1, 28, 28)
+    images, _ = mnist.read_kaggle_csv(path, labelled=False)
+    return images.astype(np.float32) / 255
 
 
 def write_submission(models: Mapping[str, Any], images: np.ndarray, output: Path) -> None:

@@ -427,7 +427,7 @@ def _is_empty(source: Any) -> bool:
 
 @functools.cache
 def _load_mnist_test() -> tuple[np.ndarray, np.ndarray]:
-    from training.data import load_mnist
+    from digit_models.mnist import load_mnist
 
     data = load_mnist()
     return data.X_test, data.y_test

@@ -26,7 +26,7 @@ HEADER = ",".join(f"pixel{index}" for index in range(784)) + "\n"  # Kaggle's te
 
 @pytest.fixture(scope="module")
 def mnist():
-    from training.data import load_mnist
+    from digit_models.mnist import load_mnist
 
     return load_mnist()
 

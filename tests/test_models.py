@@ -12,15 +12,15 @@ from digit_models import artifacts
 from digit_models.cnn import KerasDigitModel
 from digit_models.ensemble import EnsembleModel
 from digit_models.features import deskew
+from digit_models.mnist import load_mnist
 from digit_models.sklearn_model import SklearnDigitModel
-from training import data
 
 CHANCE = 0.10
 
 
 @pytest.fixture(scope="module")
 def test_digits():
-    mnist = data.load_mnist()
+    mnist = load_mnist()
     rng = np.random.default_rng(0)
     rows = rng.choice(len(mnist.y_test), 300, replace=False)
     return mnist.X_test[rows].astype(np.float32) / 255.0, mnist.y_test[rows]

@@ -23,7 +23,7 @@ DIGITS = 12  # Test digits used by the invariance and family tests.
 
 @pytest.fixture(scope="module")
 def mnist():
-    from training.data import load_mnist
+    from digit_models.mnist import load_mnist
 
     return load_mnist()
 

@@ -17,7 +17,7 @@ import numpy as np
 from PIL import Image
 
 from bench import families
-from training.data import load_mnist
+from digit_models.mnist import load_mnist
 
 EXAMPLES_DIR = Path(__file__).resolve().parent.parent / "assets" / "examples"
 SEED = 2024

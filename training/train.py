@@ -17,8 +17,8 @@ from typing import Any
 
 import numpy as np
 
-from digit_models import artifacts
-from training import augmentation, data, evaluate, splits
+from digit_models import artifacts, mnist
+from training import augmentation, evaluate, splits
 from training.sklearn_models import (
     SPECS,
     describe_value,
@@ -50,15 +50,15 @@ class Prepared:
 
 def prepare(data_path: str | None, *, quick: bool) -> Prepared:
     """Load MNIST, split off the validation part, and shrink everything for --quick."""
-    mnist = data.load_mnist(data_path)
-    X_train, y_train, X_test, y_test = mnist.X_train, mnist.y_train, mnist.X_test, mnist.y_test
+    dataset = mnist.load_mnist(data_path)
+    X_train, y_train, X_test, y_test = dataset.X_train, dataset.y_train, dataset.X_test, dataset.y_test
     if quick:
         keep = splits.stratified_subset(y_train, QUICK_TRAIN_SIZE)
         X_train, y_train = X_train[keep], y_train[keep]
         keep = splits.stratified_subset(y_test, QUICK_TEST_SIZE)
         X_test, y_test = X_test[keep], y_test[keep]
     train_indices, validation_indices = splits.train_validation_indices(y_train)
-    print(f"data: {mnist.describe()}")
+    print(f"data: {dataset.describe()}")
     print(
         f"      {len(train_indices):,} train / {len(validation_indices):,} validation / {len(X_test):,} test"
         + (" (--quick subset)" if quick else "")
@@ -70,15 +70,15 @@ def prepare(data_path: str | None, *, quick: bool) -> Prepared:
         y_val=y_train[validation_indices],
         X_test=X_test,
         y_test=y_test,
-        source=mnist.describe(),
+        source=dataset.describe(),
         quick=quick,
-        cache_key=hashlib.sha256(f"{mnist.source}|{len(mnist.y_train)}|{quick}".encode()).hexdigest()[:12],
+        cache_key=hashlib.sha256(f"{dataset.source}|{len(dataset.y_train)}|{quick}".encode()).hexdigest()[:12],
     )
 
 
 def shift_augmented(prepared: Prepared) -> tuple[np.ndarray, np.ndarray]:
     """The training part plus its one-pixel shifts, uint8 (5n, 28, 28); written once, then reused."""
-    cache_file = data.cache_dir() / f"shifted-{prepared.cache_key}-{len(prepared.X_train)}.npz"
+    cache_file = mnist.cache_dir() / f"shifted-{prepared.cache_key}-{len(prepared.X_train)}.npz"
     if cache_file.exists():
         with np.load(cache_file) as archive:
             if len(archive["y"]) == 5 * len(prepared.y_train):

@@ -23,6 +23,7 @@ import importlib.resources
 import os
 import pickle
 import struct
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -203,30 +204,60 @@ def load_kaggle_csv(path: Path) -> MnistData:
     """Kaggle's digit-recognizer `train.csv`; a stratified seventh is split off as test set."""
     from sklearn.model_selection import train_test_split
 
-    header = path.open().readline().strip().split(",")
-    if len(header) != 785 or header[0] != "label":
-        raise ValueError(
-            f"{path}: expected Kaggle's train.csv header 'label,pixel0,...,pixel783' "
-            f"(785 columns), got {len(header)} columns starting with {header[0]!r}"
-        )
-    try:
-        table = np.loadtxt(path, delimiter=",", skiprows=1, dtype=np.int64, ndmin=2)
-    except ValueError as error:
-        raise ValueError(f"{path}: rows must hold 785 integers (label + 784 pixels): {error}") from error
-    labels, pixels = table[:, 0], table[:, 1:]
-    if pixels.min(initial=0) < 0 or pixels.max(initial=0) > 255:
-        raise ValueError(f"{path}: pixel values must lie in 0..255")
+    images, labels = read_kaggle_csv(path, labelled=True)
     X_train, X_test, y_train, y_test = train_test_split(
-        pixels, labels, test_size=CSV_TEST_FRACTION, stratify=labels, random_state=CSV_SPLIT_SEED
+        images, labels, test_size=CSV_TEST_FRACTION, stratify=labels, random_state=CSV_SPLIT_SEED
     )
     return MnistData(
-        X_train=_as_images(X_train, path),
-        y_train=_as_labels(y_train, path),
-        X_test=_as_images(X_test, path),
-        y_test=_as_labels(y_test, path),
+        X_train=X_train,
+        y_train=y_train,
+        X_test=X_test,
+        y_test=y_test,
         source=str(path),
         note=f"test set: a stratified {CSV_TEST_FRACTION:.0%} of train.csv, seed {CSV_SPLIT_SEED}",
     )
+
+
+def read_kaggle_csv(path: Path, *, labelled: bool) -> tuple[np.ndarray, np.ndarray | None]:
+    """Kaggle's digit-recognizer CSV -> uint8 images (n, 28, 28) ink bright, and int64 labels (n,) or None.
+
+    labelled: the file is `train.csv` (header `label,pixel0,...,pixel783`); otherwise `test.csv`
+    (header `pixel0,...,pixel783`, no labels). Raises ValueError naming the file and what was
+    expected when the header, a row or a value is wrong.
+    """
+    path = Path(path)
+    try:
+        with path.open() as file:
+            header = file.readline().strip().split(",")
+    except OSError as error:
+        raise ValueError(f"{path}: cannot be read ({error.strerror or error})") from error
+    pixel_names = [f"pixel{index}" for index in range(IMAGE_SIDE * IMAGE_SIDE)]
+    expected = ["label", *pixel_names] if labelled else pixel_names
+    if header != expected:
+        if labelled:
+            hint = ""
+        elif header[:1] == ["label"]:
+            hint = " (this looks like train.csv, with labels: test.csv has none)"
+        else:
+            hint = ""
+        raise ValueError(
+            f"{path}: expected the header {','.join(expected[:3])},...,pixel783 ({len(expected)} columns), "
+            f"got {len(header)} columns starting with {header[0][:20]!r}{hint}"
+        )
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", UserWarning)  # "input contained no data": reported below.
+            table = np.loadtxt(path, delimiter=",", skiprows=1, dtype=np.int64, ndmin=2)
+    except ValueError as error:
+        raise ValueError(f"{path}: every row must hold {len(expected)} integers ({error})") from error
+    if table.shape[0] == 0:
+        raise ValueError(f"{path}: holds a header but no rows")
+    if table.shape[1] != len(expected):
+        raise ValueError(f"{path}: rows hold {table.shape[1]} values; expected {len(expected)}")
+    labels, pixels = (table[:, 0], table[:, 1:]) if labelled else (None, table)
+    if pixels.min() < 0 or pixels.max() > 255:
+        raise ValueError(f"{path}: pixel values must lie in 0..255; found {pixels.min()}..{pixels.max()}")
+    return _as_images(pixels, path), (_as_labels(labels, path) if labels is not None else None)
 
 
 def _as_images(array: np.ndarray, path: Path) -> np.ndarray:

