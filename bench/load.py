@@ -137,7 +137,7 @@ def resident_mb(pid: int) -> float:
 def example_images() -> list[tuple[str, bytes]]:
     paths = sorted(path for path in EXAMPLES.iterdir() if path.suffix.lower() in {".png", ".jpg", ".jpeg"})
     if not paths:
-        raise SystemExit(f"no example images in {EXAMPLES}: run `python -m training examples`")
+        raise SystemExit(f"no example images in {EXAMPLES}: run `python -m bench.examples`")
     return [(path.name, path.read_bytes()) for path in paths]
 
 

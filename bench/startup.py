@@ -21,6 +21,7 @@ import subprocess
 import sys
 import time
 import urllib.request
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from digit_models.artifacts import MODELS_DIR
@@ -30,18 +31,32 @@ RESULTS = Path(__file__).resolve().parent / "results" / "startup.json"
 BUDGET_S = 15.0
 
 
+class AppFailedError(RuntimeError):
+    """The app exited, or did not answer in time."""
+
+
 def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return probe.getsockname()[1]
 
 
-def start_app(port: int, models_dir: Path, log_path: Path) -> subprocess.Popen:
-    """`python app.py --port port` on 127.0.0.1 with models from models_dir, output to log_path."""
-    environment = {**os.environ, "DIGITS_MODELS_DIR": str(models_dir), "GRADIO_ANALYTICS_ENABLED": "False"}
+def start_app(
+    port: int, models_dir: Path, log_path: Path, *, flags: Sequence[str] = (), environment: Mapping[str, str] = {}
+) -> subprocess.Popen:
+    """`python app.py --port port [flags]` on 127.0.0.1 with models from models_dir, output to log_path.
+
+    environment: variables added to this process's own (for example $DIGITS_DATA_DIR).
+    """
+    environment = {
+        **os.environ,
+        "DIGITS_MODELS_DIR": str(models_dir),
+        "GRADIO_ANALYTICS_ENABLED": "False",
+        **environment,
+    }
     with log_path.open("w") as log:
         return subprocess.Popen(
-            [sys.executable, "app.py", "--host", "127.0.0.1", "--port", str(port)],
+            [sys.executable, "app.py", "--host", "127.0.0.1", "--port", str(port), *flags],
             cwd=REPOSITORY,
             env=environment,
             stdout=log,
@@ -50,18 +65,18 @@ def start_app(port: int, models_dir: Path, log_path: Path) -> subprocess.Popen:
 
 
 def wait_until_ready(url: str, process: subprocess.Popen, timeout_s: float = 120) -> float:
-    """Seconds from now until GET url answers 200; RuntimeError if the app exits or times out."""
+    """Seconds from now until GET url answers 200; AppFailedError if the app exits or times out."""
     started = time.perf_counter()
     while time.perf_counter() - started < timeout_s:
         if process.poll() is not None:
-            raise RuntimeError(f"app.py exited with status {process.returncode}")
+            raise AppFailedError(f"app.py exited with status {process.returncode}")
         try:
             with urllib.request.urlopen(url, timeout=1) as response:
                 if response.status == 200:
                     return time.perf_counter() - started
         except OSError:
             time.sleep(0.05)
-    raise RuntimeError(f"app.py did not answer on {url} within {timeout_s:.0f} s")
+    raise AppFailedError(f"app.py did not answer on {url} within {timeout_s:.0f} s")
 
 
 def stop_app(process: subprocess.Popen) -> None:

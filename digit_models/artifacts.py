@@ -15,18 +15,10 @@ from pathlib import Path
 from typing import Any
 
 from digit_models.base import DigitModel
+from digit_models.names import DISPLAY_NAMES, MEMBER_KEYS
 
 MODELS_DIR = Path(__file__).resolve().parent.parent / "assets" / "models"
 MANIFEST_NAME = "manifest.json"
-MEMBER_KEYS = ("knn", "rf", "sgd", "cnn")
-ALL_KEYS = (*MEMBER_KEYS, "ensemble")
-DISPLAY_NAMES = {
-    "knn": "K-nearest neighbours",
-    "rf": "Random forest",
-    "sgd": "Linear (SGD)",
-    "cnn": "CNN",
-    "ensemble": "Ensemble",
-}
 
 
 class ArtifactError(ValueError):
@@ -116,6 +108,7 @@ def load_model(key: str, entry: dict[str, Any], folder: Path = MODELS_DIR) -> Di
 def load_models(folder: Path = MODELS_DIR, keys: tuple[str, ...] = MEMBER_KEYS) -> dict[str, DigitModel]:
     """Load the member models and their ensemble: {"knn": ..., "rf": ..., "sgd": ..., "cnn": ..., "ensemble": ...}.
 
+    The ensemble may hold more members than the returned keys (extra CNNs named by its weights).
     Raises ArtifactError with a message naming the file when anything is missing or altered.
     """
     from digit_models.ensemble import EnsembleModel
@@ -127,9 +120,19 @@ def load_models(folder: Path = MODELS_DIR, keys: tuple[str, ...] = MEMBER_KEYS) 
         raise ArtifactError(f"{folder / MANIFEST_NAME} has no entry for {missing}: run `python -m training all`")
     models: dict[str, DigitModel] = {key: load_model(key, entries[key], folder) for key in keys}
     learned = entries.get("ensemble", {}).get("weights") or {}
-    weights = {key: weight for key, weight in learned.items() if key in models}
+    # Extra CNNs (cnn_2, ...) are members of the ensemble only: never keys of the answer's "models".
+    # They load with the full set of shown models, and only when their weight is above 0.
+    extras = {}
+    if set(MEMBER_KEYS) <= set(keys):
+        extras = {
+            key: load_model(key, entries[key], folder)
+            for key, weight in learned.items()
+            if key not in models and weight > 0 and key in entries
+        }
+    members = {**models, **extras}
+    weights = {key: weight for key, weight in learned.items() if key in members}
     # Loading a subset of the members whose learned weights are all zero falls back to the plain mean.
-    models["ensemble"] = EnsembleModel(members=models, weights=weights if sum(weights.values()) > 0 else None)
+    models["ensemble"] = EnsembleModel(members=members, weights=weights if sum(weights.values()) > 0 else None)
     return models
 
 

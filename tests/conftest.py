@@ -70,14 +70,6 @@ def complete_models_dir(folder: Path) -> bool:
     return all(key in entries and (folder / entries[key]["file"]).exists() for key in ("knn", "rf", "sgd", "cnn"))
 
 
-def free_port() -> int:
-    import socket
-
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
 @pytest.fixture(scope="session")
 def app_models_dir(request) -> Path:
     """Models for the running app: $DIGITS_MODELS_DIR when set, else the committed models in
@@ -93,45 +85,32 @@ def app_models_dir(request) -> Path:
     return request.getfixturevalue("quick_models_dir")
 
 
+def running_app(models_dir: Path, log_folder: Path, *, flags: tuple[str, ...] = (), environment=None):
+    """Start `python app.py [flags]` on 127.0.0.1 at a free port; returns (process, url) once it answers.
+
+    Generous timeout: the start-up budget is 15 s on an idle machine, and tests may share it with training.
+    """
+    from bench import startup
+
+    port = startup.free_port()
+    log_path = log_folder / "app.log"
+    process = startup.start_app(port, models_dir, log_path, flags=flags, environment=environment or {})
+    url = f"http://127.0.0.1:{port}/"
+    try:
+        startup.wait_until_ready(url, process, timeout_s=180)
+    except startup.AppFailedError as error:
+        startup.stop_app(process)
+        pytest.fail(f"{error}:\n{log_path.read_text()[-3000:]}")
+    return process, url
+
+
 @pytest.fixture(scope="session")
 def app_server(app_models_dir, tmp_path_factory):
     """`python app.py` listening on 127.0.0.1 at a free port; yields its URL, stops it afterwards."""
-    import os
-    import time
-    import urllib.request
+    from bench import startup
 
-    port = free_port()
-    log_path = tmp_path_factory.mktemp("app") / "app.log"
-    environment = {**os.environ, "DIGITS_MODELS_DIR": str(app_models_dir), "GRADIO_ANALYTICS_ENABLED": "False"}
-    with log_path.open("w") as log:
-        process = subprocess.Popen(
-            [sys.executable, "app.py", "--host", "127.0.0.1", "--port", str(port)],
-            cwd=REPOSITORY,
-            env=environment,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-    url = f"http://127.0.0.1:{port}/"
-    # Generous: the budget is 15 s on an idle machine, and tests may share it with training.
-    deadline = time.monotonic() + 180
+    process, url = running_app(app_models_dir, tmp_path_factory.mktemp("app"))
     try:
-        while True:
-            if process.poll() is not None:
-                pytest.fail(f"app.py exited with {process.returncode}:\n{log_path.read_text()[-3000:]}")
-            try:
-                with urllib.request.urlopen(url, timeout=2) as response:
-                    if response.status == 200:
-                        break
-            except OSError:
-                pass
-            if time.monotonic() > deadline:
-                pytest.fail(f"app.py did not answer on {url}:\n{log_path.read_text()[-3000:]}")
-            time.sleep(0.5)
         yield url
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        startup.stop_app(process)

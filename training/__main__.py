@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import time
 from pathlib import Path
 
@@ -19,9 +20,11 @@ def parse_arguments(argv: list[str] | None = None) -> argparse.Namespace:
     )
     parser.add_argument(
         "step",
-        choices=["all", "knn", "rf", "sgd", "cnn", "ensemble", "report", "examples"],
+        choices=["all", "knn", "rf", "sgd", "cnn", "ensemble", "report", "knn-indices", "corrections", "extras"],
         help="'all' trains the four models, the ensemble, then writes the report; "
-        "'examples' writes the app's example images into assets/examples",
+        "'knn-indices' maps an already trained KNN's rows to MNIST training indices; "
+        "'corrections' scores every model on the corrections people made in the app and exports them; "
+        "'extras' (separate, not in 'all') adds a report-only decision tree and XGBoost to the report",
     )
     parser.add_argument(
         "--data",
@@ -39,7 +42,13 @@ def parse_arguments(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument(
         "--reports-dir", type=Path, help="where figures, metrics.json and REPORT.md go (default assets/reports)"
     )
-    parser.add_argument("--epochs", type=int, help="CNN epochs (default from CNNConfig)")
+    parser.add_argument("--epochs", type=int, help="CNN epochs (default: each CNN's own, training/cnn.py MEMBERS)")
+    parser.add_argument(
+        "--cnn",
+        action="append",
+        metavar="KEY",
+        help="with the step 'cnn': train only this CNN of training/cnn.py MEMBERS (cnn, cnn_2, ...; repeatable)",
+    )
     arguments = parser.parse_args(argv)
     # A smoke run must never overwrite the committed artifacts.
     arguments.models_dir = arguments.models_dir or (QUICK_DIR / "models" if arguments.quick else MODELS_DIR)
@@ -49,11 +58,15 @@ def parse_arguments(argv: list[str] | None = None) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> int:
     arguments = parse_arguments(argv)
-    if arguments.step == "examples":
-        from training import examples
+    if arguments.step == "knn-indices":
+        from training import neighbours
 
-        examples.main(arguments.data)
+        neighbours.main(arguments.data, arguments.models_dir, quick=arguments.quick)
         return 0
+    if arguments.step == "corrections":
+        from training import corrections
+
+        return corrections.main(arguments.models_dir, arguments.reports_dir)
     from training import train
 
     started = time.perf_counter()
@@ -65,14 +78,25 @@ def main(argv: list[str] | None = None) -> int:
         if step in ("knn", "rf", "sgd"):
             entry = train.train_sklearn(step, prepared, arguments.models_dir, arguments.reports_dir)
         elif step == "cnn":
-            config = None
-            if arguments.epochs:
-                from training.cnn import CNNConfig
+            from training.cnn import MEMBERS, member_config
 
-                config = CNNConfig(epochs=arguments.epochs)
-            entry = train.train_cnn_model(prepared, arguments.models_dir, arguments.reports_dir, config)
+            # Every CNN of the ensemble, one after the other; --cnn picks some of them.
+            for key in arguments.cnn or list(MEMBERS):
+                key_started = time.perf_counter()
+                config = member_config(key, quick=arguments.quick)
+                if arguments.epochs:
+                    config = dataclasses.replace(config, epochs=arguments.epochs)
+                entry = train.train_cnn_model(prepared, arguments.models_dir, arguments.reports_dir, key, config)
+                summary[key] = (entry, time.perf_counter() - key_started)
+            continue
         elif step == "ensemble":
-            entry = train.train_ensemble(prepared, arguments.models_dir)
+            from training import ensemble
+
+            entry = ensemble.train_ensemble(prepared, arguments.models_dir)
+        elif step == "extras":
+            from training import extras
+
+            entry = extras.train_extras(prepared, arguments.models_dir, arguments.reports_dir)
         else:
             from training import report
 

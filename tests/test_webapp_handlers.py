@@ -1,4 +1,4 @@
-"""The app's handlers without a server: synthetic canvas dicts and image files in, page outputs out."""
+"""The page's handlers and renderers without a server: synthetic canvas dicts and image files in, page outputs out."""
 
 from __future__ import annotations
 
@@ -13,9 +13,9 @@ import numpy as np
 import pytest
 from PIL import Image, ImageDraw
 
-from digit_models import presentation
 from digit_models.artifacts import MEMBER_KEYS
 from digit_models.ensemble import EnsembleModel
+from webapp import batching, handlers, models_tab, rendering
 
 CANVAS = 600
 EXAMPLES = Path(__file__).resolve().parent.parent / "assets" / "examples"
@@ -42,10 +42,10 @@ def canvas_value(composite: np.ndarray | None) -> dict:
 
 
 @pytest.fixture(scope="module")
-def presenter(quick_models) -> presentation.Presenter:
+def presenter(quick_models) -> handlers.Presenter:
     digits = np.zeros((3, 28, 28), dtype=np.uint8)
     digits[:, 4:24, 12:16] = 255  # Three vertical bars: MNIST-like ones.
-    return presentation.Presenter(quick_models, load_test_digits=lambda: (digits, np.array([1, 1, 1])), seed=0)
+    return handlers.Presenter(quick_models, load_test_digits=lambda: (digits, np.array([1, 1, 1])), seed=0)
 
 
 def outputs_of(values: tuple) -> dict:
@@ -57,7 +57,7 @@ def outputs_of(values: tuple) -> dict:
 @pytest.mark.parametrize("value", [None, canvas_value(None)])
 def test_untouched_or_cleared_canvas_asks_for_a_digit(presenter, value):
     shown = outputs_of(presenter.show_canvas(value))
-    assert visible_text(shown["verdict"]) == presentation.DRAW_PROMPT
+    assert visible_text(shown["verdict"]) == rendering.DRAW_PROMPT
     assert shown["view"] is None
     assert shown["labels"] == [None] * 4
     assert shown["chart"] == ""
@@ -67,7 +67,7 @@ def test_blank_white_canvas_says_no_digit_without_probabilities(presenter):
     blank = np.full((CANVAS, CANVAS, 4), 255, dtype=np.uint8)
     shown = outputs_of(presenter.show_canvas(canvas_value(blank)))
     text = visible_text(shown["verdict"])
-    assert text.startswith(presentation.DRAW_PROMPT)
+    assert text.startswith(rendering.DRAW_PROMPT)
     assert "No digit found" in text
     assert not re.match(r"\d", text)
     assert shown["labels"] == [None] * 4
@@ -157,21 +157,21 @@ def result(ensemble_top: float, member_tops: dict[str, int], digit: int = 3) -> 
 
 
 def test_confident_agreement_is_stated_plainly():
-    text = visible_text(presentation.verdict_html(result(0.97, dict.fromkeys(MEMBER_KEYS, 3))))
+    text = visible_text(rendering.verdict_html(result(0.97, dict.fromkeys(MEMBER_KEYS, 3))))
     assert text.startswith("3")
     assert "97% sure" in text and "all 4 models agree" in text
     assert "not sure" not in text
 
 
 def test_low_confidence_says_not_sure_and_names_the_runner_up():
-    text = visible_text(presentation.verdict_html(result(0.55, dict.fromkeys(MEMBER_KEYS, 3))))
+    text = visible_text(rendering.verdict_html(result(0.55, dict.fromkeys(MEMBER_KEYS, 3))))
     assert text.startswith("3")
     assert "I'm not sure" in text and "maybe 5" in text
 
 
 def test_disagreeing_models_say_not_sure_and_name_the_dissenters():
     tops = {"knn": 3, "rf": 5, "sgd": 5, "cnn": 3}
-    text = visible_text(presentation.verdict_html(result(0.8, tops)))
+    text = visible_text(rendering.verdict_html(result(0.8, tops)))
     assert text.startswith("3")
     assert "I'm not sure" in text
     assert "2 of 4 models agree" in text and "Random forest says 5" in text
@@ -181,14 +181,14 @@ def test_enlarged_view_shows_every_pixel_as_a_flat_square():
     image = np.zeros((28, 28), dtype=np.float32)
     image[3, 7] = 1.0
     image[20, 10] = 0.5
-    view = presentation.enlarge(image)
-    scale = presentation.PIXEL_SCALE
+    view = rendering.enlarge(image)
+    scale = rendering.PIXEL_SCALE
     assert view.shape == (28 * scale + 1, 28 * scale + 1, 3)
     assert (view[3 * scale + 1 : 4 * scale, 7 * scale + 1 : 8 * scale] == 255).all()
     assert (view[20 * scale + 1 : 21 * scale, 10 * scale + 1 : 11 * scale] == 128).all()
     # Grid lines between squares keep single pixels visible.
-    assert (view[::scale, :, 0] == presentation.GRID_LEVEL).all()
-    assert (view[:, ::scale, 0] == presentation.GRID_LEVEL).all()
+    assert (view[::scale, :, 0] == rendering.GRID_LEVEL).all()
+    assert (view[:, ::scale, 0] == rendering.GRID_LEVEL).all()
 
 
 class SlowCountingModel:
@@ -208,7 +208,7 @@ class SlowCountingModel:
 
 def test_shared_batches_answer_concurrent_callers_together_and_correctly():
     model = SlowCountingModel()
-    batches = presentation.SharedBatches({"slow": model, "ensemble": EnsembleModel(members={"slow": model})})
+    batches = batching.SharedBatches({"slow": model, "ensemble": EnsembleModel(members={"slow": model})})
     answers: dict[int, int] = {}
 
     def ask(digit: int) -> None:
@@ -232,7 +232,7 @@ def test_shared_batches_pass_a_model_failure_to_every_caller_in_the_batch():
         def predict_proba(self, images):
             raise RuntimeError("model exploded")
 
-    batches = presentation.SharedBatches({"broken": Broken()})
+    batches = batching.SharedBatches({"broken": Broken()})
     with pytest.raises(RuntimeError, match="exploded"):
         batches.predict(np.zeros((28, 28), dtype=np.float32))
     # The lock was released: the next caller is not stuck.
@@ -241,19 +241,19 @@ def test_shared_batches_pass_a_model_failure_to_every_caller_in_the_batch():
 
 
 def test_models_tab_lists_every_model_from_the_report(quick_run):
-    markdown = presentation.models_markdown(quick_run["reports"], quick_run["models"])
+    markdown = models_tab.models_markdown(quick_run["reports"], quick_run["models"])
     for name in ("K-nearest neighbours", "Random forest", "Linear (SGD)", "CNN", "Ensemble"):
         assert name in markdown
     assert "%" in markdown and "MB" in markdown
 
 
 def test_models_tab_falls_back_to_the_manifest_without_a_report(quick_models_dir, tmp_path):
-    markdown = presentation.models_markdown(tmp_path / "no-reports", quick_models_dir)
+    markdown = models_tab.models_markdown(tmp_path / "no-reports", quick_models_dir)
     assert "CNN" in markdown and "python -m training report" in markdown
 
 
 def test_examples_folder_lists_every_image_in_its_readme():
-    paths = presentation.example_paths(EXAMPLES)
+    paths = handlers.example_paths(EXAMPLES)
     assert len(paths) >= 12
     readme = (EXAMPLES / "README.md").read_text()
     for path in paths:

@@ -1,0 +1,153 @@
+"""The page's handlers, bound to the loaded models: an input (canvas, upload, MNIST digit) in, outputs out.
+
+`webapp.page` lays out components and wires events to the methods of `Presenter`; what each
+output shows is built in `webapp.rendering`. The HTTP API's `/classify` is a method here too.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any
+
+import gradio as gr
+import numpy as np
+
+import preprocessing
+from digit_models.base import DigitModel
+from digit_models.classify import answer, no_digit_answer
+from webapp.batching import SharedBatches
+from webapp.rendering import (
+    DRAW_PROMPT,
+    UPLOAD_PROMPT,
+    Outputs,
+    build_outputs,
+    empty_outputs,
+    preprocessing_note,
+    truth_note,
+)
+
+
+class Presenter:
+    """The app's handlers, bound to loaded models.
+
+    models: {"knn", "rf", "sgd", "cnn", "ensemble"} -> DigitModel (see digit_models.artifacts).
+    load_test_digits: returns MNIST's test set as (uint8 (n, 28, 28) ink bright, int labels (n,));
+        called once, on the first "random MNIST test digit" request.
+    """
+
+    def __init__(
+        self,
+        models: Mapping[str, DigitModel],
+        *,
+        load_test_digits: Callable[[], tuple[np.ndarray, np.ndarray]] | None = None,
+        seed: int | None = None,
+    ) -> None:
+        self.models = models
+        self.predictor = SharedBatches(models)
+        # One call now traces the CNN's graph, so the first person to draw does not wait for it.
+        self.predictor.predict(np.zeros((28, 28), dtype=np.float32))
+        self.load_test_digits = load_test_digits or _load_mnist_test
+        self.random = np.random.default_rng(seed)
+        self._test_digits: tuple[np.ndarray, np.ndarray] | None = None
+
+    def __repr__(self) -> str:
+        return f"Presenter(models={sorted(self.models)})"
+
+    # Inputs from the page.
+
+    def show_canvas(self, value: Mapping[str, Any] | None) -> tuple[Any, ...]:
+        """Sketchpad value {background, layers, composite} (or None) -> outputs for the page."""
+        return self.show_image(value, empty_prompt=DRAW_PROMPT).as_tuple()
+
+    def show_blank_canvas(self) -> tuple[Any, ...]:
+        """The page after the canvas is cleared: the "draw a digit" prompt."""
+        return empty_outputs(DRAW_PROMPT).as_tuple()
+
+    def show_upload(self, value: Any) -> tuple[Any, ...]:
+        """Uploaded, photographed or pasted image (path, PIL image or array; None when cleared) -> outputs."""
+        return self.show_image(value, empty_prompt=UPLOAD_PROMPT, describe=True).as_tuple()
+
+    def show_image(self, source: Any, *, empty_prompt: str, describe: bool = False) -> Outputs:
+        """Preprocess any image and run every model on it; an unreadable file raises gr.Error.
+
+        describe: add a note saying where the digit was found and whether it was inverted.
+        """
+        if _is_empty(source):
+            return empty_outputs(empty_prompt)
+        prepared = read_image(source)
+        if not prepared.found:
+            return empty_outputs(empty_prompt, reason=prepared.reason, image=prepared.image)
+        note = preprocessing_note(prepared) if describe else ""
+        return build_outputs(answer(self.predictor.predict(prepared.image)), prepared.image, note=note)
+
+    def show_random_test_digit(self) -> tuple[Any, ...]:
+        """A random MNIST test digit (never seen in training): outputs plus its true label."""
+        images, labels = self.test_digits()
+        index = int(self.random.integers(len(images)))
+        image = images[index].astype(np.float32) / 255
+        result = answer(self.predictor.predict(image))
+        return build_outputs(result, image, note=truth_note(result, int(labels[index]), index)).as_tuple()
+
+    def test_digits(self) -> tuple[np.ndarray, np.ndarray]:
+        """MNIST's test images uint8 (n, 28, 28) and labels (n,), loaded on first use and kept."""
+        if self._test_digits is None:
+            self._test_digits = self.load_test_digits()
+        return self._test_digits
+
+    # The HTTP API.
+
+    def classify(self, path: str | None) -> dict[str, Any]:
+        """Read the handwritten digit (0-9) in one image: a drawing, photo or scan, any format.
+
+        Four models (K-nearest neighbours, random forest, linear SGD, CNN) and their ensemble
+        each give ten probabilities; the image is first made MNIST-style (28x28, ink bright).
+
+        Args:
+            path: the image file (PNG, JPEG, WebP, ...), one digit, dark ink on light or the reverse.
+
+        Returns:
+            {"digit": the ensemble's digit or null when the image holds no digit (then "message"
+            says why), "confidence": its probability, "models": {"knn", "rf", "sgd", "cnn": ten
+            probabilities each, for digits 0-9}, "ensemble": ten probabilities}. An unreadable file
+            raises an error with the reason.
+        """
+        if not path:
+            raise gr.Error("Send one image file (PNG, JPEG, WebP, ...).", title="No image")
+        prepared = read_image(path)
+        if not prepared.found:
+            return no_digit_answer(prepared.reason)
+        return answer(self.predictor.predict(prepared.image))
+
+
+def read_image(source: Any) -> preprocessing.Preprocessed:
+    """to_mnist, with an unreadable file turned into the gr.Error the person sees."""
+    try:
+        return preprocessing.to_mnist(source)
+    except preprocessing.ImageError as error:
+        raise gr.Error(str(error), title="Cannot read this image") from error
+
+
+
+def example_paths(folder: Path) -> list[str]:
+    """Image files in the examples folder, sorted by name (PNG, JPEG, WebP)."""
+    suffixes = {".png", ".jpg", ".jpeg", ".webp"}
+    return sorted(str(path) for path in Path(folder).glob("*") if path.suffix.lower() in suffixes)
+
+
+def _is_empty(source: Any) -> bool:
+    """An untouched or cleared Sketchpad sends {background: None, layers: [], composite: None}."""
+    if source is None:
+        return True
+    if isinstance(source, Mapping):
+        return source.get("composite") is None and source.get("background") is None and not source.get("layers")
+    return False
+
+
+@functools.cache
+def _load_mnist_test() -> tuple[np.ndarray, np.ndarray]:
+    from digit_models.mnist import load_mnist
+
+    data = load_mnist()
+    return data.X_test, data.y_test

@@ -1,0 +1,202 @@
+"""The Number tab: draw or upload a whole number, see each digit found, its 28x28 and every model's answer.
+
+`build_number_tab(models)` is called inside an open `gr.Blocks()` / `gr.Tab("Number")`: it lays out
+a wide canvas (`elem_id="number-sketchpad"`) and an upload, the answer (`elem_id="number"`, whose
+visible text starts with the digit string), the image with a box and the digit over each part
+found, and one 28x28 per digit with its confidence and the four models' answers. It also registers
+the HTTP endpoint `/read_number`: one image file in, DESIGN.md's object (without `path`) out.
+"""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Mapping
+from typing import Any
+
+import gradio as gr
+import numpy as np
+from PIL import Image, ImageDraw, ImageFont, ImageOps
+
+import preprocessing
+from digit_models import numbers
+from digit_models.base import DigitModel
+from webapp import rendering
+
+CANVAS_SIZE = (1200, 400)
+"""Width and height of the number canvas: room for about six digits of a comfortable size."""
+
+PEN_RADIUS = 20
+"""The single-digit canvas's pen: digits drawn across the 400-pixel height look like MNIST's strokes."""
+
+DRAW_PROMPT = "Draw a number"
+UPLOAD_PROMPT = "Upload or photograph a number"
+SHORT_NAMES = {"knn": "KNN", "rf": "Forest", "sgd": "SGD", "cnn": "CNN"}
+SURE_COLOUR, UNSURE_COLOUR = (22, 163, 74), (217, 119, 6)
+
+CSS = """
+#number .number-digits { font-size: 4rem; font-weight: 700; letter-spacing: 0.08em; line-height: 1.1; }
+#number .number-detail { opacity: 0.75; }
+#number .number-prompt { font-size: 1.8rem; font-weight: 600; opacity: 0.7; }
+"""
+
+
+def build_number_tab(models: Mapping[str, DigitModel]) -> None:
+    """Lay out the Number tab and wire its events, inside an open Blocks/Tab context."""
+    gr.HTML(f"<style>{CSS}</style>", visible=True, padding=False)
+    answer = gr.HTML(_prompt_html(DRAW_PROMPT), elem_id="number")
+    with gr.Tab("Draw"):
+        sketchpad = gr.Sketchpad(
+            elem_id="number-sketchpad",
+            elem_classes=["digit-canvas"],
+            label="Draw a number, one digit after another",
+            canvas_size=CANVAS_SIZE,
+            fixed_canvas=True,
+            brush=gr.Brush(default_size=PEN_RADIUS, colors=["#000000"], color_mode="fixed"),
+            eraser=gr.Eraser(default_size=PEN_RADIUS * 2),
+            layers=False,
+            transforms=(),
+            buttons=[],
+        )
+    with gr.Tab("Upload or photograph"):
+        upload = gr.Image(
+            elem_id="number-upload",
+            label="A photo, scan or image of a number",
+            sources=["upload", "webcam", "clipboard"],
+            # Preprocessing reads the file itself: EXIF rotation, transparency onto white.
+            type="filepath",
+            image_mode=None,
+            height=300,
+        )
+    found = gr.Image(label="Digits found", format="png", interactive=False, buttons=[])
+    digits = gr.Gallery(label="What the models see, digit by digit", columns=6, height="auto", allow_preview=False)
+
+    reader = NumberReader(models)
+    outputs = [answer, found, digits]
+    live = {"outputs": outputs, "show_progress": "hidden", "trigger_mode": "always_last", "api_visibility": "private"}
+    sketchpad.change(reader.show_canvas, sketchpad, **live)
+    sketchpad.clear(lambda: reader.show(None, DRAW_PROMPT), None, **live)
+    upload.change(reader.show_upload, upload, **live)
+
+    api_file = gr.File(label="image", visible=False)
+    api_answer = gr.JSON(label="answer", visible=False)
+    api_file.upload(
+        reader.read_number,
+        api_file,
+        api_answer,
+        api_name="read_number",
+        api_description="One image file of a number in; the digit string, its confidence and each digit's answers out.",
+    )
+
+
+class NumberReader:
+    """The Number tab's handlers, bound to loaded models (key -> DigitModel, the ensemble included)."""
+
+    def __init__(self, models: Mapping[str, DigitModel]) -> None:
+        self.models = models
+
+    def __repr__(self) -> str:
+        return f"NumberReader(models={sorted(self.models)})"
+
+    def show_canvas(self, value: Mapping[str, Any] | None) -> tuple[Any, ...]:
+        """Sketchpad value {background, layers, composite} -> (answer HTML, annotated image, gallery)."""
+        return self.show(value, DRAW_PROMPT)
+
+    def show_upload(self, path: str | None) -> tuple[Any, ...]:
+        return self.show(path, UPLOAD_PROMPT)
+
+    def show(self, source: Any, prompt: str) -> tuple[Any, ...]:
+        if _is_empty(source):
+            return _prompt_html(prompt), None, []
+        reading = self._read(source)
+        result = reading.answer
+        if result["number"] is None:
+            return _prompt_html(prompt, result["message"]), None, []
+        picture = annotate(_display_image(source), result["digits"])
+        gallery = [
+            (rendering.enlarge(image), digit_caption(digit))
+            for image, digit in zip(reading.images, result["digits"], strict=True)
+        ]
+        return number_html(result), picture, gallery
+
+    def read_number(self, path: str | None) -> dict[str, Any]:
+        """The /read_number endpoint: one image file -> DESIGN.md's object without `path`; gr.Error when unreadable."""
+        if not path:
+            raise gr.Error("Send one image file (PNG, JPEG, WebP, ...).", title="No image")
+        return self._read(path).answer
+
+    def _read(self, source: Any) -> numbers.NumberReading:
+        try:
+            return numbers.read_number_details(self.models, source)
+        except preprocessing.ImageError as error:
+            raise gr.Error(str(error), title="Cannot read this image") from error
+
+
+def number_html(result: Mapping[str, Any]) -> str:
+    """The answer: the digit string first, then its confidence and the digits the models doubt."""
+    doubtful = [str(position + 1) for position, digit in enumerate(result["digits"]) if rendering.is_unsure(digit)]
+    count = len(result["digits"])
+    detail = f"{count} digit{'s' if count != 1 else ''}, {result['confidence']:.0%} sure of the whole number"
+    if doubtful:
+        detail += f"; I'm not sure of digit{'s' if len(doubtful) > 1 else ''} {', '.join(doubtful)}"
+    return (
+        f'<div class="number-answer"><div class="number-digits">{html.escape(result["number"])}</div>'
+        f'<div class="number-detail">{html.escape(detail)}</div></div>'
+    )
+
+
+def digit_caption(digit: Mapping[str, Any]) -> str:
+    """One digit's caption: the ensemble's digit and confidence, "I'm not sure" when in doubt, each model's digit."""
+    members = " · ".join(
+        f"{SHORT_NAMES.get(key, key)} {int(np.argmax(values))}" for key, values in digit["models"].items()
+    )
+    doubt = "I'm not sure: " if rendering.is_unsure(digit) else ""
+    return f"{doubt}{digit['digit']} ({digit['confidence']:.0%}) — {members}"
+
+
+def annotate(image: Image.Image, digits: list[Mapping[str, Any]]) -> np.ndarray:
+    """The input with a box and the digit over each digit found: uint8 RGB (H, W, 3).
+
+    Boxes are in the input's pixels (as in the JSON); sure digits green, doubted ones amber.
+    """
+    picture = image.convert("RGB")
+    draw = ImageDraw.Draw(picture)
+    line = max(2, round(max(picture.size) / 300))
+    for digit in digits:
+        left, top, right, bottom = digit["box"]
+        colour = UNSURE_COLOUR if rendering.is_unsure(digit) else SURE_COLOUR
+        draw.rectangle([left, top, right - 1, bottom - 1], outline=colour, width=line)
+        size = max(12, round(0.3 * (bottom - top)))
+        font = ImageFont.load_default(size=size)
+        label = str(digit["digit"])
+        text_top = max(top - size - line, 0)
+        draw.rectangle([left, text_top, left + int(0.7 * size) + 2 * line, text_top + size + line], fill=colour)
+        draw.text((left + line, text_top), label, fill=(255, 255, 255), font=font)
+    return np.asarray(picture)
+
+
+def _display_image(source: Any) -> Image.Image:
+    """The input as the person sees it, on white, EXIF rotation applied: what the boxes are drawn on."""
+    if isinstance(source, Mapping):
+        source = source.get("composite") if source.get("composite") is not None else source.get("background")
+    image = Image.fromarray(np.asarray(source)) if isinstance(source, np.ndarray) else source
+    if not isinstance(image, Image.Image):
+        image = ImageOps.exif_transpose(Image.open(image))
+    if image.mode in ("RGBA", "LA", "P"):
+        image = image.convert("RGBA")
+        white = Image.new("RGBA", image.size, (255, 255, 255, 255))
+        image = Image.alpha_composite(white, image)
+    return image.convert("RGB")
+
+
+def _prompt_html(prompt: str, message: str = "") -> str:
+    detail = f'<div class="number-detail">{html.escape(message)}</div>' if message else ""
+    return f'<div class="number-empty"><div class="number-prompt">{html.escape(prompt)}</div>{detail}</div>'
+
+
+def _is_empty(source: Any) -> bool:
+    """An untouched or cleared Sketchpad sends {background: None, layers: [], composite: None}."""
+    if source is None:
+        return True
+    if isinstance(source, Mapping):
+        return source.get("composite") is None and source.get("background") is None and not source.get("layers")
+    return False

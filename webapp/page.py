@@ -1,0 +1,165 @@
+"""The page's layout and event wiring: which component shows what, and which handler feeds it.
+
+What each output holds is built in `webapp.rendering` and `webapp.handlers`; the styles and
+the one script live in `webapp/static/` as plain files.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import gradio as gr
+
+from digit_models.names import DISPLAY_NAMES, MEMBER_KEYS
+from webapp import models_tab
+from webapp.handlers import Presenter, example_paths
+from webapp.rendering import DRAW_PROMPT, empty_outputs
+
+STATIC = Path(__file__).resolve().parent / "static"
+
+# Every event that runs the models shares one group of CONCURRENCY worker threads: they read
+# and preprocess images side by side while webapp.batching.SharedBatches runs the models for all
+# of them in one batched call at a time. The queue refuses events beyond QUEUE_SIZE waiting
+# instead of letting latency grow without bound.
+CONCURRENCY = 16
+QUEUE_SIZE = 64
+CANVAS_SIDE = 600
+PEN_RADIUS = 20  # Thick enough that a digit drawn across the canvas looks like MNIST's 2-3 px strokes.
+
+ABOUT = (
+    "**How an image reaches the models.** Whatever you draw or upload is turned into an MNIST-style digit: "
+    "grey on white (EXIF rotation applied, transparency on white), ink made bright whether it was dark or "
+    "light, uneven lighting and specks removed, cropped to the ink, fitted into 20×20 pixels and centred by "
+    "mass in 28×28 — the image shown under *What the models see*."
+)
+
+
+@dataclass(frozen=True)
+class Folders:
+    """Where the page reads from: the models' manifest, the report's files, the example images."""
+
+    models: Path
+    reports: Path
+    examples: Path
+
+
+def styles() -> str:
+    """The page's CSS (webapp/static/page.css), passed to `launch(css=...)`."""
+    return (STATIC / "page.css").read_text()
+
+
+def script() -> str:
+    """The page's start-up JavaScript (webapp/static/page.js), passed to `launch(js=...)`."""
+    return (STATIC / "page.js").read_text()
+
+
+def build_demo(presenter: Presenter, folders: Folders) -> gr.Blocks:
+    """The whole page: the Digit tab (answer bar, inputs, details), then the Models tab."""
+    with gr.Blocks(title="Handwritten digit recognizer", analytics_enabled=False) as demo:
+        gr.Markdown(
+            "# Handwritten digit recognizer\n"
+            "Draw a digit, upload or photograph one, and watch four models — K-nearest neighbours, "
+            "random forest, a linear SGD classifier and a CNN — agree or disagree.",
+            elem_id="header",
+        )
+        with gr.Tab("Digit"):
+            digit_tab(presenter, folders)
+        with gr.Tab("Models"):
+            gr.Markdown(models_tab.models_markdown(folders.reports, folders.models))
+            for path, caption in models_tab.report_figures(folders.reports):
+                gr.Image(value=path, label=caption, interactive=False, buttons=["fullscreen"])
+        api_endpoints(presenter)
+    demo.queue(max_size=QUEUE_SIZE)
+    return demo
+
+
+def digit_tab(presenter: Presenter, folders: Folders) -> None:
+    """One digit: the answer bar, the canvas / upload tabs, each model's answer and the chart.
+
+    The three areas are laid out by page.css's grid: side by side on a desktop, the answer bar
+    first on a phone so that it stays on screen above the canvas.
+    """
+    with gr.Row(elem_id="digit-layout"):
+        with gr.Column(elem_id="answer-area", min_width=0), gr.Row(elem_id="answer-bar", equal_height=True):
+            with gr.Column(scale=3, min_width=0):
+                verdict = gr.HTML(empty_outputs(DRAW_PROMPT).verdict, elem_id="verdict")
+            with gr.Column(scale=2, min_width=0):
+                model_view = gr.Image(
+                    label="What the models see (28×28)",
+                    elem_id="model-view",
+                    format="png",
+                    interactive=False,
+                    buttons=[],
+                    height=180,
+                )
+        with gr.Column(elem_id="input-area", min_width=0):
+            with gr.Tab("Draw"):
+                sketchpad = gr.Sketchpad(
+                    elem_id="sketchpad",
+                    elem_classes=["digit-canvas"],
+                    label="Draw one digit, large",
+                    canvas_size=(CANVAS_SIDE, CANVAS_SIDE),
+                    fixed_canvas=True,
+                    height=CANVAS_SIDE + 80,
+                    brush=gr.Brush(default_size=PEN_RADIUS, colors=["#000000"], color_mode="fixed"),
+                    eraser=gr.Eraser(default_size=PEN_RADIUS * 2),
+                    layers=False,
+                    transforms=(),
+                    buttons=[],
+                )
+            with gr.Tab("Upload or photograph"):
+                upload = gr.Image(
+                    elem_id="upload",
+                    label="A photo, scan or image of one digit",
+                    sources=["upload", "webcam", "clipboard"],
+                    # The path goes to preprocessing untouched: it applies EXIF rotation and
+                    # composites transparency onto white, which Gradio's conversion would not.
+                    type="filepath",
+                    image_mode=None,
+                    height=420,
+                )
+                examples = example_paths(folders.examples)
+                if examples:
+                    gr.Examples(
+                        examples=examples,
+                        inputs=upload,
+                        label="Examples: drawings and photos, some hard (click one)",
+                        examples_per_page=16,
+                    )
+            random_digit = gr.Button("Random MNIST test digit", variant="secondary")
+            note = gr.Markdown()
+        with gr.Column(elem_id="details-area", min_width=0):
+            with gr.Row():
+                labels = [gr.Label(label=DISPLAY_NAMES[key], num_top_classes=3, min_width=110) for key in MEMBER_KEYS]
+            chart = gr.HTML(label="All models, all digits", show_label=True, container=True)
+    gr.Markdown(ABOUT)
+
+    live = {
+        "outputs": [verdict, model_view, *labels, chart, note],
+        "show_progress": "hidden",
+        # A stroke's update is dropped when a newer one is waiting: the page shows the latest drawing.
+        "trigger_mode": "always_last",
+        "concurrency_id": "models",
+        "concurrency_limit": CONCURRENCY,
+        "api_visibility": "private",
+    }
+    sketchpad.change(presenter.show_canvas, sketchpad, **live)
+    sketchpad.clear(presenter.show_blank_canvas, None, **live)
+    upload.change(presenter.show_upload, upload, **live)
+    random_digit.click(presenter.show_random_test_digit, None, **live)
+
+
+def api_endpoints(presenter: Presenter) -> None:
+    """The HTTP API (and MCP tools): hidden components give each endpoint a file input and a JSON output."""
+    api_file = gr.File(label="image", visible=False)
+    api_answer = gr.JSON(label="answer", visible=False)
+    api_file.upload(
+        presenter.classify,
+        api_file,
+        api_answer,
+        api_name="classify",
+        api_description="One image file in; the digit, its confidence and every model's probabilities out.",
+        concurrency_id="models",
+        concurrency_limit=CONCURRENCY,
+    )
