@@ -56,6 +56,7 @@ def main(arguments: argparse.Namespace) -> None:
         mcp_server=arguments.mcp,
         max_file_size=MAX_INPUT_BYTES,
         css=page.styles(),
+        head=page.head(),
         js=page.script(),
         footer_links=["api"],
         # No per-run records of what people draw or upload, and no work spent keeping them.

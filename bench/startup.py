@@ -12,6 +12,7 @@ are shared with bench/load.py.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import platform
@@ -21,7 +22,7 @@ import subprocess
 import sys
 import time
 import urllib.request
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 
 from digit_models.artifacts import MODELS_DIR
@@ -86,6 +87,33 @@ def stop_app(process: subprocess.Popen) -> None:
     except subprocess.TimeoutExpired:
         process.kill()
         process.wait()
+
+
+@contextlib.contextmanager
+def serving(
+    models_dir: Path,
+    log_folder: Path,
+    *,
+    flags: Sequence[str] = (),
+    environment: Mapping[str, str] = {},
+    timeout_s: float = 120,
+) -> Iterator[str]:
+    """`python app.py [flags]` on 127.0.0.1 at a free port: yields its URL once it answers, stops it after.
+
+    Raises AppFailedError, with the end of the app's output, if it exits or does not answer in time.
+    """
+    port = free_port()
+    log_path = Path(log_folder) / f"app-{port}.log"
+    process = start_app(port, models_dir, log_path, flags=flags, environment=environment)
+    url = f"http://127.0.0.1:{port}/"
+    try:
+        try:
+            wait_until_ready(url, process, timeout_s=timeout_s)
+        except AppFailedError as error:
+            raise AppFailedError(f"{error}:\n{log_path.read_text()[-3000:]}") from error
+        yield url
+    finally:
+        stop_app(process)
 
 
 def machine() -> dict:

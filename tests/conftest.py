@@ -85,32 +85,13 @@ def app_models_dir(request) -> Path:
     return request.getfixturevalue("quick_models_dir")
 
 
-def running_app(models_dir: Path, log_folder: Path, *, flags: tuple[str, ...] = (), environment=None):
-    """Start `python app.py [flags]` on 127.0.0.1 at a free port; returns (process, url) once it answers.
+@pytest.fixture(scope="session")
+def app_server(app_models_dir, tmp_path_factory):
+    """`python app.py` listening on 127.0.0.1 at a free port; yields its URL, stops it afterwards.
 
     Generous timeout: the start-up budget is 15 s on an idle machine, and tests may share it with training.
     """
     from bench import startup
 
-    port = startup.free_port()
-    log_path = log_folder / "app.log"
-    process = startup.start_app(port, models_dir, log_path, flags=flags, environment=environment or {})
-    url = f"http://127.0.0.1:{port}/"
-    try:
-        startup.wait_until_ready(url, process, timeout_s=180)
-    except startup.AppFailedError as error:
-        startup.stop_app(process)
-        pytest.fail(f"{error}:\n{log_path.read_text()[-3000:]}")
-    return process, url
-
-
-@pytest.fixture(scope="session")
-def app_server(app_models_dir, tmp_path_factory):
-    """`python app.py` listening on 127.0.0.1 at a free port; yields its URL, stops it afterwards."""
-    from bench import startup
-
-    process, url = running_app(app_models_dir, tmp_path_factory.mktemp("app"))
-    try:
+    with startup.serving(app_models_dir, tmp_path_factory.mktemp("app"), timeout_s=180) as url:
         yield url
-    finally:
-        startup.stop_app(process)

@@ -1,13 +1,15 @@
 """A real browser on the real app: Debian's Chromium, headless, driven by the PyPI playwright package.
 
-It draws digits with the mouse on the canvas, uploads an example photo, clears the canvas and
-checks what the page says each time, then saves assets/screenshot.png for the README. Playwright
+It draws digits with the mouse on the canvas at desktop size and with a finger (touch events) at
+phone size, uploads an example photo, clears the canvas and checks what the page says each time,
+then saves assets/screenshot.png and assets/screenshot_phone.png for the README. Playwright
 never downloads a browser here: it drives /usr/bin/chromium, and the tests are skipped where that
 is absent. With the committed models the drawings are recognised; with --quick ones they may not be.
 """
 
 from __future__ import annotations
 
+import itertools
 import math
 import re
 from collections.abc import Iterator
@@ -28,6 +30,7 @@ CHROMIUM_ARGUMENTS = [
 ]
 REPOSITORY = Path(__file__).resolve().parent.parent
 SCREENSHOT = REPOSITORY / "assets" / "screenshot.png"
+PHONE_SCREENSHOT = REPOSITORY / "assets" / "screenshot_phone.png"
 PHOTO, PHOTO_DIGIT = REPOSITORY / "assets" / "examples" / "photo_4_blue_ink_cream.jpg", "4"
 # Software WebGL on two busy cores can take a second per pointer event; Gradio answers in milliseconds.
 TIMEOUT_MS = 90_000
@@ -114,7 +117,7 @@ def test_drawn_digits_photo_and_clear_show_on_the_page(browser, app_server):
 
     draw(page, SEVEN)
     expect_verdict(page, "7")
-    for name in ("KNN", "Random forest", "Linear SGD", "CNN"):
+    for name in ("K-nearest neighbours", "Random forest", "Linear (SGD)", "CNN"):
         expect(page.get_by_text(name, exact=True).first).to_be_visible()
     page.screenshot(path=str(SCREENSHOT))
 
@@ -131,9 +134,50 @@ def test_drawn_digits_photo_and_clear_show_on_the_page(browser, app_server):
     page.close()
 
 
-def test_phone_width_page_recognises_a_drawn_one(browser, app_server, tmp_path):
-    page = open_page(browser, app_server, 390, 844)
-    draw(page, ONE)
-    expect_verdict(page, "1")
-    page.screenshot(path=str(tmp_path / "phone.png"))
-    page.close()
+def touch_draw(page, points: list[tuple[float, float]]) -> None:
+    """Draw one stroke with a finger through `points`: real touch events sent through Chromium's DevTools."""
+    box = page.locator("#sketchpad canvas").first.bounding_box()
+    side = 0.8 * min(box["width"], box["height"])
+    left = box["x"] + (box["width"] - side) / 2
+    top = box["y"] + (box["height"] - side) / 2
+    session = page.context.new_cdp_session(page)
+
+    def touch(kind: str, x: float, y: float) -> None:
+        finger = [{"x": left + x * side, "y": top + y * side, "radiusX": 4, "radiusY": 4, "force": 1, "id": 0}]
+        session.send("Input.dispatchTouchEvent", {"type": kind, "touchPoints": finger if kind != "touchEnd" else []})
+
+    touch("touchStart", *points[0])
+    for (x0, y0), (x1, y1) in itertools.pairwise(points):
+        touch("touchMove", (x0 + x1) / 2, (y0 + y1) / 2)
+        touch("touchMove", x1, y1)
+    touch("touchEnd", *points[-1])
+    session.detach()
+
+
+def on_screen(page, selector: str, height: int) -> bool:
+    """The element's whole box lies inside the first `height` pixels of the page: no scrolling needed."""
+    box = page.locator(selector).first.bounding_box()
+    return box is not None and box["y"] >= 0 and box["y"] + box["height"] <= height
+
+
+def test_phone_finger_drawing_shows_the_answer_above_the_canvas(browser, app_server):
+    from playwright.sync_api import expect
+
+    width, height = 390, 844
+    context = browser.new_context(viewport={"width": width, "height": height}, has_touch=True, is_mobile=True)
+    page = context.new_page()
+    page.set_default_timeout(TIMEOUT_MS)
+    page.goto(app_server)
+    expect(page.locator("#verdict")).to_have_text(re.compile(r"Draw a digit"))
+    wait_for_brush(page)
+
+    touch_draw(page, SEVEN)
+    expect_verdict(page, "7")
+    # What a person sees without scrolling: the answer, what the models saw, and the whole canvas.
+    assert on_screen(page, "#verdict", height)
+    assert on_screen(page, "#model-view img", height)
+    assert on_screen(page, "#sketchpad canvas", height)
+    canvas = page.locator("#sketchpad canvas").first.bounding_box()
+    assert canvas["width"] >= 0.9 * width  # The canvas uses the width of the screen.
+    page.screenshot(path=str(PHONE_SCREENSHOT))
+    context.close()

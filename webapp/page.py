@@ -49,6 +49,11 @@ def styles() -> str:
     return (STATIC / "page.css").read_text()
 
 
+def head() -> str:
+    """A <style> for Gradio's page frame (webapp/static/frame.css), passed to `launch(head=...)`."""
+    return f"<style>{(STATIC / 'frame.css').read_text()}</style>"
+
+
 def script() -> str:
     """The page's start-up JavaScript (webapp/static/page.js), passed to `launch(js=...)`."""
     return (STATIC / "page.js").read_text()
