@@ -13,6 +13,7 @@ from pathlib import Path
 from digit_models.artifacts import MODELS_DIR, ArtifactError, load_models
 from preprocessing import MAX_INPUT_BYTES
 from webapp import page
+from webapp.feedback import Feedback
 from webapp.handlers import Presenter
 
 ROOT = Path(__file__).resolve().parent
@@ -28,6 +29,9 @@ def parse_arguments(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--port", type=int, default=7860, help="port (default 7860)")
     parser.add_argument("--share", action="store_true", help="also create a temporary public gradio.live link")
     parser.add_argument("--auth", metavar="USER:PASSWORD", help="ask for this login (a share link is open to anyone)")
+    parser.add_argument(
+        "--no-corrections", action="store_true", help="do not offer 'Wrong? I meant: ...' nor store anything"
+    )
     parser.add_argument("--mcp", action="store_true", help="also serve the classifier as an MCP tool")
     arguments = parser.parse_args(argv)
     if arguments.auth is not None and (":" not in arguments.auth or arguments.auth.startswith(":")):
@@ -43,7 +47,9 @@ try:
 except ArtifactError as error:
     raise SystemExit(f"app.py cannot start: {error}") from error
 
-demo = page.build_demo(Presenter(MODELS), FOLDERS)
+# Without a command line (imported by `gradio app.py` or tests) corrections are on, as by default.
+CORRECTIONS = not (ARGUMENTS and ARGUMENTS.no_corrections)
+demo = page.build_demo(Presenter(MODELS), Feedback(MODELS, MODELS_FOLDER, corrections_enabled=CORRECTIONS), FOLDERS)
 
 
 def main(arguments: argparse.Namespace) -> None:

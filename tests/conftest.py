@@ -93,5 +93,8 @@ def app_server(app_models_dir, tmp_path_factory):
     """
     from bench import startup
 
-    with startup.serving(app_models_dir, tmp_path_factory.mktemp("app"), timeout_s=180) as url:
+    folder = tmp_path_factory.mktemp("app")
+    # Corrections clicked in tests land in this session's own folder, never in the repository's .data/.
+    environment = {"DIGITS_DATA_DIR": str(folder / "data")}
+    with startup.serving(app_models_dir, folder, environment=environment, timeout_s=180) as url:
         yield url

@@ -31,6 +31,7 @@ CHROMIUM_ARGUMENTS = [
 REPOSITORY = Path(__file__).resolve().parent.parent
 SCREENSHOT = REPOSITORY / "assets" / "screenshot.png"
 PHONE_SCREENSHOT = REPOSITORY / "assets" / "screenshot_phone.png"
+WHY_SCREENSHOT = REPOSITORY / "assets" / "screenshot_why.png"
 PHOTO, PHOTO_DIGIT = REPOSITORY / "assets" / "examples" / "photo_4_blue_ink_cream.jpg", "4"
 # Software WebGL on two busy cores can take a second per pointer event; Gradio answers in milliseconds.
 TIMEOUT_MS = 90_000
@@ -120,6 +121,15 @@ def test_drawn_digits_photo_and_clear_show_on_the_page(browser, app_server):
     for name in ("K-nearest neighbours", "Random forest", "Linear (SGD)", "CNN"):
         expect(page.get_by_text(name, exact=True).first).to_be_visible()
     page.screenshot(path=str(SCREENSHOT))
+
+    # Why? on demand, then a correction: the page says what it saved.
+    page.get_by_text("Why? How each model decided").click()
+    page.locator("#why-button").click()
+    expect(page.locator("#why-neighbours")).to_contain_text("Red")
+    expect(page.locator("#why-maps img").first).to_be_visible()
+    page.locator("#why").screenshot(path=str(WHY_SCREENSHOT))
+    page.locator("#correction-buttons button", has_text="1").click()
+    expect(page.locator("#correction-message")).to_contain_text("Saved: you meant 1")
 
     clear_canvas(page)
     expect(page.locator("#verdict")).not_to_contain_text(re.compile(r"\d"))

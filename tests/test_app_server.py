@@ -57,8 +57,17 @@ def test_file_over_the_size_limit_is_refused_and_the_server_keeps_serving(client
     assert isinstance(answer["digit"], int)
 
 
-def test_api_page_lists_classify_and_nothing_of_the_page_wiring(client):
+def test_api_page_lists_the_three_endpoints_and_nothing_of_the_page_wiring(client):
     endpoints = client.view_api(return_format="dict", print_info=False)["named_endpoints"]
-    assert list(endpoints) == ["/classify"]
-    (parameter,) = endpoints["/classify"]["parameters"]
-    assert "filepath" in str(parameter["python_type"]).lower() or "file" in str(parameter["component"]).lower()
+    assert sorted(endpoints) == ["/classify", "/explain", "/read_number"]
+    for name in endpoints:
+        (parameter,) = endpoints[name]["parameters"]
+        assert parameter["component"] == "File"
+
+
+def test_explain_over_http_gives_every_models_reason(client):
+    answer = client.predict(handle_file(str(EXAMPLES / "canvas_3.png")), api_name="/explain")
+    assert "path" not in answer
+    assert set(answer["models"]) == {"knn", "rf", "sgd", "cnn"}
+    assert len(answer["input"]) == 28 and len(answer["models"]["cnn"]["saliency"]) == 28
+    assert answer["models"]["knn"]["neighbours"][0]["label"] in range(10)

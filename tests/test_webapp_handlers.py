@@ -51,7 +51,9 @@ def presenter(quick_models) -> handlers.Presenter:
 def outputs_of(values: tuple) -> dict:
     """Name the handler's output tuple the way app.py lists the components."""
     verdict, view, *rest = values
-    return {"verdict": verdict, "view": view, "labels": rest[: len(MEMBER_KEYS)], "chart": rest[-2], "note": rest[-1]}
+    *labels, chart, note, current = rest
+    assert len(labels) == len(MEMBER_KEYS)
+    return {"verdict": verdict, "view": view, "labels": labels, "chart": chart, "note": note, "current": current}
 
 
 @pytest.mark.parametrize("value", [None, canvas_value(None)])
@@ -258,3 +260,43 @@ def test_examples_folder_lists_every_image_in_its_readme():
     readme = (EXAMPLES / "README.md").read_text()
     for path in paths:
         assert f"`{Path(path).name}`" in readme
+
+
+@pytest.fixture(scope="module")
+def feedback(quick_models, quick_models_dir):
+    from webapp.feedback import Feedback
+
+    return Feedback(quick_models, quick_models_dir)
+
+
+def test_why_explains_the_current_drawing_with_neighbours_and_maps(presenter, feedback):
+    shown = outputs_of(presenter.show_canvas(canvas_value(drawn_one())))
+    neighbours, maps = feedback.explain(shown["current"])
+    assert "Red" in neighbours  # The legend a newcomer reads.
+    assert len(maps) == 3 and all(image.ndim == 3 for image, _ in maps)  # Forest, SGD and CNN maps.
+
+
+def test_correction_click_stores_the_model_input_and_lists_it(presenter, feedback, tmp_path, monkeypatch):
+    from digit_models import corrections
+
+    monkeypatch.setenv("DIGITS_DATA_DIR", str(tmp_path))
+    shown = outputs_of(presenter.show_canvas(canvas_value(drawn_one())))
+    message, gallery, summary = feedback.correct(7, shown["current"])
+    assert message.startswith("Saved: you meant 7")
+    (stored,) = corrections.list_corrections()
+    assert stored.meant == 7
+    np.testing.assert_array_equal(stored.image, shown["current"]["image"])
+    assert len(gallery) == 1 and summary.startswith("1 correction")
+
+
+def test_correction_without_an_answer_or_when_switched_off_stores_nothing(
+    quick_models, quick_models_dir, tmp_path, monkeypatch
+):
+    from digit_models import corrections
+    from webapp.feedback import Feedback
+
+    monkeypatch.setenv("DIGITS_DATA_DIR", str(tmp_path))
+    switched_off = Feedback(quick_models, quick_models_dir, corrections_enabled=False)
+    assert "switched off" in switched_off.correct(3, {"image": np.zeros((28, 28)), "result": {}})[0]
+    assert "Draw or upload" in Feedback(quick_models, quick_models_dir).correct(3, None)[0]
+    assert corrections.list_corrections() == []

@@ -12,8 +12,10 @@ from pathlib import Path
 import gradio as gr
 
 from digit_models.names import DISPLAY_NAMES, MEMBER_KEYS
-from webapp import models_tab
+from webapp import corrections_view, models_tab
+from webapp.feedback import WHY_PROMPT, Feedback
 from webapp.handlers import Presenter, example_paths
+from webapp.number_tab import build_number_tab
 from webapp.rendering import DRAW_PROMPT, empty_outputs
 
 STATIC = Path(__file__).resolve().parent / "static"
@@ -59,8 +61,8 @@ def script() -> str:
     return (STATIC / "page.js").read_text()
 
 
-def build_demo(presenter: Presenter, folders: Folders) -> gr.Blocks:
-    """The whole page: the Digit tab (answer bar, inputs, details), then the Models tab."""
+def build_demo(presenter: Presenter, feedback: Feedback, folders: Folders) -> gr.Blocks:
+    """The whole page: the Digit tab (answer bar, inputs, details, Why?, corrections), Number, Models."""
     with gr.Blocks(title="Handwritten digit recognizer", analytics_enabled=False) as demo:
         gr.Markdown(
             "# Handwritten digit recognizer\n"
@@ -69,17 +71,19 @@ def build_demo(presenter: Presenter, folders: Folders) -> gr.Blocks:
             elem_id="header",
         )
         with gr.Tab("Digit"):
-            digit_tab(presenter, folders)
+            digit_tab(presenter, feedback, folders)
+        with gr.Tab("Number"):
+            build_number_tab(presenter.models)
         with gr.Tab("Models"):
             gr.Markdown(models_tab.models_markdown(folders.reports, folders.models))
             for path, caption in models_tab.report_figures(folders.reports):
                 gr.Image(value=path, label=caption, interactive=False, buttons=["fullscreen"])
-        api_endpoints(presenter)
+        api_endpoints(presenter, feedback)
     demo.queue(max_size=QUEUE_SIZE)
     return demo
 
 
-def digit_tab(presenter: Presenter, folders: Folders) -> None:
+def digit_tab(presenter: Presenter, feedback: Feedback, folders: Folders) -> None:
     """One digit: the answer bar, the canvas / upload tabs, each model's answer and the chart.
 
     The three areas are laid out by page.css's grid: side by side on a desktop, the answer bar
@@ -138,10 +142,13 @@ def digit_tab(presenter: Presenter, folders: Folders) -> None:
             with gr.Row():
                 labels = [gr.Label(label=DISPLAY_NAMES[key], num_top_classes=3, min_width=110) for key in MEMBER_KEYS]
             chart = gr.HTML(label="All models, all digits", show_label=True, container=True)
+            why_button, why_outputs = why_view()
+            correction_buttons, correction_outputs = corrections_panel(feedback.corrections_enabled)
     gr.Markdown(ABOUT)
 
+    current = gr.State(None)  # This session's answer: the 28x28 the models saw and what they said.
     live = {
-        "outputs": [verdict, model_view, *labels, chart, note],
+        "outputs": [verdict, model_view, *labels, chart, note, current],
         "show_progress": "hidden",
         # A stroke's update is dropped when a newer one is waiting: the page shows the latest drawing.
         "trigger_mode": "always_last",
@@ -154,17 +161,72 @@ def digit_tab(presenter: Presenter, folders: Folders) -> None:
     upload.change(presenter.show_upload, upload, **live)
     random_digit.click(presenter.show_random_test_digit, None, **live)
 
-
-def api_endpoints(presenter: Presenter) -> None:
-    """The HTTP API (and MCP tools): hidden components give each endpoint a file input and a JSON output."""
-    api_file = gr.File(label="image", visible=False)
-    api_answer = gr.JSON(label="answer", visible=False)
-    api_file.upload(
-        presenter.classify,
-        api_file,
-        api_answer,
-        api_name="classify",
-        api_description="One image file in; the digit, its confidence and every model's probabilities out.",
-        concurrency_id="models",
-        concurrency_limit=CONCURRENCY,
+    # Explanations cost 50-150 ms, so they run only when asked, never on every stroke.
+    why_button.click(
+        feedback.explain, current, why_outputs, api_name="why", api_visibility="private", concurrency_id="why"
     )
+    for digit, button in enumerate(correction_buttons):
+        button.click(
+            lambda state, meant=digit: feedback.correct(meant, state),
+            current,
+            correction_outputs,
+            api_visibility="private",
+        )
+
+
+def why_view() -> tuple[gr.Button, list]:
+    """The "Why?" panel: a button, the legend and the KNN's neighbours, and each model's map."""
+    with gr.Accordion("Why? How each model decided", open=False, elem_id="why"):
+        button = gr.Button("Why? Explain this answer", variant="secondary", elem_id="why-button")
+        neighbours = gr.HTML(WHY_PROMPT, elem_id="why-neighbours")
+        maps = gr.Gallery(
+            label="Each model's map over the 28×28 input",
+            columns=2,
+            height="auto",
+            allow_preview=False,
+            elem_id="why-maps",
+        )
+    return button, [neighbours, maps]
+
+
+def corrections_panel(enabled: bool) -> tuple[list[gr.Button], list]:
+    """ "Wrong? I meant: 0 ... 9", what a click keeps, and the "Your corrections" gallery."""
+    with gr.Group(elem_id="corrections"):
+        if not enabled:
+            gr.Markdown(corrections_view.DISABLED)
+            return [], []
+        with gr.Row(elem_id="correction-buttons", equal_height=True):
+            gr.Markdown(f"**{corrections_view.PROMPT}**")
+            buttons = [gr.Button(label, size="sm", min_width=28) for label in corrections_view.BUTTON_LABELS]
+        message = gr.Markdown(
+            "A click keeps, on this server, the 28×28 image the models saw (never your upload), the digit you "
+            "meant, each model's answer, the time and the app version.",
+            elem_id="correction-message",
+        )
+        with gr.Accordion("Your corrections", open=False):
+            summary = gr.Markdown(corrections_view.EMPTY_GALLERY)
+            gallery = gr.Gallery(columns=4, height="auto", allow_preview=False, elem_id="corrections-gallery")
+    return buttons, [message, gallery, summary]
+
+
+def api_endpoints(presenter: Presenter, feedback: Feedback) -> None:
+    """The HTTP API (and MCP tools): hidden components give each endpoint a file input and a JSON output.
+
+    /read_number is registered by the Number tab (webapp.number_tab).
+    """
+    endpoints = [
+        (presenter.classify, "classify", "One image file in; the digit, its confidence, each model's probabilities."),
+        (feedback.explain_file, "explain", "One image file in; each model's digit and why: neighbours or a map."),
+    ]
+    for handler, name, description in endpoints:
+        api_file = gr.File(label="image", visible=False)
+        api_answer = gr.JSON(label="answer", visible=False)
+        api_file.upload(
+            handler,
+            api_file,
+            api_answer,
+            api_name=name,
+            api_description=description,
+            concurrency_id="models",
+            concurrency_limit=CONCURRENCY,
+        )

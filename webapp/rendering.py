@@ -44,6 +44,8 @@ class Outputs:
     labels: one `gr.Label` value per member key (MEMBER_KEYS order): {"0": p0, ..., "9": p9} or None.
     chart: HTML table comparing every model over the ten digits.
     note: Markdown under the inputs: the true label of an MNIST digit, what preprocessing did.
+    current: the session's state for "Why?" and corrections: {"image": float32 (28, 28) the
+        models saw, "result": classify's answer}, or None when there is no digit.
     """
 
     verdict: str
@@ -51,10 +53,11 @@ class Outputs:
     labels: tuple[dict[str, float] | None, ...]
     chart: str
     note: str
+    current: dict[str, Any] | None = None
 
     def as_tuple(self) -> tuple[Any, ...]:
-        """The values in output-component order: verdict, model view, four labels, chart, note."""
-        return (self.verdict, self.model_view, *self.labels, self.chart, self.note)
+        """The values in output-component order: verdict, model view, four labels, chart, note, state."""
+        return (self.verdict, self.model_view, *self.labels, self.chart, self.note, self.current)
 
 
 def empty_outputs(prompt: str, *, reason: str = "", image: np.ndarray | None = None) -> Outputs:
@@ -78,6 +81,7 @@ def build_outputs(result: Mapping[str, Any], image: np.ndarray, *, note: str = "
         labels=labels,
         chart=comparison_chart(result),
         note=note,
+        current={"image": np.asarray(image, dtype=np.float32), "result": dict(result)},
     )
 
 

@@ -1,0 +1,89 @@
+"""The "Why?" view and the corrections, bound to the loaded models: handlers for webapp.page.
+
+Both work on the session's current answer (`Outputs.current`: the 28x28 the models saw and
+classify's answer), so they never re-read or keep the person's upload.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import gradio as gr
+import numpy as np
+
+from digit_models import corrections
+from digit_models.base import DigitModel
+from digit_models.explain import Explainer, explain_path, load_knn_rows, neighbour_images
+from webapp import corrections_view, explanation_view
+
+WHY_PROMPT = "Draw or upload a digit first: then *Why?* shows how each model decided."
+
+
+class Feedback:
+    """Explanations on demand and corrections for one app.
+
+    models: key -> DigitModel as artifacts.load_models returns them; models_dir: their folder
+    (for the KNN's map from fitted rows to MNIST indices); corrections_enabled: False with
+    `--no-corrections`, when nothing is stored and the page says so.
+    """
+
+    def __init__(self, models: Mapping[str, DigitModel], models_dir: Path, *, corrections_enabled: bool = True) -> None:
+        self.explainer = Explainer(models, knn_rows=load_knn_rows(models_dir))
+        self.corrections_enabled = corrections_enabled
+        # Integrated gradients run the CNN on a batch of its own; one explanation at a time keeps
+        # a burst of "Why?" clicks from crowding out the per-stroke answers.
+        self._explaining = threading.Lock()
+
+    def __repr__(self) -> str:
+        return f"Feedback({self.explainer!r}, corrections={'on' if self.corrections_enabled else 'off'})"
+
+    def explain(self, current: Mapping[str, Any] | None) -> tuple[str, list[tuple[np.ndarray, str]]]:
+        """The current answer -> (HTML: legend and the KNN's neighbours, gallery items: each model's map)."""
+        if not current:
+            return WHY_PROMPT, []
+        with self._explaining:
+            explanation = self.explainer.explain(current["image"])
+        neighbours = explanation["models"].get("knn", {}).get("neighbours") or []
+        strip = explanation_view.neighbours_html(explanation, neighbour_images(neighbours)) if neighbours else ""
+        return explanation_view.legend_html() + strip, explanation_view.model_maps(explanation)
+
+    def explain_file(self, path: str | None) -> dict[str, Any]:
+        """The /explain endpoint: one image file -> DESIGN.md's explanation JSON (no `path` key).
+
+        Raises gr.Error with the reason when the file is missing or is not a readable image.
+        """
+        if not path:
+            raise gr.Error("Send one image file (PNG, JPEG, WebP, ...).", title="No image")
+        with self._explaining:
+            record = explain_path(self.explainer, path)
+        if "error" in record:
+            raise gr.Error(record["error"], title="Cannot read this image")
+        record.pop("path")
+        return record
+
+    def correct(self, meant: int, current: Mapping[str, Any] | None) -> tuple[str, list, str]:
+        """A click on "I meant: `meant`" -> (message, gallery items, gallery summary); never raises."""
+        if not self.corrections_enabled:
+            return corrections_view.DISABLED, [], ""
+        if not current:
+            return corrections_view.NOTHING_TO_CORRECT, *self.gallery()
+        result = current["result"]
+        try:
+            corrections.store(current["image"], meant, corrections.answers_from_result(result))
+        except corrections.CorrectionsError as error:
+            gr.Warning(corrections_view.error_message(error))
+            return corrections_view.error_message(error), *self.gallery()
+        return corrections_view.saved_message(meant, result), *self.gallery()
+
+    def gallery(self) -> tuple[list, str]:
+        """("Your corrections" gallery items, newest first; a one-line summary)."""
+        if not self.corrections_enabled:
+            return [], corrections_view.DISABLED
+        try:
+            stored = corrections.list_corrections(limit=corrections_view.GALLERY_LIMIT)
+        except corrections.CorrectionsError as error:
+            return [], corrections_view.error_message(error)
+        return corrections_view.gallery_items(stored), corrections_view.summary(stored)
