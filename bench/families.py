@@ -19,6 +19,8 @@ import numpy as np
 from PIL import Image, ImageDraw, ImageFilter
 from scipy import ndimage
 
+from preprocessing import geometry
+
 FAMILIES: dict[str, str] = {
     "photo": "phone photo: dark ink (blue, grey, black) on white or cream paper, uneven light, "
     "soft shadow, noise, JPEG q60-85, digit small and off-centre",
@@ -28,6 +30,12 @@ FAMILIES: dict[str, str] = {
     "thin-pen": "very thin strokes: a 1-2 px pen on a 400-800 px canvas",
     "odd-format": "palette PNG (with and without transparency), 16-bit PNG, CMYK JPEG, "
     "LA PNG, 1-bit PNG, EXIF-rotated JPEG",
+    "tight-crop": "a photo cropped tightly to the digit: it fills the frame and touches or crosses "
+    "its edges (margins -6% to +4% of its height), dark ink on paper, noise, JPEG q70-90",
+    "low-resolution": "the digit shrunk to 8-32 px, enlarged to 64-256 px (nearest, bilinear or bicubic), "
+    "blurred; dark on white, filling the frame",
+    "frame-filling-thick": "a blobby pen (18-25% of the digit's height) on a canvas cropped to the drawing, "
+    "each edge from a quarter pen inside the strokes to a quarter pen outside",
 }
 
 _SKELETON_SCALE = 4
@@ -52,14 +60,12 @@ def family_input(family: str, digit: np.ndarray, seed: int, index: int) -> Any:
 
 def crop_to_ink(digit: np.ndarray) -> np.ndarray:
     """uint8 (28, 28) -> the digit's bounding box of non-zero pixels."""
-    rows = np.flatnonzero(digit.any(axis=1))
-    columns = np.flatnonzero(digit.any(axis=0))
-    return digit[rows[0] : rows[-1] + 1, columns[0] : columns[-1] + 1]
+    return geometry.crop_to_mask(digit)
 
 
 def upscale(digit: np.ndarray, scale: float) -> np.ndarray:
     """The digit's crop enlarged `scale` times with bicubic interpolation: float32 ink amount in [0, 1]."""
-    crop = crop_to_ink(digit)
+    crop = geometry.crop_to_mask(digit)
     size = (max(1, round(crop.shape[1] * scale)), max(1, round(crop.shape[0] * scale)))
     large = Image.fromarray(crop).resize(size, Image.Resampling.BICUBIC)
     return np.clip(np.asarray(large, dtype=np.float32) / 255, 0, 1)
@@ -281,6 +287,50 @@ def make_odd_format(digit: np.ndarray, rng: np.random.Generator, index: int = 0)
     return encode(stored, "JPEG", quality=85, exif=exif.tobytes())
 
 
+def make_tight_crop(digit: np.ndarray, rng: np.random.Generator, index: int = 0) -> bytes:
+    """A photo of the digit cropped to it, some margins cutting into the strokes: JPEG bytes."""
+    ink = upscale(digit, rng.uniform(4, 10))
+    height = ink.shape[0]
+    # Each side's margin, as a fraction of the digit's height: negative cuts into the digit.
+    top, bottom, left, right = (round(height * rng.uniform(-0.06, 0.04)) for _ in range(4))
+    amount = np.pad(ink, ((max(top, 0), max(bottom, 0)), (max(left, 0), max(right, 0))))
+    amount = amount[max(-top, 0) : amount.shape[0] - max(-bottom, 0), max(-left, 0) : amount.shape[1] - max(-right, 0)]
+    paper = rng.uniform(200, 250)
+    pen = rng.uniform(20, 90)
+    light = 1 - rng.uniform(0, 0.15) * np.linspace(0, 1, amount.shape[1])[None, :]
+    gray = (paper * (1 - amount) + pen * amount) * light + rng.normal(0, rng.uniform(1, 4), amount.shape)
+    image = Image.fromarray(np.clip(gray, 0, 255).astype(np.uint8), "L").filter(
+        ImageFilter.GaussianBlur(rng.uniform(0.3, 1.0))
+    )
+    return encode(image, "JPEG", quality=int(rng.integers(70, 91)))
+
+
+def make_low_resolution(digit: np.ndarray, rng: np.random.Generator, index: int = 0) -> bytes:
+    """The digit at 8-32 px, enlarged again and blurred, dark on white, filling the frame: PNG bytes."""
+    crop = geometry.crop_to_mask(digit)
+    small_side = int(rng.integers(8, 33))
+    scale = small_side / max(crop.shape)
+    small_size = (max(1, round(crop.shape[1] * scale)), max(1, round(crop.shape[0] * scale)))
+    small = Image.fromarray(255 - crop).resize(small_size, Image.Resampling.BOX)
+    large_side = int(rng.integers(64, 257))
+    large_size = (max(1, round(small_size[0] * large_side / small_side)), large_side)
+    resample = (Image.Resampling.NEAREST, Image.Resampling.BILINEAR, Image.Resampling.BICUBIC)[index % 3]
+    large = small.resize(large_size, resample).filter(ImageFilter.GaussianBlur(rng.uniform(0, 0.5) * large_side / 32))
+    return encode(large, "PNG")
+
+
+def make_frame_filling_thick(digit: np.ndarray, rng: np.random.Generator, index: int = 0) -> np.ndarray:
+    """A fat-pen drawing on a canvas cropped to it: uint8 RGBA (H, W, 4), strokes touching or cut by the edges."""
+    height = rng.uniform(150, 400)
+    pen = rng.uniform(0.18, 0.25) * height
+    crop = crop_to_ink(digit)
+    width = height * crop.shape[1] / crop.shape[0]
+    # Each edge lies between a quarter pen inside the drawn strokes and a quarter pen outside them.
+    left, top, right, bottom = (pen * rng.uniform(0.25, 0.75) for _ in range(4))
+    canvas_size = (max(round(width + left + right), 8), round(height + top + bottom))
+    return opaque_canvas(draw_strokes(digit, canvas_size, height, pen, (left, top)))
+
+
 _MAKERS: dict[str, Callable[[np.ndarray, np.random.Generator, int], Any]] = {
     "photo": make_photo,
     "canvas": make_canvas,
@@ -288,4 +338,7 @@ _MAKERS: dict[str, Callable[[np.ndarray, np.random.Generator, int], Any]] = {
     "thick-pen": make_thick_pen,
     "thin-pen": make_thin_pen,
     "odd-format": make_odd_format,
+    "tight-crop": make_tight_crop,
+    "low-resolution": make_low_resolution,
+    "frame-filling-thick": make_frame_filling_thick,
 }

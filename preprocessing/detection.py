@@ -3,37 +3,25 @@
 Everything here runs on a reduced copy of the image (longest side at most
 DETECTION_MAX_SIDE), so its cost does not grow with the input. The result, a
 `Detection`, says where the digit is and how to turn any region of the full
-working copy into an ink map: float32 in [0, 1], 0 for background, 1 for full ink.
+working copy into an ink map: float32 in [0, 1], 0 for background, 1 for full ink; when
+there is none, a `NoDigit` says why.
+
+`find_ink` stops one step earlier, with the ink of the whole image and its strokes
+(`InkMap.strokes()`): what a reader of several digits needs to split them.
 """
 
 from __future__ import annotations
 
-import math
+import enum
 from dataclasses import dataclass
 
 import numpy as np
-from PIL import Image
 from scipy import ndimage
 
-from preprocessing import statistics
+from preprocessing import background, geometry, statistics
 
 DETECTION_MAX_SIDE = 256
 """Longest side of the copy the digit is looked for in."""
-
-BACKGROUND_DEGREE = 3
-"""Degree of the polynomial surface fitted to the background: gradients, vignettes, soft shadows."""
-
-BACKGROUND_SAMPLES_SIDE = 40
-"""The background is fitted to at most this many samples per side (a strided grid)."""
-
-BACKGROUND_ITERATIONS = 3
-"""Rounds of fitting the surface and dropping the pixels that are not background."""
-
-OUTLIER_SPREADS = 3.0
-"""Residuals beyond this many robust standard deviations are not background."""
-
-MIN_SPREAD = 1 / 255
-"""The smallest noise level assumed: one step of an 8-bit image."""
 
 MIN_CONTRAST = 0.1
 """Ink must differ from the background by at least a tenth of the background-to-extreme range."""
@@ -67,31 +55,49 @@ MIN_DIGIT_EXTENT_PIXELS = 6
 the reduced copy: anything smaller is a speck, a dot or noise."""
 
 
+class NoDigitKind(enum.Enum):
+    """Why no digit was found."""
+
+    NOTHING_STANDS_OUT = "no marks stand out from the background"
+    TOO_FAINT = "the marks are too faint or too noisy to be a digit"
+    ONLY_SPECKS = "only specks or noise, no stroke large enough to be a digit"
+
+
 @dataclass(frozen=True)
-class Background:
-    """A smooth background surface: a polynomial in the working copy's normalised coordinates.
+class NoDigit:
+    """No digit in the image: `kind` for code to act on, `message` for a person."""
 
-    coefficients: float64 (d + 1, d + 1); entry [j, i] multiplies y**j * x**i, where x and y
-    run from -1 to 1 across the working copy of shape `shape` (height, width).
-    spread: robust standard deviation of the background around the surface (its noise).
-    """
-
-    coefficients: np.ndarray
-    shape: tuple[int, int]
-    spread: float
+    kind: NoDigitKind
 
     @property
-    def is_flat(self) -> bool:
-        """The surface is one constant level."""
-        return not self.coefficients.ravel()[1:].any()
+    def message(self) -> str:
+        return self.kind.value
 
-    def values(self, rows: np.ndarray, columns: np.ndarray) -> np.ndarray:
-        """The surface at pixel centres rows (h,) x columns (w,) of the working copy: float32 (h, w)."""
-        if self.is_flat:
-            return np.full((len(rows), len(columns)), self.coefficients[0, 0], dtype=np.float32)
-        row_powers = _powers(_normalised(rows, self.shape[0]), len(self.coefficients))
-        column_powers = _powers(_normalised(columns, self.shape[1]), len(self.coefficients))
-        return (row_powers @ self.coefficients @ column_powers.T).astype(np.float32)
+
+@dataclass(frozen=True)
+class InkMap:
+    """The ink of a whole image, on the reduced copy that detection works on.
+
+    factor: the reduced copy is the working copy shrunk by this whole factor (box average);
+        reduced pixel (r, c) covers working pixels [r*factor, (r+1)*factor) likewise for c.
+    inverted: the ink is darker than its background (dark ink on light paper).
+    background: the background surface in the working copy's coordinates.
+    ink: float32 (h, w) of the reduced copy, `ink_map` units: 0 background, larger is more ink.
+    ink_level: ink strength that counts as full ink (1.0 once normalised).
+    threshold, low_threshold: a stroke is pixels above low_threshold that reach threshold.
+    """
+
+    factor: int
+    inverted: bool
+    background: background.Background
+    ink: np.ndarray
+    ink_level: float
+    threshold: float
+    low_threshold: float
+
+    def strokes(self) -> tuple[np.ndarray, int]:
+        """Connected strokes of the reduced copy: int32 labels (h, w), 0 off ink, 1..count on it; and count."""
+        return geometry.strokes(self.ink, self.low_threshold, self.threshold)
 
 
 @dataclass(frozen=True)
@@ -109,7 +115,7 @@ class Detection:
 
     factor: int
     inverted: bool
-    background: Background
+    background: background.Background
     ink_level: float
     support: np.ndarray
     box: tuple[int, int, int, int]
@@ -120,8 +126,8 @@ class Detection:
         gray: float32 (H, W) in [0, 1], the working copy this detection was made on.
         """
         region = gray[top:bottom, left:right]
-        background = self.background.values(np.arange(top, bottom), np.arange(left, right))
-        ink = ink_map(region, background, inverted=self.inverted) * np.float32(1 / self.ink_level)
+        surface = self.background.values(np.arange(top, bottom), np.arange(left, right))
+        ink = background.ink_map(region, surface, inverted=self.inverted) * np.float32(1 / self.ink_level)
         # The support is on the reduced grid, where each pixel covers factor x factor pixels here.
         factor = self.factor
         support = self.support[top // factor : -(-bottom // factor), left // factor : -(-right // factor)]
@@ -131,101 +137,8 @@ class Detection:
         return np.clip(ink, 0.0, 1.0) * support
 
 
-def reduce_for_detection(gray: np.ndarray) -> tuple[np.ndarray, int]:
-    """Shrink float32 (H, W) by a whole factor (box average) until its longest side fits DETECTION_MAX_SIDE.
-
-    Returns the reduced float32 copy and the factor (1 when already small enough).
-    """
-    factor = math.ceil(max(gray.shape) / DETECTION_MAX_SIDE)
-    if factor == 1:
-        return gray, 1
-    return np.asarray(Image.fromarray(gray, "F").reduce(factor)), factor
-
-
-def fit_background(
-    small: np.ndarray, factor: int, shape: tuple[int, int], *, ink_sign: int = 0, start: Background | None = None
-) -> Background:
-    """Fit a smooth surface to the background of `small`, ignoring the ink.
-
-    small: float32 (h, w), the working copy of shape `shape` reduced by `factor`.
-    ink_sign: +1 when ink is brighter than the background, -1 when darker, 0 when unknown.
-    start: a surface to start from, else the median level.
-    Robust iterative least squares on a grid of samples: residuals beyond OUTLIER_SPREADS
-    robust standard deviations on the ink side (on both sides when the side is unknown)
-    are dropped and the surface refitted, so ink never pulls the background towards itself.
-    """
-    stride = max(1, math.ceil(max(small.shape) / BACKGROUND_SAMPLES_SIDE))
-    sample_rows = np.arange(0, small.shape[0], stride)
-    sample_columns = np.arange(0, small.shape[1], stride)
-    values = small[np.ix_(sample_rows, sample_columns)].ravel().astype(np.float64)
-    coefficients = np.zeros((BACKGROUND_DEGREE + 1, BACKGROUND_DEGREE + 1))
-    if start is None:
-        # Start from the median level, which most of the image shares, so that a large
-        # digit cannot bend the first surface towards itself.
-        coefficients[0, 0] = statistics.median(values)
-        spread = max(statistics.robust_spread(values), MIN_SPREAD)
-        if spread <= MIN_SPREAD:
-            # Most of the image sits within one 8-bit step of one level (a canvas, a clean
-            # scan, MNIST itself): that level is the background, no surface to fit.
-            return Background(coefficients=coefficients, shape=shape, spread=spread)
-    else:
-        coefficients = start.coefficients.copy()
-    terms = [(j, i) for j in range(BACKGROUND_DEGREE + 1) for i in range(BACKGROUND_DEGREE + 1 - j)]
-    row_powers = _powers(_normalised(_centres(sample_rows, factor), shape[0]), BACKGROUND_DEGREE + 1)
-    column_powers = _powers(_normalised(_centres(sample_columns, factor), shape[1]), BACKGROUND_DEGREE + 1)
-    design = np.stack([np.outer(row_powers[:, j], column_powers[:, i]).ravel() for j, i in terms], axis=1)
-    solution = np.array([coefficients[j, i] for j, i in terms])
-    keep = np.ones(len(values), dtype=bool)
-    spread = MIN_SPREAD
-    for _ in range(BACKGROUND_ITERATIONS):
-        residual = values - design @ solution
-        centre = statistics.median(residual[keep])
-        spread = max(statistics.robust_spread(residual[keep]), MIN_SPREAD)
-        deviation = (residual - centre) * ink_sign if ink_sign else np.abs(residual - centre)
-        keep = deviation <= OUTLIER_SPREADS * spread
-        if keep.sum() < 2 * len(terms):
-            break
-        # Normal equations: a 10x10 solve, far cheaper than a least-squares routine per round.
-        kept_design = design[keep]
-        gram = kept_design.T @ kept_design + 1e-9 * np.eye(len(terms))
-        solution = np.linalg.solve(gram, kept_design.T @ values[keep])
-    for (j, i), value in zip(terms, solution, strict=True):
-        coefficients[j, i] = value
-    return Background(coefficients=coefficients, shape=shape, spread=spread)
-
-
-def decide_polarity(residual: np.ndarray, spread: float) -> bool | None:
-    """True when the ink is darker than the background, False when lighter, None when nothing stands out.
-
-    residual: float32 (h, w), the image minus a background fitted without knowing the ink's
-    side; spread: the background's robust standard deviation. The background is what most
-    of the image is; ink is the minority that deviates from it. Whichever side holds more
-    deviation beyond OUTLIER_SPREADS spreads is the ink; where the image came from plays no part.
-    """
-    margin = OUTLIER_SPREADS * spread
-    darker = float(np.clip(-residual - margin, 0, None).sum())
-    lighter = float(np.clip(residual - margin, 0, None).sum())
-    if max(darker, lighter) == 0:
-        return None
-    return darker > lighter
-
-
-def ink_map(gray: np.ndarray, background: np.ndarray, *, inverted: bool) -> np.ndarray:
-    """How far each pixel goes from the background towards the ink's extreme: float32, background 0.
-
-    gray, background: float32 (h, w) in [0, 1]. Dark ink is measured as a fraction of the
-    background's brightness, so ink in a shadow counts as much as ink in full light; light
-    ink as a fraction of the way from the background to white.
-    """
-    if inverted:
-        return (background - gray) / np.maximum(background, np.float32(0.05))
-    return (gray - background) / np.maximum(1 - background, np.float32(0.05))
-
-
-def select_digit(
-    ink: np.ndarray, threshold: float, low_threshold: float
-) -> tuple[np.ndarray, tuple[int, int, int, int]] | str:
-    """The strokes that make up the digit, or the reason there is none.
+def select_digit(ink: np.ndarray, threshold: float, low_threshold: float) -> tuple[np.ndarray, geometry.Box] | NoDigit:
+    """The strokes that make up the digit, or why there is none.
 
     ink: float32 (h, w), background 0. Strokes are 8-connected groups of pixels above
     `low_threshold` that reach `threshold` somewhere (hysteresis): a 1-pixel pen line,
@@ -236,13 +149,10 @@ def select_digit(
     Returns (bool mask (h, w) of the kept strokes grown by one pixel, their box (left, top,
     right, bottom) grown likewise).
     """
-    labels, count = ndimage.label(ink > low_threshold, structure=np.ones((3, 3), dtype=bool))
-    strong = np.zeros(count + 1, dtype=bool)
-    strong[labels[ink > threshold]] = True
-    strong[0] = False
-    if not strong.any():
-        return "no marks stand out from the background"
-    masses = np.bincount(labels.ravel(), weights=ink.ravel(), minlength=count + 1)[1:] * strong[1:]
+    labels, count = geometry.strokes(ink, low_threshold, threshold)
+    if count == 0:
+        return NoDigit(NoDigitKind.NOTHING_STANDS_OUT)
+    masses = np.bincount(labels.ravel(), weights=ink.ravel(), minlength=count + 1)[1:]
     slices = ndimage.find_objects(labels)
     order = np.argsort(masses)[::-1]
     main = order[0]
@@ -250,7 +160,7 @@ def select_digit(
     left, right = slices[main][1].start, slices[main][1].stop
     extent = max(bottom - top, right - left)
     if extent < max(MIN_DIGIT_EXTENT_PIXELS, MIN_DIGIT_EXTENT_FRACTION * max(ink.shape)):
-        return "only specks or noise, no stroke large enough to be a digit"
+        return NoDigit(NoDigitKind.ONLY_SPECKS)
     kept = [main + 1]
     extents = np.array([max(rows.stop - rows.start, columns.stop - columns.start) for rows, columns in slices])
     candidates = [
@@ -282,51 +192,61 @@ def select_digit(
     return mask, (left, top, right, bottom)
 
 
-def detect(gray: np.ndarray) -> Detection | str:
-    """Find the digit in a working copy: float32 (H, W) in [0, 1] on white. A reason string when none."""
-    small, factor = reduce_for_detection(gray)
-    rows = _centres(np.arange(small.shape[0]), factor)
-    columns = _centres(np.arange(small.shape[1]), factor)
-    first_fit = fit_background(small, factor, gray.shape)
-    inverted = decide_polarity(small - first_fit.values(rows, columns), first_fit.spread)
+def find_ink(gray: np.ndarray, *, border_first: bool = False) -> InkMap | NoDigit:
+    """The ink of a whole working copy, float32 (H, W) in [0, 1] on white, or why there is none.
+
+    Polarity and background come first; the ink level is measured on what stands clearly
+    above the noise, and the thresholds of a stroke follow from it. border_first: start the
+    background from the paper along the border (`background.border_paper`) whenever there is
+    such paper, not only when the image's median is ink.
+    """
+    small, factor = geometry.reduce_array(gray, DETECTION_MAX_SIDE)
+    rows = background.centres(np.arange(small.shape[0]), factor)
+    columns = background.centres(np.arange(small.shape[1]), factor)
+    first_fit = background.fit_background(small, factor, gray.shape, border_first=border_first)
+    inverted = background.decide_polarity(small - first_fit.values(rows, columns), first_fit.spread)
     if inverted is None:
-        return "no marks stand out from the background"
-    background = first_fit
+        return NoDigit(NoDigitKind.NOTHING_STANDS_OUT)
+    fitted = first_fit
     if not first_fit.is_flat:
-        background = fit_background(small, factor, gray.shape, ink_sign=-1 if inverted else 1, start=first_fit)
-    ink = ink_map(small, background.values(rows, columns), inverted=inverted)
-    stride = max(1, math.ceil(max(small.shape) / BACKGROUND_SAMPLES_SIDE))
-    noise = statistics.robust_spread(ink[::stride, ::stride])
-    floor = max(MIN_CONTRAST, NOISE_SPREADS * noise)
+        fitted = background.fit_background(small, factor, gray.shape, ink_sign=-1 if inverted else 1, start=first_fit)
+    ink = background.ink_map(small, fitted.values(rows, columns), inverted=inverted)
+    stride = background.sample_stride(small)
+    floor = max(MIN_CONTRAST, NOISE_SPREADS * background.noise_level(ink[::stride, ::stride]))
     inked = ink[ink > floor]
     if inked.size == 0:
-        return "the marks are too faint or too noisy to be a digit"
+        return NoDigit(NoDigitKind.TOO_FAINT)
     ink_level = statistics.quantile(inked, INK_LEVEL_QUANTILE)
-    threshold = max(THRESHOLD_FRACTION * ink_level, floor)
-    selected = select_digit(ink, threshold, max(LOW_THRESHOLD_FRACTION * ink_level, floor))
-    if isinstance(selected, str):
-        return selected
-    kept, box = selected
-    return Detection(
+    return InkMap(
         factor=factor,
         inverted=inverted,
-        background=background,
+        background=fitted,
+        ink=ink,
         ink_level=ink_level,
-        support=kept,
-        box=box,
+        threshold=max(THRESHOLD_FRACTION * ink_level, floor),
+        low_threshold=max(LOW_THRESHOLD_FRACTION * ink_level, floor),
     )
 
 
-def _centres(indices: np.ndarray, factor: int) -> np.ndarray:
-    """Centres, in working-copy pixels, of reduced-copy pixels `indices`."""
-    return indices * factor + (factor - 1) / 2
-
-
-def _normalised(positions: np.ndarray, length: int) -> np.ndarray:
-    """Pixel centres 0..length-1 mapped onto [-1, 1]."""
-    return (2 * (np.asarray(positions, dtype=np.float64) + 0.5) / length) - 1
-
-
-def _powers(values: np.ndarray, count: int) -> np.ndarray:
-    """(n,) -> (n, count): columns values**0, values**1, ..."""
-    return np.vander(values, count, increasing=True)
+def detect(gray: np.ndarray) -> Detection | NoDigit:
+    """Find the digit in a working copy: float32 (H, W) in [0, 1] on white; `NoDigit` when none."""
+    found = find_ink(gray)
+    selected = found if isinstance(found, NoDigit) else select_digit(found.ink, found.threshold, found.low_threshold)
+    if isinstance(selected, NoDigit):
+        # A digit covering much of a tight crop inflates the image's spread until nothing stands
+        # out from the median's background; the paper along the border may still show it.
+        found = find_ink(gray, border_first=True)
+        if isinstance(found, NoDigit):
+            return selected
+        selected = select_digit(found.ink, found.threshold, found.low_threshold)
+        if isinstance(selected, NoDigit):
+            return selected
+    support, box = selected
+    return Detection(
+        factor=found.factor,
+        inverted=found.inverted,
+        background=found.background,
+        ink_level=found.ink_level,
+        support=support,
+        box=box,
+    )

@@ -23,11 +23,16 @@ from typing import Any
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
+from preprocessing import geometry
+
 MAX_INPUT_BYTES = 20 * 1024 * 1024
 """Largest file or byte string accepted (20 MiB): a phone photo is 2-8 MB."""
 
 MAX_INPUT_PIXELS = 40_000_000
 """Largest image accepted, in pixels (40 megapixels), checked from the header before decoding."""
+
+CANVAS_EMPTY = "the canvas is empty"
+"""The reason given for a canvas with nothing drawn on it."""
 
 LOAD_MAX_SIDE = 1024
 """Longest side of the working copy: enough to keep a small digit in a corner of a photo."""
@@ -207,8 +212,7 @@ def _pil_to_gray(image: Image.Image) -> tuple[np.ndarray, bool]:
 
 def _reduce(image: Image.Image) -> Image.Image:
     """Shrink by a whole factor (box average) until the longest side is at most LOAD_MAX_SIDE."""
-    factor = math.ceil(max(image.size) / LOAD_MAX_SIDE)
-    return image.reduce(factor) if factor > 1 else image
+    return geometry.reduce_image(image, LOAD_MAX_SIDE)[0]
 
 
 def _composite_on_white(luminance: np.ndarray, alpha: np.ndarray) -> tuple[np.ndarray, bool]:
@@ -250,11 +254,7 @@ def _array_to_gray(array: np.ndarray) -> tuple[np.ndarray, bool]:
     if alpha is not None:
         gray = 1.0 - (1.0 - gray) * alpha
         fully_transparent = bool(alpha.max() == 0)
-    gray = np.asarray(gray, dtype=np.float32)
-    factor = math.ceil(max(gray.shape) / LOAD_MAX_SIDE)
-    if factor > 1:
-        gray = np.asarray(Image.fromarray(gray, "F").reduce(factor))
-    return gray, fully_transparent
+    return geometry.reduce_array(np.asarray(gray, dtype=np.float32), LOAD_MAX_SIDE)[0], fully_transparent
 
 
 def _unit_range(array: np.ndarray) -> np.ndarray:
@@ -287,7 +287,7 @@ def _load_canvas(value: Mapping[str, Any]) -> LoadedImage:
     layers = [layer for layer in (value.get("layers") or []) if layer is not None]
     background = value.get("background")
     if composite is None and not layers and background is None:
-        return LoadedImage(gray=None, input_size=(0, 0), from_canvas=True, empty_reason="the canvas is empty")
+        return LoadedImage(gray=None, input_size=(0, 0), from_canvas=True, empty_reason=CANVAS_EMPTY)
     if composite is None:
         composite = _composite_layers(background, layers)
     loaded = load_image(composite)

@@ -12,10 +12,9 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from PIL import Image
 from scipy import ndimage
 
-from preprocessing import statistics
+from preprocessing import geometry, statistics
 
 WORK_SIDE = 80
 """Longest side of the digit while its strokes are measured and adjusted (4 x DIGIT_SIDE)."""
@@ -55,7 +54,6 @@ FAINT_FRACTION = 0.2
 """Pixels down to this fraction of the peak level extend the stroke they touch."""
 
 _INKED = 0.05
-_NEIGHBOURS = np.ones((3, 3), dtype=bool)
 
 
 def to_work_resolution(ink: np.ndarray) -> np.ndarray:
@@ -64,11 +62,7 @@ def to_work_resolution(ink: np.ndarray) -> np.ndarray:
     Shrinking averages boxes of pixels, so a 1-pixel pen line becomes a faint line rather
     than vanishing; enlarging interpolates bilinearly.
     """
-    height, width = ink.shape
-    scale = WORK_SIDE / max(height, width)
-    size = (max(1, round(width * scale)), max(1, round(height * scale)))
-    resample = Image.Resampling.BOX if scale < 1 else Image.Resampling.BILINEAR
-    return np.asarray(Image.fromarray(np.ascontiguousarray(ink, dtype=np.float32), "F").resize(size, resample))
+    return geometry.resize_longest_side(ink, WORK_SIDE)
 
 
 def binarise(work: np.ndarray, *, keep_faint: bool = False) -> np.ndarray:
@@ -87,16 +81,12 @@ def binarise(work: np.ndarray, *, keep_faint: bool = False) -> np.ndarray:
     strong = work > BINARISE_FRACTION * peak
     if not keep_faint:
         return strong
-    labels, count = ndimage.label(work > FAINT_FRACTION * peak, structure=_NEIGHBOURS)
-    connected = np.zeros(count + 1, dtype=bool)
-    connected[labels[strong]] = True
-    connected[0] = False
-    return connected[labels]
+    return geometry.hysteresis(work, FAINT_FRACTION * peak, BINARISE_FRACTION * peak)
 
 
 def ridge(mask: np.ndarray, distance: np.ndarray) -> np.ndarray:
     """The stroke's centre line: bool (h, w), pixels whose distance to the background is a local maximum."""
-    return mask & (distance >= ndimage.maximum_filter(distance, footprint=_NEIGHBOURS))
+    return mask & (distance >= ndimage.maximum_filter(distance, footprint=geometry.EIGHT_NEIGHBOURS))
 
 
 def stroke_width(mask: np.ndarray) -> float:
@@ -147,12 +137,7 @@ def fit_into_digit_box(work: np.ndarray) -> np.ndarray:
     Averaging a binary stroke gives grey edges in proportion to how much of each pixel the
     stroke covers, which is how MNIST's digits were anti-aliased.
     """
-    height, width = work.shape
-    scale = DIGIT_SIDE / max(height, width)
-    size = (max(1, round(width * scale)), max(1, round(height * scale)))
-    resample = Image.Resampling.BOX if scale < 1 else Image.Resampling.BILINEAR
-    digit = np.asarray(Image.fromarray(np.ascontiguousarray(work, dtype=np.float32), "F").resize(size, resample))
-    return np.clip(digit, 0.0, 1.0)
+    return np.clip(geometry.resize_longest_side(work, DIGIT_SIDE), 0.0, 1.0)
 
 
 def centre_by_mass(digit: np.ndarray) -> np.ndarray:
@@ -199,13 +184,4 @@ def to_mnist_frame(ink: np.ndarray) -> np.ndarray:
         adjusted = set_stroke_width(stroke, width, MNIST_STROKE_WIDTH, MNIST_STROKE_WIDTH)
     # The box is taken again after the change: a pen's round caps make a thick-pen digit
     # longer, and thinning takes them off again, so the digit keeps its proportions.
-    return centre_by_mass(fit_into_digit_box(crop_to_mask(adjusted).astype(np.float32)))
-
-
-def crop_to_mask(mask: np.ndarray) -> np.ndarray:
-    """The bounding box of the True pixels of a bool mask (h, w); an empty mask as it is."""
-    rows = np.flatnonzero(mask.any(axis=1))
-    columns = np.flatnonzero(mask.any(axis=0))
-    if rows.size == 0:
-        return mask
-    return mask[rows[0] : rows[-1] + 1, columns[0] : columns[-1] + 1]
+    return centre_by_mass(fit_into_digit_box(geometry.crop_to_mask(adjusted).astype(np.float32)))

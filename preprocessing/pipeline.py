@@ -10,13 +10,12 @@
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
-from preprocessing import detection, loading, normalisation
+from preprocessing import background, detection, geometry, loading, normalisation
 
 MIN_INPUT_SIDE = 4
 """An image narrower or lower than this many pixels cannot hold a readable digit."""
@@ -42,7 +41,7 @@ class Preprocessed:
     image: np.ndarray
     found: bool
     reason: str = ""
-    box: tuple[int, int, int, int] | None = None
+    box: geometry.Box | None = None
     inverted: bool = False
 
 
@@ -59,57 +58,46 @@ def to_mnist(source: Any) -> Preprocessed:
     if loaded.gray is None:
         return _nothing(loaded.empty_reason)
     gray = loaded.gray
-    height, width = gray.shape
     if loaded.fully_transparent:
-        return _nothing("the canvas is empty" if loaded.from_canvas else "the image is fully transparent")
-    if min(height, width) < MIN_INPUT_SIDE:
+        return _nothing(loading.CANVAS_EMPTY if loaded.from_canvas else "the image is fully transparent")
+    if min(gray.shape) < MIN_INPUT_SIDE:
         return _nothing(f"the image is too small ({loaded.input_size[0]}x{loaded.input_size[1]} pixels)")
-    if float(gray.max() - gray.min()) < detection.MIN_SPREAD:
-        return _nothing("the canvas is empty" if loaded.from_canvas else "the image is one uniform colour")
+    if float(gray.max() - gray.min()) < background.MIN_SPREAD:
+        return _nothing(loading.CANVAS_EMPTY if loaded.from_canvas else "the image is one uniform colour")
 
     found = detection.detect(gray)
-    if isinstance(found, str):
-        return _nothing("the canvas is empty" if loaded.from_canvas and found.startswith("no marks") else found)
-    left, top, right, bottom = (side * found.factor for side in found.box)
-    bottom, right = min(bottom, height), min(right, width)
-    ink = found.ink_in(gray, top, bottom, left, right)
-
-    tight = tight_box(ink, BOX_FRACTION)
-    if tight is None:
-        return _nothing("no marks stand out from the background")
-    crop_left, crop_top, crop_right, crop_bottom = tight
-    digit = ink[crop_top:crop_bottom, crop_left:crop_right]
-    box_in_gray = (left + crop_left, top + crop_top, left + crop_right, top + crop_bottom)
+    if isinstance(found, detection.NoDigit):
+        # On a canvas, nothing standing out means nothing was drawn; anything else is worth saying.
+        blank_canvas = loaded.from_canvas and found.kind is detection.NoDigitKind.NOTHING_STANDS_OUT
+        return _nothing(loading.CANVAS_EMPTY if blank_canvas else found.message)
+    cropped = crop_digit(found, gray)
+    if cropped is None:
+        return _nothing(detection.NoDigitKind.NOTHING_STANDS_OUT.value)
+    digit, box_in_gray = cropped
     return Preprocessed(
         image=normalisation.to_mnist_frame(digit),
         found=True,
-        box=_to_input_coordinates(box_in_gray, gray.shape, loaded.input_size),
+        box=geometry.to_input_box(box_in_gray, gray.shape, loaded.input_size),
         inverted=found.inverted,
     )
 
 
-def tight_box(ink: np.ndarray, threshold: float) -> tuple[int, int, int, int] | None:
-    """Bounding box (left, top, right, bottom), right/bottom exclusive, of pixels of float (h, w) above threshold."""
-    rows = np.flatnonzero((ink > threshold).any(axis=1))
-    if rows.size == 0:
+def crop_digit(found: detection.Detection, gray: np.ndarray) -> tuple[np.ndarray, geometry.Box] | None:
+    """The detected digit's ink cut from the working copy, and its box there; None when too faint to box.
+
+    gray: float32 (H, W) in [0, 1], the working copy `found` was made on. Returns float32
+    (h, w) in [0, 1], ink bright, 0 off the digit's strokes, cropped to the pixels above
+    BOX_FRACTION, with that crop's box (left, top, right, bottom) in the working copy.
+    """
+    height, width = gray.shape
+    left, top, right, bottom = (side * found.factor for side in found.box)
+    bottom, right = min(bottom, height), min(right, width)
+    ink = found.ink_in(gray, top, bottom, left, right)
+    tight = geometry.bounding_box(ink > BOX_FRACTION)
+    if tight is None:
         return None
-    columns = np.flatnonzero((ink[rows[0] : rows[-1] + 1] > threshold).any(axis=0))
-    return int(columns[0]), int(rows[0]), int(columns[-1]) + 1, int(rows[-1]) + 1
-
-
-def _to_input_coordinates(
-    box: tuple[int, int, int, int], gray_shape: tuple[int, int], input_size: tuple[int, int]
-) -> tuple[int, int, int, int]:
-    """A box in the (possibly reduced) working copy, grown outwards to whole input pixels."""
-    scale_x = input_size[0] / gray_shape[1]
-    scale_y = input_size[1] / gray_shape[0]
-    left, top, right, bottom = box
-    return (
-        math.floor(left * scale_x),
-        math.floor(top * scale_y),
-        min(math.ceil(right * scale_x), input_size[0]),
-        min(math.ceil(bottom * scale_y), input_size[1]),
-    )
+    crop_left, crop_top, crop_right, crop_bottom = tight
+    return geometry.crop(ink, tight), (left + crop_left, top + crop_top, left + crop_right, top + crop_bottom)
 
 
 def _nothing(reason: str) -> Preprocessed:

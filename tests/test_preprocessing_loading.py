@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import io
 import struct
-import time
 import zlib
 
 import numpy as np
 import pytest
 from PIL import Image
 
-from preprocessing import MAX_INPUT_PIXELS, ImageError, loading, to_mnist
+from preprocessing import MAX_INPUT_BYTES, MAX_INPUT_PIXELS, ImageError, loading, to_mnist
 
 SIDE = 64
 
@@ -189,8 +188,9 @@ def test_no_input_is_not_an_error():
     assert loading.load_image(None).empty_reason
 
 
-def test_image_error_is_a_value_error():
-    assert issubclass(ImageError, ValueError)
+def test_image_error_can_be_caught_as_a_value_error():
+    with pytest.raises(ValueError, match="empty"):
+        to_mnist(b"")
 
 
 def truncated(file_format: str) -> bytes:
@@ -214,11 +214,9 @@ def truncated(file_format: str) -> bytes:
         pytest.param(12, "cannot read a int", id="a number"),
     ],
 )
-def test_bad_input_raises_image_error_quickly(source, expected):
-    started = time.perf_counter()
+def test_bad_input_raises_image_error(source, expected):
     with pytest.raises(ImageError, match=expected):
         to_mnist(source)
-    assert time.perf_counter() - started < 2.0
 
 
 def test_missing_file_and_folder_raise_image_error(tmp_path):
@@ -238,6 +236,15 @@ def test_file_over_the_byte_limit_is_refused_before_reading(tmp_path, monkeypatc
         to_mnist(path.read_bytes())
 
 
-def test_limits_are_explicit_constants():
-    assert loading.MAX_INPUT_BYTES == 20 * 1024 * 1024
-    assert MAX_INPUT_PIXELS == 40_000_000
+def test_pixel_limit_admits_exactly_max_input_pixels():
+    width = 8000
+    loading.check_pixel_count((MAX_INPUT_PIXELS // width, width))
+    with pytest.raises(ImageError, match="over the limit"):
+        loading.check_pixel_count((MAX_INPUT_PIXELS // width + 1, width))
+
+
+def test_byte_limit_admits_exactly_max_input_bytes():
+    with pytest.raises(ImageError, match="not an image file"):
+        to_mnist(bytes(MAX_INPUT_BYTES))
+    with pytest.raises(ImageError, match="limit"):
+        to_mnist(bytes(MAX_INPUT_BYTES + 1))

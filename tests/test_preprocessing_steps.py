@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from scipy import ndimage
 
-from preprocessing import detection, normalisation, statistics
+from preprocessing import background, detection, geometry, normalisation, statistics
 
 
 def bar_image(*, ink: float, background: float, side: int = 120) -> np.ndarray:
@@ -23,36 +23,36 @@ def line_mask(width: int, shape: tuple[int, int] = (80, 80)) -> np.ndarray:
     return mask
 
 
-def fits(image: np.ndarray, ink_sign: int = 0) -> detection.Background:
-    return detection.fit_background(image, 1, image.shape, ink_sign=ink_sign)
+def fits(image: np.ndarray, ink_sign: int = 0) -> background.Background:
+    return background.fit_background(image, 1, image.shape, ink_sign=ink_sign)
 
 
-def surface(background: detection.Background, shape: tuple[int, int]) -> np.ndarray:
+def surface(background: background.Background, shape: tuple[int, int]) -> np.ndarray:
     return background.values(np.arange(shape[0]), np.arange(shape[1]))
 
 
 class TestPolarity:
     def test_dark_ink_on_light_paper_is_inverted(self):
         image = bar_image(ink=0.1, background=0.9)
-        background = fits(image)
-        assert detection.decide_polarity(image - surface(background, image.shape), background.spread) is True
+        fitted = fits(image)
+        assert background.decide_polarity(image - surface(fitted, image.shape), fitted.spread) is True
 
     def test_light_ink_on_dark_background_is_not_inverted(self):
         image = bar_image(ink=0.9, background=0.1)
-        background = fits(image)
-        assert detection.decide_polarity(image - surface(background, image.shape), background.spread) is False
+        fitted = fits(image)
+        assert background.decide_polarity(image - surface(fitted, image.shape), fitted.spread) is False
 
     def test_polarity_comes_from_the_image_not_from_absolute_levels(self):
         # Dark-grey ink on mid-grey paper, and light-grey ink on the same paper.
         for ink, expected in ((0.3, True), (0.7, False)):
             image = bar_image(ink=ink, background=0.5)
-            background = fits(image)
-            assert detection.decide_polarity(image - surface(background, image.shape), background.spread) is expected
+            fitted = fits(image)
+            assert background.decide_polarity(image - surface(fitted, image.shape), fitted.spread) is expected
 
     def test_uniform_image_has_no_polarity(self):
         image = np.full((50, 50), 0.4, dtype=np.float32)
-        background = fits(image)
-        assert detection.decide_polarity(image - surface(background, image.shape), background.spread) is None
+        fitted = fits(image)
+        assert background.decide_polarity(image - surface(fitted, image.shape), fitted.spread) is None
 
 
 def test_background_fit_follows_uneven_light_and_ignores_the_ink():
@@ -60,19 +60,19 @@ def test_background_fit_follows_uneven_light_and_ignores_the_ink():
     light = 0.6 + 0.35 * columns / 160 - 0.1 * ((rows - 60) / 60) ** 2
     image = light.copy()
     image[20:100, 30:70] *= 0.2  # A big dark blob of ink.
-    background = fits(image, ink_sign=-1)
-    assert np.abs(surface(background, image.shape) - light).max() < 0.02
+    fitted = fits(image, ink_sign=-1)
+    assert np.abs(surface(fitted, image.shape) - light).max() < 0.02
 
 
 def test_flat_background_needs_no_surface():
-    background = fits(bar_image(ink=0.0, background=1.0))
-    assert background.is_flat and background.coefficients[0, 0] == 1.0
+    fitted = fits(bar_image(ink=0.0, background=1.0))
+    assert fitted.is_flat and fitted.coefficients[0, 0] == 1.0
 
 
 def test_ink_in_shadow_counts_as_much_as_ink_in_light():
     gray = np.array([[0.2, 0.1]], dtype=np.float32)  # Same ink, once in full light, once in a shadow.
-    background = np.array([[1.0, 0.5]], dtype=np.float32)
-    np.testing.assert_allclose(detection.ink_map(gray, background, inverted=True), [[0.8, 0.8]], atol=1e-6)
+    paper = np.array([[1.0, 0.5]], dtype=np.float32)
+    np.testing.assert_allclose(background.ink_map(gray, paper, inverted=True), [[0.8, 0.8]], atol=1e-6)
 
 
 class TestSelectDigit:
@@ -109,7 +109,58 @@ class TestSelectDigit:
     def test_only_specks_is_no_digit(self):
         ink = np.zeros((200, 200), dtype=np.float32)
         ink[::37, ::41] = 1.0
-        assert "specks" in detection.select_digit(ink, 0.5, 0.25)
+        assert detection.select_digit(ink, 0.5, 0.25) == detection.NoDigit(detection.NoDigitKind.ONLY_SPECKS)
+
+
+class TestGeometry:
+    def test_strokes_keep_faint_groups_only_when_they_reach_the_high_threshold(self):
+        values = np.zeros((20, 20), dtype=np.float32)
+        values[2:18, 3] = 0.3  # A faint line...
+        values[10, 3] = 0.9  # ...that is clearly ink once.
+        values[2:18, 12] = 0.3  # A faint line that never is.
+        labels, count = geometry.strokes(values, 0.2, 0.5)
+        assert count == 1 and set(np.unique(labels)) == {0, 1}
+        assert labels[2:18, 3].all() and not labels[:, 12].any()
+        np.testing.assert_array_equal(geometry.hysteresis(values, 0.2, 0.5), labels > 0)
+
+    def test_boxes_are_right_and_bottom_exclusive_and_map_outwards_to_the_input(self):
+        mask = np.zeros((10, 12), dtype=bool)
+        mask[2:5, 3:9] = True
+        assert geometry.bounding_box(mask) == (3, 2, 9, 5)
+        assert geometry.bounding_box(np.zeros((4, 4), dtype=bool)) is None
+        assert geometry.crop(mask, (3, 2, 9, 5)).all()
+        # A copy reduced 3 times from a 35x30 (width x height) input: edges go outwards, within the input.
+        assert geometry.to_input_box((3, 2, 12, 10), (10, 12), (35, 30)) == (8, 6, 35, 30)
+
+    def test_resize_longest_side_keeps_the_aspect_and_the_mean_level(self):
+        image = np.full((40, 20), 0.5, dtype=np.float32)
+        for side in (10, 80):
+            resized = geometry.resize_longest_side(image, side)
+            assert resized.shape == (side, side // 2) and resized.dtype == np.float32
+            np.testing.assert_allclose(resized, 0.5, atol=1e-6)
+
+    def test_reduce_array_shrinks_by_a_whole_factor_averaging_blocks(self):
+        image = np.zeros((300, 200), dtype=np.float32)
+        image[::2] = 1.0
+        reduced, factor = geometry.reduce_array(image, 256)
+        assert factor == 2 and reduced.shape == (150, 100)
+        np.testing.assert_allclose(reduced, 0.5, atol=1e-6)
+
+
+def test_background_starts_from_the_border_when_ink_covers_most_of_the_image():
+    image = np.full((60, 60), 0.9, dtype=np.float32)
+    image[5:60, 8:52] = 0.2  # Dark ink over two thirds of the image, touching the bottom edge.
+    fitted = fits(image)
+    assert fitted.is_flat and fitted.coefficients[0, 0] == pytest.approx(0.9, abs=1e-6)
+    residual = image - surface(fitted, image.shape)
+    assert background.decide_polarity(residual, fitted.spread) is True
+
+
+def test_noise_level_ignores_the_ink():
+    rng = np.random.default_rng(0)
+    ink = rng.normal(0, 0.02, (100, 100)).astype(np.float32)
+    ink[:, :70] += 0.8  # Ink over 70% of the map, only ever on the positive side.
+    assert background.noise_level(ink) == pytest.approx(0.02, rel=0.15)
 
 
 class TestStrokeWidth:
