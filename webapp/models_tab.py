@@ -16,9 +16,12 @@ def models_markdown(reports_dir: Path, models_dir: Path) -> str:
     the manifest's test metrics when the report has not been written yet.
     """
     metrics_path = Path(reports_dir) / "metrics.json"
+    report_only: dict = {}
     if metrics_path.exists():
         metrics = json.loads(metrics_path.read_text())
         models = metrics["models"]
+        # `python -m training extras`: a decision tree and XGBoost, compared here but not served.
+        report_only = metrics.get("report_only", {})
         count = metrics.get("test_images")
         count = f"{count:,}" if isinstance(count, int) else "MNIST"
         source = f"Scored on the {count} MNIST test images by `python -m training report`."
@@ -38,14 +41,18 @@ def models_markdown(reports_dir: Path, models_dir: Path) -> str:
         "| model | test accuracy | log loss | size | latency, one image | how it works |",
         "| --- | ---: | ---: | ---: | ---: | --- |",
     ]
-    for key in (*MEMBER_KEYS, "ensemble"):
-        row = models.get(key)
-        if row is None:
-            continue
+    rows = [(DISPLAY_NAMES.get(key, key), models[key]) for key in (*MEMBER_KEYS, "ensemble") if key in models]
+    rows += [(f"{row.get('name', key)} (report only)", row) for key, row in report_only.items()]
+    for name, row in rows:
         lines.append(
-            f"| {DISPLAY_NAMES.get(key, key)} | {_percent(row.get('accuracy'))} | {_number(row.get('log_loss'), 4)} "
+            f"| {name} | {_percent(row.get('accuracy'))} | {_number(row.get('log_loss'), 4)} "
             f"| {_megabytes(row.get('size_bytes'))} | {_number(row.get('latency_ms_one_image'), 1, ' ms')} "
             f"| {row.get('how_it_works', '')} |"
+        )
+    if report_only:
+        source += (
+            " Models marked *report only* are trained by `python -m training extras` for the comparison and not "
+            "served: they earned no weight in the ensemble on validation, and the page stays four models wide."
         )
     return "\n".join([*lines, "", source])
 
