@@ -205,8 +205,17 @@ def load_kaggle_csv(path: Path) -> MnistData:
     from sklearn.model_selection import train_test_split
 
     images, labels = read_kaggle_csv(path, labelled=True)
+    counts = np.bincount(labels)
+    # A small file (an export of a few corrections) cannot be split by class: then a plain random split.
+    stratifiable = counts[counts > 0].min() >= 2 and len(labels) * CSV_TEST_FRACTION >= np.count_nonzero(counts)
+    if len(labels) < 2:
+        raise ValueError(f"{path}: holds {len(labels)} labelled row; a training and a test part need at least 2")
     X_train, X_test, y_train, y_test = train_test_split(
-        images, labels, test_size=CSV_TEST_FRACTION, stratify=labels, random_state=CSV_SPLIT_SEED
+        images,
+        labels,
+        test_size=CSV_TEST_FRACTION,
+        stratify=labels if stratifiable else None,
+        random_state=CSV_SPLIT_SEED,
     )
     return MnistData(
         X_train=X_train,
@@ -214,7 +223,8 @@ def load_kaggle_csv(path: Path) -> MnistData:
         X_test=X_test,
         y_test=y_test,
         source=str(path),
-        note=f"test set: a stratified {CSV_TEST_FRACTION:.0%} of train.csv, seed {CSV_SPLIT_SEED}",
+        note=f"test set: a {'stratified ' if stratifiable else ''}{CSV_TEST_FRACTION:.0%} of {path.name}, "
+        f"seed {CSV_SPLIT_SEED}",
     )
 
 

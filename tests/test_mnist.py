@@ -145,3 +145,13 @@ def test_missing_path_and_missing_idx_file_are_explained(tmp_path):
         mnist.load_mnist(tmp_path / "nowhere.npz")
     with pytest.raises(ValueError, match="missing IDX file"):
         mnist.load_mnist(tmp_path, use_cache=False)
+
+
+def test_small_kaggle_file_like_a_corrections_export_still_loads(tmp_path):
+    rows = ["label," + ",".join(f"pixel{index}" for index in range(784))]
+    rows += [f"{digit}," + ",".join(["255"] * 784) for digit in (1, 7, 7, 3)]
+    path = tmp_path / "corrections.csv"
+    path.write_text("\n".join(rows) + "\n")
+    data = mnist.load_mnist(path, use_cache=False)
+    assert len(data.y_train) + len(data.y_test) == 4 and len(data.y_test) >= 1
+    assert "stratified" not in data.note

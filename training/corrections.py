@@ -1,0 +1,96 @@
+"""`python -m training corrections`: every model's accuracy on the corrections people made, and an export.
+
+Reads every correction stored by the app (digit_models/corrections.py, under $DIGITS_DATA_DIR),
+runs today's models on the stored 28x28 inputs, and
+- prints and writes each model's accuracy on them, today and when the person corrected it,
+  to `<reports dir>/corrections.json` (numbers only, no drawings);
+- exports the drawings into `$DIGITS_DATA_DIR/export/` (git-ignored, like the database): one PNG
+  per correction and `corrections.csv` in Kaggle's train.csv format (`label,pixel0..pixel783`,
+  integers 0-255), which every training command reads with `--data`.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from PIL import Image
+
+from digit_models import artifacts, classify
+from digit_models import corrections as store
+from digit_models.names import ALL_KEYS
+
+REPORT_NAME = "corrections.json"
+CSV_NAME = "corrections.csv"
+
+
+def export_dir() -> Path:
+    return store.data_dir() / "export"
+
+
+def main(models_dir: Path, reports_dir: Path, output_dir: Path | None = None) -> int:
+    """Score and export the stored corrections; returns the exit status (2 if they cannot be read)."""
+    try:
+        stored = store.list_corrections()
+    except store.CorrectionsError as error:
+        print(f"error: {error}")
+        return 2
+    if not stored:
+        print(f"no corrections stored yet in {store.database_path()}")
+        return 0
+    stored = sorted(stored, key=lambda correction: correction.id)
+    models = artifacts.load_models(models_dir)
+    report = score(models, stored)
+    reports_dir.mkdir(parents=True, exist_ok=True)
+    (reports_dir / REPORT_NAME).write_text(json.dumps(report, indent=2) + "\n")
+    output_dir = output_dir or export_dir()
+    csv_path = export(stored, output_dir)
+    print(f"{report['corrections']} corrections ({report['per_digit']} meant per digit)")
+    print(f"  {'model':9s} {'today':>7s} {'then':>7s}")
+    for key, row in report["models"].items():
+        then = f"{row['accuracy_when_corrected']:.1%}" if row["accuracy_when_corrected"] is not None else "-"
+        print(f"  {key:9s} {row['accuracy']:7.1%} {then:>7s}")
+    print(f"wrote {reports_dir / REPORT_NAME}; exported {len(stored)} PNGs and {csv_path}")
+    return 0
+
+
+def score(models: dict[str, Any], stored: list[store.Correction]) -> dict[str, Any]:
+    """Accuracy of every model on the corrections, now and as stored when the person clicked."""
+    images = np.stack([correction.image for correction in stored])
+    meant = np.array([correction.meant for correction in stored])
+    probabilities = classify.predict_all(models, images)
+    rows = {}
+    for key in [key for key in ALL_KEYS if key in probabilities]:
+        then = [correction.model_digits().get(key) for correction in stored]
+        known = [(digit, truth) for digit, truth in zip(then, meant, strict=True) if digit is not None]
+        rows[key] = {
+            "accuracy": float(np.mean(probabilities[key].argmax(axis=1) == meant)),
+            "accuracy_when_corrected": float(np.mean([d == t for d, t in known])) if known else None,
+        }
+    return {
+        "corrections": len(stored),
+        "per_digit": dict(sorted(Counter(int(digit) for digit in meant).items())),
+        "app_versions": sorted({correction.app_version for correction in stored}),
+        "models": rows,
+        "note": "accuracy: today's models on the stored 28x28 inputs; when corrected: the answers stored with them",
+    }
+
+
+def export(stored: list[store.Correction], output_dir: Path) -> Path:
+    """One PNG per correction (`00012_meant_7.png`, 28x28, ink bright) and Kaggle's CSV; returns the CSV's path."""
+    output_dir.mkdir(parents=True, exist_ok=True)
+    pixels = [np.round(correction.image * 255).astype(np.uint8) for correction in stored]
+    for correction, image in zip(stored, pixels, strict=True):
+        Image.fromarray(image, mode="L").save(output_dir / f"{correction.id:05d}_meant_{correction.meant}.png")
+    header = ",".join(["label", *(f"pixel{index}" for index in range(28 * 28))])
+    lines = [header]
+    lines += [
+        f"{correction.meant}," + ",".join(map(str, image.ravel().tolist()))
+        for correction, image in zip(stored, pixels, strict=True)
+    ]
+    path = output_dir / CSV_NAME
+    path.write_text("\n".join(lines) + "\n")
+    return path
