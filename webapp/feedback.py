@@ -51,9 +51,19 @@ class Feedback:
         return explanation_view.legend_html() + strip, explanation_view.model_maps(explanation)
 
     def explain_file(self, path: str | None) -> dict[str, Any]:
-        """The /explain endpoint: one image file -> DESIGN.md's explanation JSON (no `path` key).
+        """Explain why each model reads the handwritten digit in one image as it does.
 
-        Raises gr.Error with the reason when the file is missing or is not a readable image.
+        The K-nearest neighbours model shows its nearest MNIST training digits; the random forest,
+        the linear SGD model and the CNN each give a 28x28 saliency map over the image they saw.
+
+        Args:
+            path: the image file (PNG, JPEG, WebP, ...) of one digit.
+
+        Returns:
+            {"digit": the ensemble's digit or null, "input": the 28x28 model input (floats 0-1),
+            "models": {"knn": {"digit", "neighbours": [{"index", "label", "distance", "vote"}]},
+            "rf" / "sgd" / "cnn": {"digit", "saliency": 28x28 floats, larger = counted more for
+            that model's digit}}}. An unreadable file raises an error with the reason.
         """
         if not path:
             raise gr.Error("Send one image file (PNG, JPEG, WebP, ...).", title="No image")

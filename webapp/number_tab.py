@@ -34,6 +34,7 @@ SHORT_NAMES = {"knn": "KNN", "rf": "Forest", "sgd": "SGD", "cnn": "CNN"}
 SURE_COLOUR, UNSURE_COLOUR = (22, 163, 74), (217, 119, 6)
 
 CSS = """
+#number { min-height: 7.5rem; }  /* The canvas below must not move when the answer appears. */
 #number .number-digits { font-size: 4rem; font-weight: 700; letter-spacing: 0.08em; line-height: 1.1; }
 #number .number-detail { opacity: 0.75; }
 #number .number-prompt { font-size: 1.8rem; font-weight: 600; opacity: 0.7; }
@@ -139,7 +140,7 @@ def number_html(result: Mapping[str, Any]) -> str:
     if doubtful:
         detail += f"; I'm not sure of digit{'s' if len(doubtful) > 1 else ''} {', '.join(doubtful)}"
     return (
-        f'<div class="number-answer"><div class="number-digits">{html.escape(result["number"])}</div>'
+        f'<div class="number-answer"><div class="number-digits">{html.escape(result["number"])}</div>\n'
         f'<div class="number-detail">{html.escape(detail)}</div></div>'
     )
 

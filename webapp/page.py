@@ -214,11 +214,8 @@ def api_endpoints(presenter: Presenter, feedback: Feedback) -> None:
 
     /read_number is registered by the Number tab (webapp.number_tab).
     """
-    endpoints = [
-        (presenter.classify, "classify", "One image file in; the digit, its confidence, each model's probabilities."),
-        (feedback.explain_file, "explain", "One image file in; each model's digit and why: neighbours or a map."),
-    ]
-    for handler, name, description in endpoints:
+    # Each handler's docstring is what the API page and an MCP agent read: what it takes and returns.
+    for handler, name in ((presenter.classify, "classify"), (feedback.explain_file, "explain")):
         api_file = gr.File(label="image", visible=False)
         api_answer = gr.JSON(label="answer", visible=False)
         api_file.upload(
@@ -226,7 +223,6 @@ def api_endpoints(presenter: Presenter, feedback: Feedback) -> None:
             api_file,
             api_answer,
             api_name=name,
-            api_description=description,
             concurrency_id="models",
             concurrency_limit=CONCURRENCY,
         )
