@@ -1,0 +1,126 @@
+"""Read a whole number: segmentation into digits, every model on each digit, DESIGN.md's JSON answer.
+
+    {"number": "2026", "confidence": 0.97,
+     "digits": [{"digit": 2, "confidence": 0.99, "box": [left, top, right, bottom],
+                 "models": {"knn": [...], ...}, "ensemble": [p0, ..., p9]}, ...]}
+
+`number` is the digits left to right (leading zeros kept), or None when no digit was found (then
+`message` says why); `confidence` is the product of the digits' ensemble confidences. The
+`read-number` command prints one such object per file, with its `path`.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TextIO
+
+import numpy as np
+
+from digit_models.base import DigitModel, as_image_batch
+from digit_models.classify import DECIMALS, answer, predict_all
+from digit_models.ensemble import EnsembleModel
+from preprocessing import ImageError, segmentation
+
+
+@dataclass(frozen=True)
+class NumberReading:
+    """A read number: the JSON answer, and the 28x28 images the models received (for the page).
+
+    answer: DESIGN.md's object without `path`.
+    images: float32 (n, 28, 28) in [0, 1], ink bright, one per digit in `answer["digits"]` order.
+    """
+
+    answer: dict[str, Any]
+    images: np.ndarray
+
+
+def ensemble_scorer(models: Mapping[str, DigitModel]) -> segmentation.Score:
+    """The ensemble's probabilities as the segmentation's `score`: float32 (n, 28, 28) -> (n, 10).
+
+    Members whose ensemble weight is zero are not run: the cut search scores tens of candidate
+    crops, and a zero-weight KNN would only cost time (same numbers as `ensemble.predict_proba`).
+    """
+    ensemble = models.get("ensemble")
+    if not isinstance(ensemble, EnsembleModel):
+        model = ensemble if ensemble is not None else next(iter(models.values()))
+        return model.predict_proba
+    used = {key: weight for key, weight in ensemble.weights.items() if weight > 0}
+
+    def score(images: np.ndarray) -> np.ndarray:
+        batch = as_image_batch(images)
+        return sum(weight * ensemble.members[key].predict_proba(batch) for key, weight in used.items())
+
+    return score
+
+
+def read_number_details(models: Mapping[str, DigitModel], source: Any) -> NumberReading:
+    """Segment `source` into digits and classify each with every model.
+
+    source: anything `preprocessing.to_mnist` accepts. Raises `preprocessing.ImageError` (a
+    ValueError) when it is not a readable image.
+    """
+    found = segmentation.segment(source, score=ensemble_scorer(models))
+    if not found.found:
+        empty = {"number": None, "confidence": None, "digits": [], "message": f"No digit found: {found.reason}"}
+        return NumberReading(answer=empty, images=np.zeros((0, 28, 28), dtype=np.float32))
+    images = np.stack([digit.image for digit in found.digits])
+    probabilities = predict_all(models, images)
+    digits = []
+    for row, crop in enumerate(found.digits):
+        digits.append({**answer(probabilities, row), "box": list(crop.box)})
+    confidence = float(np.prod([digit["confidence"] for digit in digits]))
+    result = {
+        "number": "".join(str(digit["digit"]) for digit in digits),
+        "confidence": round(confidence, DECIMALS),
+        "digits": [_ordered(digit) for digit in digits],
+    }
+    return NumberReading(answer=result, images=images)
+
+
+def read_number(models: Mapping[str, DigitModel], source: Any) -> dict[str, Any]:
+    """DESIGN.md's answer for an image of a number (no `path`); see `read_number_details`."""
+    return read_number_details(models, source).answer
+
+
+def _ordered(digit: Mapping[str, Any]) -> dict[str, Any]:
+    """The contract's key order: digit, confidence, box, models, ensemble."""
+    keys = ("digit", "confidence", "box", "models", "ensemble")
+    return {key: digit[key] for key in keys}
+
+
+# --- the read-number command -------------------------------------------------------------
+
+
+def answers(models: Mapping[str, DigitModel], paths: Sequence[str]) -> Iterator[dict[str, Any]]:
+    """{"path": ..., **answer} or {"path": ..., "error": ...} per path, in order; never raises for a bad file."""
+    for path in paths:
+        try:
+            yield {"path": path, **read_number(models, Path(path))}
+        except ImageError as error:
+            yield {"path": path, "error": str(error)}
+        except Exception as error:
+            # One file that trips an unexpected failure must not take down a run over many.
+            yield {"path": path, "error": f"could not be processed ({type(error).__name__}: {error})"}
+
+
+def describe(record: Mapping[str, Any]) -> str:
+    """One human-readable line for a record of `answers`."""
+    path = record["path"]
+    if "error" in record:
+        return f"{path}: error: {record['error']}"
+    if record["number"] is None:
+        return f"{path}: {record['message'].replace('No digit', 'no digit', 1)}"
+    each = "  ".join(f"{digit['digit']} {digit['confidence']:.1%}" for digit in record["digits"])
+    return f"{path}: {record['number']} ({record['confidence']:.1%})  {each}"
+
+
+def read_number_files(models: Mapping[str, DigitModel], paths: Sequence[str], *, as_json: bool, out: TextIO) -> int:
+    """Print one answer per file, in order; returns 1 if any file could not be read, else 0."""
+    failed = False
+    for record in answers(models, paths):
+        failed = failed or "error" in record
+        print(json.dumps(record) if as_json else describe(record), file=out, flush=True)
+    return 1 if failed else 0

@@ -1,0 +1,274 @@
+"""Read a whole number: an image of several digits -> one MNIST-style crop per digit, left to right.
+
+1. load and find the ink exactly as for one digit (`loading`, `detection.find_ink`), on the
+   reduced copy detection works on;
+2. its strokes (connected components) become pieces; specks, far smaller than the tallest
+   stroke, are dropped;
+3. pieces whose horizontal extents overlap substantially are one digit (a 5 whose top bar is
+   a separate stroke, a crossed 7, a 4 in two strokes, a broken pencil line);
+4. a group wider than one digit may hold touching digits: candidate cuts (thin columns of
+   the ink's profile, the edges of its pieces) are scored by a classifier, and the cuts whose
+   digits are most probable together win (dynamic programming over the cuts, in `cuts`);
+5. each digit's ink is read from the full working copy and goes through the same
+   MNIST-style normalisation as a single digit (`normalisation.to_mnist_frame`).
+
+No model is imported here: `segment` takes a `score` callable (28x28 images -> probabilities),
+which `digit_models.numbers` builds from the loaded models.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from scipy import ndimage
+
+from preprocessing import background, cuts, detection, geometry, loading, normalisation, pipeline
+
+Score = cuts.Score
+"""float32 (n, 28, 28) in [0, 1], ink bright -> probabilities (n, 10), rows summing to 1."""
+
+SPECK_FRACTION = 0.15
+"""A stroke whose longest side is under this fraction of the tallest stroke's height is a speck
+(a dot, dust, a pen tap): the tallest stroke is a digit or most of one."""
+
+MERGE_OVERLAP = 0.5
+"""Two pieces are one digit when their horizontal extents overlap by at least this fraction of the
+narrower one: the bar of a 5 lies over its body, the cross of a 7 over its stem, while neighbouring
+digits at most touch or overhang by a little."""
+
+SMALL_GROUP_FRACTION = 0.55
+"""A group lower than this fraction of the line's height is a loose piece, not a digit: it joins
+the nearest digit when it lies within LOOSE_REACH_FRACTION of the line height of it, or is dropped.
+MNIST digits are fitted by their longest side, so even the widest (aspect 1.43, the 99th percentile
+on 5,000 training digits) stands 0.7 of the tallest; the broken-off half of an 8 or the foot of a 2
+stands under half."""
+
+LOOSE_REACH_FRACTION = 0.25
+
+
+@dataclass(frozen=True)
+class DigitCrop:
+    """One digit of the number.
+
+    image: float32 (28, 28) in [0, 1], ink bright, as `to_mnist` makes it for a single digit.
+    box: (left, top, right, bottom) in the input image's pixels (after EXIF rotation), right/bottom exclusive.
+    """
+
+    image: np.ndarray
+    box: geometry.Box
+
+
+@dataclass(frozen=True)
+class Segmentation:
+    """The digits found, left to right, or why there are none.
+
+    digits: the crops in reading order; empty when no digit was found.
+    reason: "" when digits were found; otherwise a short phrase a person understands.
+    inverted: the input had dark ink on a light background.
+    """
+
+    digits: tuple[DigitCrop, ...]
+    reason: str = ""
+    inverted: bool = False
+
+    @property
+    def found(self) -> bool:
+        return bool(self.digits)
+
+
+def segment(source: Any, score: Score | None = None) -> Segmentation:
+    """Split an image of a number into its digits, left to right.
+
+    source: anything `preprocessing.to_mnist` accepts (canvas dict, PIL image, array, path, bytes).
+    score: the classifier that chooses between cuts of touching digits; without it, groups of
+        touching digits stay whole. Raises `loading.ImageError` for unreadable inputs.
+    """
+    loaded = loading.load_image(source)
+    reason = _why_empty(loaded)
+    if reason:
+        return Segmentation(digits=(), reason=reason)
+    gray = loaded.gray
+    ink_map = detection.find_ink(gray)
+    if isinstance(ink_map, detection.NoDigit):
+        nothing = loaded.from_canvas and ink_map.kind is detection.NoDigitKind.NOTHING_STANDS_OUT
+        return Segmentation(digits=(), reason=loading.CANVAS_EMPTY if nothing else ink_map.message)
+    labels, count = ink_map.strokes()
+    pieces = _pieces(labels, count, ink_map.ink)
+    tallest = max((piece.box[3] - piece.box[1] for piece in pieces), default=0)
+    limit = max(detection.MIN_DIGIT_EXTENT_PIXELS, detection.MIN_DIGIT_EXTENT_FRACTION * max(labels.shape))
+    if tallest < limit:
+        return Segmentation(digits=(), reason=detection.NoDigitKind.ONLY_SPECKS.value, inverted=ink_map.inverted)
+    pieces = [piece for piece in pieces if _extent(piece.box) >= SPECK_FRACTION * tallest]
+    groups = _attach_loose_pieces(_merge_overlapping(pieces))
+    line_height = float(np.median([_height(group) for group in groups]))
+    reader = _Reader(labels, ink_map, gray)
+    spans: list[cuts.Span] = []
+    for group in groups:
+        spans.extend(cuts.split(group, labels, ink_map.ink, reader.read, line_height, score))
+    crops = [reader.read(span) for span in spans]
+    digits = tuple(
+        DigitCrop(image=crop[0], box=to_input_box(crop[1], gray.shape, loaded.input_size))
+        for crop in crops
+        if crop is not None
+    )
+    if not digits:
+        return Segmentation(digits=(), reason=detection.NoDigitKind.ONLY_SPECKS.value, inverted=ink_map.inverted)
+    return Segmentation(digits=digits, inverted=ink_map.inverted)
+
+
+def _why_empty(loaded: loading.LoadedImage) -> str:
+    """The same checks as `to_mnist` makes before looking for ink; "" when there is something to look at."""
+    if loaded.gray is None:
+        return loaded.empty_reason
+    height, width = loaded.gray.shape
+    if loaded.fully_transparent:
+        return loading.CANVAS_EMPTY if loaded.from_canvas else "the image is fully transparent"
+    if min(height, width) < pipeline.MIN_INPUT_SIDE:
+        return f"the image is too small ({loaded.input_size[0]}x{loaded.input_size[1]} pixels)"
+    if float(loaded.gray.max() - loaded.gray.min()) < background.MIN_SPREAD:
+        return loading.CANVAS_EMPTY if loaded.from_canvas else "the image is one uniform colour"
+    return ""
+
+
+# --- grouping pieces into digits -------------------------------------------------------
+
+
+def _pieces(labels: np.ndarray, count: int, ink: np.ndarray) -> list[cuts.Piece]:
+    masses = np.bincount(labels.ravel(), weights=ink.ravel(), minlength=count + 1)
+    pieces = []
+    for index, found in enumerate(ndimage.find_objects(labels)):
+        if found is not None:
+            rows, columns = found
+            box = (columns.start, rows.start, columns.stop, rows.stop)
+            pieces.append(cuts.Piece(label=index + 1, box=box, mass=float(masses[index + 1])))
+    return pieces
+
+
+def _extent(box: geometry.Box) -> int:
+    return max(box[2] - box[0], box[3] - box[1])
+
+
+def _overlap_share(first: geometry.Box, second: geometry.Box) -> float:
+    """How much of the narrower of two boxes' horizontal extents the other covers, 0 to 1."""
+    overlap = min(first[2], second[2]) - max(first[0], second[0])
+    narrower = min(first[2] - first[0], second[2] - second[0])
+    return max(overlap, 0) / max(narrower, 1)
+
+
+def _merge_overlapping(pieces: list[cuts.Piece]) -> list[list[cuts.Piece]]:
+    """Groups of pieces whose horizontal extents overlap by MERGE_OVERLAP, left to right."""
+    groups = [[piece] for piece in pieces]
+    merged = True
+    while merged:
+        merged = False
+        for first in range(len(groups)):
+            for second in range(first + 1, len(groups)):
+                if _overlap_share(cuts.box_of(groups[first]), cuts.box_of(groups[second])) >= MERGE_OVERLAP:
+                    groups[first].extend(groups.pop(second))
+                    merged = True
+                    break
+            if merged:
+                break
+    return sorted(groups, key=_centre)
+
+
+def _height(group: Sequence[cuts.Piece]) -> int:
+    _, top, _, bottom = cuts.box_of(group)
+    return bottom - top
+
+
+def _centre(group: Sequence[cuts.Piece]) -> float:
+    left, _, right, _ = cuts.box_of(group)
+    return (left + right) / 2
+
+
+def _attach_loose_pieces(groups: list[list[cuts.Piece]]) -> list[list[cuts.Piece]]:
+    """Groups far lower than the line are loose pieces: joined to a close digit, else dropped."""
+    line_height = max(_height(group) for group in groups)
+    digits = [
+        group for group in groups if cuts.box_of(group)[3] - cuts.box_of(group)[1] >= SMALL_GROUP_FRACTION * line_height
+    ]
+    for group in groups:
+        if any(group is digit for digit in digits):
+            continue
+        left, _, right, _ = cuts.box_of(group)
+        gaps = [max(cuts.box_of(digit)[0] - right, left - cuts.box_of(digit)[2], 0) for digit in digits]
+        nearest = int(np.argmin(gaps))
+        if gaps[nearest] <= LOOSE_REACH_FRACTION * line_height:
+            digits[nearest] = digits[nearest] + group
+    return sorted(digits, key=_centre)
+
+
+# --- from a span to the models' 28x28 ----------------------------------------------------
+
+
+def _support(span: cuts.Span, labels: np.ndarray) -> np.ndarray:
+    """bool (h, w) of the reduced copy: the span's pixels, grown by one pixel for the anti-aliased edges."""
+    mask = np.isin(labels, span.whole) if span.whole else np.zeros(labels.shape, dtype=bool)
+    if span.cut:
+        columns = np.zeros(labels.shape[1], dtype=bool)
+        columns[span.left : span.right] = True
+        mask |= np.isin(labels, span.cut) & columns[None, :]
+    return ndimage.maximum_filter(mask, size=3)
+
+
+class _Reader:
+    """Reads spans of one image as the models' 28x28, each span once (the cut search and the answer share them)."""
+
+    def __init__(self, labels: np.ndarray, ink_map: detection.InkMap, gray: np.ndarray) -> None:
+        self.labels = labels
+        self.ink_map = ink_map
+        self.gray = gray
+        self._read: dict[cuts.Span, tuple[np.ndarray, geometry.Box] | None] = {}
+
+    def read(self, span: cuts.Span) -> tuple[np.ndarray, geometry.Box] | None:
+        """float32 (28, 28) in [0, 1] of the span and its ink's box in the working copy; None when it holds no ink."""
+        if span not in self._read:
+            found = self._ink(span)
+            self._read[span] = None if found is None else (normalisation.to_mnist_frame(found[0]), found[1])
+        return self._read[span]
+
+    def _ink(self, span: cuts.Span) -> tuple[np.ndarray, geometry.Box] | None:
+        """The span's ink cropped tight from the working copy, float32 (h, w) in [0, 1], and its box there."""
+        support = _support(span, self.labels)
+        box = geometry.bounding_box(support)
+        if box is None:
+            return None
+        factor, gray = self.ink_map.factor, self.gray
+        left, top, right, bottom = box
+        left, top = left * factor, top * factor
+        right, bottom = min(right * factor, gray.shape[1]), min(bottom * factor, gray.shape[0])
+        found = detection.Detection(
+            factor=factor,
+            inverted=self.ink_map.inverted,
+            background=self.ink_map.background,
+            ink_level=self.ink_map.ink_level,
+            support=support,
+            box=box,
+        )
+        ink = found.ink_in(gray, top, bottom, left, right)
+        tight = geometry.bounding_box(ink > pipeline.BOX_FRACTION)
+        if tight is None:
+            return None
+        crop_left, crop_top, crop_right, crop_bottom = tight
+        return geometry.crop(ink, tight), (left + crop_left, top + crop_top, left + crop_right, top + crop_bottom)
+
+
+def to_input_box(box: geometry.Box, gray_shape: tuple[int, int], input_size: tuple[int, int]) -> geometry.Box:
+    """A box in the (possibly reduced) working copy, grown outwards to whole pixels of the input.
+
+    The same conversion as `pipeline`'s private one, written here so this module relies only on
+    preprocessing's public pieces.
+    """
+    scale_x, scale_y = input_size[0] / gray_shape[1], input_size[1] / gray_shape[0]
+    left, top, right, bottom = box
+    return (
+        math.floor(left * scale_x),
+        math.floor(top * scale_y),
+        min(math.ceil(right * scale_x), input_size[0]),
+        min(math.ceil(bottom * scale_y), input_size[1]),
+    )

@@ -1,0 +1,144 @@
+"""preprocessing.segmentation: an image of a number -> one 28x28 crop per digit, left to right."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from PIL import Image, ImageDraw
+
+from preprocessing import segmentation, to_mnist
+
+SCALE = 6  # MNIST digits enlarged to about 120 px, the size of a digit in a phone photo of a number.
+
+
+@pytest.fixture(scope="module")
+def test_digits() -> tuple[np.ndarray, np.ndarray]:
+    from digit_models.mnist import load_mnist
+
+    data = load_mnist()
+    return data.X_test, data.y_test
+
+
+def enlarged(digit: np.ndarray) -> np.ndarray:
+    """uint8 (28, 28) ink bright -> float32 ink amount (h, w) in [0, 1], cropped to the ink, SCALE times larger."""
+    rows, columns = np.flatnonzero(digit.any(axis=1)), np.flatnonzero(digit.any(axis=0))
+    crop = digit[rows[0] : rows[-1] + 1, columns[0] : columns[-1] + 1]
+    size = (crop.shape[1] * SCALE, crop.shape[0] * SCALE)
+    return np.asarray(Image.fromarray(crop).resize(size, Image.Resampling.BICUBIC), dtype=np.float32) / 255
+
+
+def on_paper(inks: list[np.ndarray], places: list[tuple[int, int]], size: tuple[int, int]) -> np.ndarray:
+    """Dark ink amounts pasted at (left, top) places on white paper of size (width, height): uint8 (H, W)."""
+    amount = np.zeros((size[1], size[0]), dtype=np.float32)
+    for ink, (left, top) in zip(inks, places, strict=True):
+        region = amount[top : top + ink.shape[0], left : left + ink.shape[1]]
+        np.maximum(region, ink, out=region)
+    return np.round(255 * (1 - np.clip(amount, 0, 1))).astype(np.uint8)
+
+
+def boxes_of(found: segmentation.Segmentation) -> list[tuple[int, int, int, int]]:
+    return [digit.box for digit in found.digits]
+
+
+def overlap(box: tuple[int, int, int, int], other: tuple[int, int, int, int]) -> float:
+    """Intersection over union of two (left, top, right, bottom) boxes."""
+    width = min(box[2], other[2]) - max(box[0], other[0])
+    height = min(box[3], other[3]) - max(box[1], other[1])
+    inter = max(width, 0) * max(height, 0)
+    area = (box[2] - box[0]) * (box[3] - box[1]) + (other[2] - other[0]) * (other[3] - other[1]) - inter
+    return inter / area
+
+
+def test_digits_come_left_to_right_even_at_different_heights(test_digits):
+    images, _ = test_digits
+    inks = [enlarged(images[index]) for index in (0, 1, 2)]
+    places = [(40, 90), (230, 40), (400, 120)]  # The middle digit sits higher, the last lower.
+    found = segmentation.segment(on_paper(inks, places, (600, 300)))
+    assert found.found and found.inverted
+    assert len(found.digits) == 3
+    for box, ink, (left, top) in zip(boxes_of(found), inks, places, strict=True):
+        assert overlap(box, (left, top, left + ink.shape[1], top + ink.shape[0])) > 0.85
+
+
+def test_each_crop_is_what_to_mnist_makes_of_that_digit_alone(test_digits):
+    images, _ = test_digits
+    inks = [enlarged(images[index]) for index in (3, 4)]
+    places = [(30, 40), (220, 50)]
+    found = segmentation.segment(on_paper(inks, places, (400, 250)))
+    assert len(found.digits) == 2
+    for digit, ink, place in zip(found.digits, inks, places, strict=True):
+        alone = to_mnist(on_paper([ink], [place], (400, 250)))
+        assert np.abs(digit.image - alone.image).mean() < 0.02
+        assert digit.image.shape == (28, 28) and digit.image.dtype == np.float32
+
+
+def drawn(strokes: list[list[tuple[int, int]]], size: tuple[int, int] = (700, 240), width: int = 12) -> np.ndarray:
+    """Black pen strokes (lists of (x, y) points) on white: uint8 (H, W)."""
+    image = Image.new("L", size, 255)
+    draw = ImageDraw.Draw(image)
+    for stroke in strokes:
+        draw.line(stroke, fill=0, width=width, joint="curve")
+    return np.asarray(image)
+
+
+FIVE_WITH_LOOSE_BAR = [
+    [(70, 40), (130, 40)],  # The bar, drawn apart from the body.
+    [(65, 52), (60, 110), (100, 100), (125, 125), (120, 170), (90, 190), (55, 175)],
+]
+CROSSED_SEVEN = [[(200, 40), (280, 40), (230, 190)], [(220, 115), (275, 115)]]
+FOUR_IN_TWO_STROKES = [[(380, 40), (350, 130), (420, 130)], [(400, 70), (400, 195)]]
+BROKEN_ONE = [[(520, 40), (520, 100)], [(521, 112), (521, 190)]]
+
+
+def test_pieces_of_one_digit_make_one_crop():
+    strokes = FIVE_WITH_LOOSE_BAR + CROSSED_SEVEN + FOUR_IN_TWO_STROKES + BROKEN_ONE
+    found = segmentation.segment(drawn(strokes))
+    boxes = boxes_of(found)
+    assert len(boxes) == 4
+    assert [box[0] < 200 for box in boxes] == [True, False, False, False]
+    # The 5's box takes in its loose bar; the 1's takes in both halves.
+    assert boxes[0][1] <= 40 and boxes[0][3] >= 189
+    assert boxes[3][1] <= 40 and boxes[3][3] >= 189
+
+
+def test_specks_are_ignored():
+    strokes = CROSSED_SEVEN + FOUR_IN_TWO_STROKES
+    clean = segmentation.segment(drawn(strokes))
+    specks = [[(x, y), (x + 1, y)] for x, y in ((150, 200), (320, 30), (470, 220), (600, 100))]
+    speckled = segmentation.segment(drawn(strokes + specks))
+    assert len(clean.digits) == 2
+    assert boxes_of(speckled) == boxes_of(clean)
+
+
+def test_touching_digits_are_cut_where_the_classifier_reads_them_best(test_digits, quick_models):
+    from digit_models.numbers import ensemble_scorer
+
+    images, labels = test_digits
+    chosen = [int(np.flatnonzero(labels == digit)[0]) for digit in (2, 0, 3)]
+    inks = [enlarged(images[index]) for index in chosen]
+    # Each digit pushed left until its ink runs into its neighbour's: one connected stroke.
+    places, left = [], 30
+    for ink in inks:
+        places.append((left, 40))
+        left += ink.shape[1] - 16
+    image = on_paper(inks, places, (left + 60, 260))
+    whole = segmentation.segment(image)
+    assert len(whole.digits) == 1  # Without a classifier nothing is cut.
+    found = segmentation.segment(image, score=ensemble_scorer(quick_models))
+    assert len(found.digits) == 3
+    lefts = [box[0] for box in boxes_of(found)]
+    assert lefts == sorted(lefts)
+
+
+@pytest.mark.parametrize(
+    ("source", "reason"),
+    [
+        (np.full((300, 900), 255, dtype=np.uint8), "uniform"),
+        ({"background": None, "layers": [], "composite": np.zeros((400, 1200, 4), dtype=np.uint8)}, "canvas"),
+        (drawn([[(100, 100), (101, 100)], [(300, 50), (301, 51)]]), "specks"),
+    ],
+)
+def test_nothing_to_read_gives_no_digits_and_the_reason(source, reason):
+    found = segmentation.segment(source)
+    assert not found.found and found.digits == ()
+    assert reason in found.reason or (reason == "specks" and found.reason)
