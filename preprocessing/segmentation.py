@@ -18,7 +18,6 @@ which `digit_models.numbers` builds from the loaded models.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -111,7 +110,7 @@ def segment(source: Any, score: Score | None = None) -> Segmentation:
         spans.extend(cuts.split(group, labels, ink_map.ink, reader.read, line_height, score))
     crops = [reader.read(span) for span in spans]
     digits = tuple(
-        DigitCrop(image=crop[0], box=to_input_box(crop[1], gray.shape, loaded.input_size))
+        DigitCrop(image=crop[0], box=geometry.to_input_box(crop[1], gray.shape, loaded.input_size))
         for crop in crops
         if crop is not None
     )
@@ -256,19 +255,3 @@ class _Reader:
             return None
         crop_left, crop_top, crop_right, crop_bottom = tight
         return geometry.crop(ink, tight), (left + crop_left, top + crop_top, left + crop_right, top + crop_bottom)
-
-
-def to_input_box(box: geometry.Box, gray_shape: tuple[int, int], input_size: tuple[int, int]) -> geometry.Box:
-    """A box in the (possibly reduced) working copy, grown outwards to whole pixels of the input.
-
-    The same conversion as `pipeline`'s private one, written here so this module relies only on
-    preprocessing's public pieces.
-    """
-    scale_x, scale_y = input_size[0] / gray_shape[1], input_size[1] / gray_shape[0]
-    left, top, right, bottom = box
-    return (
-        math.floor(left * scale_x),
-        math.floor(top * scale_y),
-        min(math.ceil(right * scale_x), input_size[0]),
-        min(math.ceil(bottom * scale_y), input_size[1]),
-    )

@@ -32,6 +32,7 @@ REPOSITORY = Path(__file__).resolve().parent.parent
 SCREENSHOT = REPOSITORY / "assets" / "screenshot.png"
 PHONE_SCREENSHOT = REPOSITORY / "assets" / "screenshot_phone.png"
 WHY_SCREENSHOT = REPOSITORY / "assets" / "screenshot_why.png"
+WHY_PHONE_SCREENSHOT = REPOSITORY / "assets" / "screenshot_why_phone.png"
 PHOTO, PHOTO_DIGIT = REPOSITORY / "assets" / "examples" / "photo_4_blue_ink_cream.jpg", "4"
 # Software WebGL on two busy cores can take a second per pointer event; Gradio answers in milliseconds.
 TIMEOUT_MS = 90_000
@@ -190,4 +191,12 @@ def test_phone_finger_drawing_shows_the_answer_above_the_canvas(browser, app_ser
     canvas = page.locator("#sketchpad canvas").first.bounding_box()
     assert canvas["width"] >= 0.9 * width  # The canvas uses the width of the screen.
     page.screenshot(path=str(PHONE_SCREENSHOT))
+
+    # Why? works at phone width too: the neighbours' strip and the maps wrap to the screen.
+    page.get_by_text("Why? How each model decided").click()
+    page.locator("#why-button").click()
+    expect(page.locator("#why-neighbours")).to_contain_text("Red")
+    expect(page.locator("#why-maps img").first).to_be_visible()
+    assert page.locator("#why").bounding_box()["width"] <= width
+    page.locator("#why").screenshot(path=str(WHY_PHONE_SCREENSHOT))
     context.close()

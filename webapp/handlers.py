@@ -74,7 +74,7 @@ class Presenter:
 
         describe: add a note saying where the digit was found and whether it was inverted.
         """
-        if _is_empty(source):
+        if is_empty(source):
             return empty_outputs(empty_prompt)
         prepared = read_image(source)
         if not prepared.found:
@@ -136,7 +136,7 @@ def example_paths(folder: Path) -> list[str]:
     return sorted(str(path) for path in Path(folder).glob("*") if path.suffix.lower() in suffixes)
 
 
-def _is_empty(source: Any) -> bool:
+def is_empty(source: Any) -> bool:
     """An untouched or cleared Sketchpad sends {background: None, layers: [], composite: None}."""
     if source is None:
         return True

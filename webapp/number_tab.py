@@ -21,6 +21,8 @@ import preprocessing
 from digit_models import numbers
 from digit_models.base import DigitModel
 from webapp import rendering
+from webapp.canvas import drawing_canvas
+from webapp.handlers import is_empty
 
 CANVAS_SIZE = (1200, 400)
 """Width and height of the number canvas: room for about six digits of a comfortable size."""
@@ -33,30 +35,17 @@ UPLOAD_PROMPT = "Upload or photograph a number"
 SHORT_NAMES = {"knn": "KNN", "rf": "Forest", "sgd": "SGD", "cnn": "CNN"}
 SURE_COLOUR, UNSURE_COLOUR = (22, 163, 74), (217, 119, 6)
 
-CSS = """
-#number { min-height: 7.5rem; }  /* The canvas below must not move when the answer appears. */
-#number .number-digits { font-size: 4rem; font-weight: 700; letter-spacing: 0.08em; line-height: 1.1; }
-#number .number-detail { opacity: 0.75; }
-#number .number-prompt { font-size: 1.8rem; font-weight: 600; opacity: 0.7; }
-"""
 
 
 def build_number_tab(models: Mapping[str, DigitModel]) -> None:
     """Lay out the Number tab and wire its events, inside an open Blocks/Tab context."""
-    gr.HTML(f"<style>{CSS}</style>", visible=True, padding=False)
     answer = gr.HTML(_prompt_html(DRAW_PROMPT), elem_id="number")
     with gr.Tab("Draw"):
-        sketchpad = gr.Sketchpad(
+        sketchpad = drawing_canvas(
             elem_id="number-sketchpad",
-            elem_classes=["digit-canvas"],
             label="Draw a number, one digit after another",
             canvas_size=CANVAS_SIZE,
-            fixed_canvas=True,
-            brush=gr.Brush(default_size=PEN_RADIUS, colors=["#000000"], color_mode="fixed"),
-            eraser=gr.Eraser(default_size=PEN_RADIUS * 2),
-            layers=False,
-            transforms=(),
-            buttons=[],
+            pen_radius=PEN_RADIUS,
         )
     with gr.Tab("Upload or photograph"):
         upload = gr.Image(
@@ -106,7 +95,7 @@ class NumberReader:
         return self.show(path, UPLOAD_PROMPT)
 
     def show(self, source: Any, prompt: str) -> tuple[Any, ...]:
-        if _is_empty(source):
+        if is_empty(source):
             return _prompt_html(prompt), None, []
         reading = self._read(source)
         result = reading.answer
@@ -192,12 +181,3 @@ def _display_image(source: Any) -> Image.Image:
 def _prompt_html(prompt: str, message: str = "") -> str:
     detail = f'<div class="number-detail">{html.escape(message)}</div>' if message else ""
     return f'<div class="number-empty"><div class="number-prompt">{html.escape(prompt)}</div>{detail}</div>'
-
-
-def _is_empty(source: Any) -> bool:
-    """An untouched or cleared Sketchpad sends {background: None, layers: [], composite: None}."""
-    if source is None:
-        return True
-    if isinstance(source, Mapping):
-        return source.get("composite") is None and source.get("background") is None and not source.get("layers")
-    return False

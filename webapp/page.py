@@ -13,6 +13,7 @@ import gradio as gr
 
 from digit_models.names import DISPLAY_NAMES, MEMBER_KEYS
 from webapp import corrections_view, models_tab
+from webapp.canvas import drawing_canvas
 from webapp.feedback import WHY_PROMPT, Feedback
 from webapp.handlers import Presenter, example_paths
 from webapp.number_tab import build_number_tab
@@ -104,18 +105,12 @@ def digit_tab(presenter: Presenter, feedback: Feedback, folders: Folders) -> Non
                 )
         with gr.Column(elem_id="input-area", min_width=0):
             with gr.Tab("Draw"):
-                sketchpad = gr.Sketchpad(
+                sketchpad = drawing_canvas(
                     elem_id="sketchpad",
-                    elem_classes=["digit-canvas"],
                     label="Draw one digit, large",
                     canvas_size=(CANVAS_SIDE, CANVAS_SIDE),
-                    fixed_canvas=True,
+                    pen_radius=PEN_RADIUS,
                     height=CANVAS_SIDE + 80,
-                    brush=gr.Brush(default_size=PEN_RADIUS, colors=["#000000"], color_mode="fixed"),
-                    eraser=gr.Eraser(default_size=PEN_RADIUS * 2),
-                    layers=False,
-                    transforms=(),
-                    buttons=[],
                 )
             with gr.Tab("Upload or photograph"):
                 upload = gr.Image(
