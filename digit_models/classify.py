@@ -31,7 +31,7 @@ def predict_all(models: Mapping[str, DigitModel], images: np.ndarray) -> dict[st
     members = {key: model for key, model in models.items() if key != "ensemble"}
     probabilities = {key: model.predict_proba(batch) for key, model in members.items()}
     if isinstance(ensemble, EnsembleModel):
-        probabilities["ensemble"] = ensemble.combine(probabilities)
+        probabilities["ensemble"] = ensemble.combine(probabilities, batch)
     elif ensemble is not None:
         probabilities["ensemble"] = ensemble.predict_proba(batch)
     return probabilities

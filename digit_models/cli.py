@@ -1,4 +1,4 @@
-"""The command line: `python -m digit_models predict ...` and `python -m digit_models predict-csv ...`.
+"""The command line: `python -m digit_models predict ...`, `predict-csv ...` and `explain ...`.
 
 predict IMAGE [IMAGE ...] [--json]
     Loads the models once, preprocesses every file, classifies the found digits in
@@ -12,6 +12,11 @@ predict IMAGE [IMAGE ...] [--json]
 predict-csv test.csv -o submission.csv
     Kaggle's digit-recognizer test.csv (header pixel0..pixel783, one row of 784 integers
     0-255 per image, already MNIST-style) -> `ImageId,Label` from the ensemble.
+
+read-number IMAGE [IMAGE ...] [--json]
+    Whole numbers (several digits): one answer per file, in input order, as DESIGN.md's
+    number contract {"path", "number", "confidence", "digits": [...]}; `number` is null
+    when no digit is found; errors and exit status as for predict (digit_models/numbers.py).
 """
 
 from __future__ import annotations
@@ -56,6 +61,16 @@ def parse_arguments(argv: Sequence[str] | None = None) -> argparse.Namespace:
         help="where to write ImageId,Label (default submission.csv)",
     )
     _add_models_dir(predict_csv)
+
+    explain = commands.add_parser("explain", help="why each model answered as it did: one explanation per file")
+    explain.add_argument("images", nargs="+", metavar="IMAGE", help="image files to explain")
+    explain.add_argument("--json", action="store_true", help="one JSON object per line (the contract in DESIGN.md)")
+    _add_models_dir(explain)
+
+    read_number = commands.add_parser("read-number", help="read whole numbers (several digits): one answer per file")
+    read_number.add_argument("images", nargs="+", metavar="IMAGE", help="image files of numbers")
+    read_number.add_argument("--json", action="store_true", help="one JSON object per line (the contract in DESIGN.md)")
+    _add_models_dir(read_number)
     return parser.parse_args(argv)
 
 
@@ -79,6 +94,14 @@ def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
     except ValueError as error:  # ArtifactError is a ValueError too.
         print(f"error: {error}", file=sys.stderr)
         return 2
+    if arguments.command == "explain":
+        from digit_models import explain
+
+        return explain.explain_command(arguments.models_dir, models, arguments.images, as_json=arguments.json, out=out)
+    if arguments.command == "read-number":
+        from digit_models import numbers
+
+        return numbers.read_number_files(models, arguments.images, as_json=arguments.json, out=out)
     if images is None:
         return predict_files(models, arguments.images, as_json=arguments.json, out=out)
     write_submission(models, images, arguments.output)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+from scipy.special import softmax
 
 from digit_models.base import as_image_batch
 
@@ -42,11 +43,4 @@ class KerasDigitModel:
 
     def predict_proba(self, images: np.ndarray) -> np.ndarray:
         """float32 (n, 28, 28) in [0, 1] -> float64 (n, 10), rows summing to 1."""
-        return softmax(self.logits(images) / self.temperature)
-
-
-def softmax(logits: np.ndarray) -> np.ndarray:
-    """Row-wise softmax of float logits (n, k), computed stably."""
-    shifted = logits - logits.max(axis=1, keepdims=True)
-    exponentials = np.exp(shifted)
-    return exponentials / exponentials.sum(axis=1, keepdims=True)
+        return softmax(self.logits(images) / self.temperature, axis=1)

@@ -36,11 +36,22 @@ class EnsembleModel:
         shares = ", ".join(f"{key}={weight:.2f}" for key, weight in self.weights.items())
         return f"EnsembleModel({shares})"
 
-    def combine(self, member_probabilities: Mapping[str, np.ndarray]) -> np.ndarray:
-        """Weighted mean of already computed member probabilities, each (n, 10) -> (n, 10)."""
-        return sum(self.weights[key] * np.asarray(member_probabilities[key]) for key in self.members)
+    def combine(self, member_probabilities: Mapping[str, np.ndarray], images: np.ndarray | None = None) -> np.ndarray:
+        """Weighted mean of member probabilities, each (n, 10) -> (n, 10).
+
+        Members missing from member_probabilities (the extra CNNs, which the answer does not
+        show) run on `images`, float32 (n, 28, 28); members of weight 0 never run.
+        """
+        missing = [key for key in self.members if key not in member_probabilities and self.weights[key] > 0]
+        if missing and images is None:
+            raise ValueError(f"the ensemble needs the images to run its members {missing}")
+        computed = {key: self.members[key].predict_proba(images) for key in missing}
+        return sum(
+            self.weights[key] * np.asarray(member_probabilities.get(key, computed.get(key)))
+            for key in self.members
+            if self.weights[key] > 0
+        )
 
     def predict_proba(self, images: np.ndarray) -> np.ndarray:
         """float32 (n, 28, 28) in [0, 1] -> float64 (n, 10), rows summing to 1."""
-        batch = as_image_batch(images)
-        return self.combine({key: model.predict_proba(batch) for key, model in self.members.items()})
+        return self.combine({}, as_image_batch(images))

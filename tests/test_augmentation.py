@@ -1,10 +1,14 @@
-"""Shift augmentation moves pixels exactly as stated; the CNN's augmentation fills with zeros."""
+"""Shift augmentation moves pixels exactly as stated; the CNN's augmentation fills with zeros;
+re-drawn styles land in the MNIST frame and do what they say."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
+from scipy import ndimage
 
+from digit_models.mnist import load_mnist
+from training import augmentation
 from training.augmentation import SHIFTS, cnn_augmentation, shift_augment, shift_images
 
 
@@ -45,3 +49,78 @@ def test_cnn_augmentation_fills_the_border_with_zeros_not_reflections():
     assert augmented[:, :, 20:].max() < 1e-3, "ink appeared in the empty right part of the image"
     assert np.abs(augmented - batch).max() > 0.5, "the layers changed nothing"
     np.testing.assert_allclose(np.asarray(augmentation(batch, training=False)), batch)
+
+
+# --- Re-drawn styles (issue #7): every copy lands in the MNIST frame, as the app's inputs do. ---
+
+
+@pytest.fixture(scope="module")
+def digits():
+    mnist = load_mnist()
+    return mnist.X_train[:60], mnist.y_train[:60]
+
+
+def _box_and_centre(image: np.ndarray) -> tuple[int, tuple[float, float]]:
+    inked = image > 0.05 * image.max()
+    rows, columns = np.flatnonzero(inked.any(axis=1)), np.flatnonzero(inked.any(axis=0))
+    return max(rows[-1] - rows[0] + 1, columns[-1] - columns[0] + 1), ndimage.center_of_mass(image)
+
+
+@pytest.mark.parametrize("style", [*augmentation.STYLES, "strokes"])
+def test_each_style_keeps_digits_in_the_mnist_frame(digits, style):
+    images, labels = digits
+    styles = (style, "pen") if style == "strokes" else (style,)
+    augmented = augmentation.augment_styles(images, styles, seed=3, labels=labels)
+    assert augmented.shape == images.shape and augmented.dtype == np.uint8
+    assert not np.array_equal(augmented, images), "the style changed nothing"
+    for image in augmented.astype(np.float32):
+        side, (row, column) = _box_and_centre(image)
+        assert 17 <= side <= 21, f"ink box of {side} px instead of MNIST's 20"
+        assert abs(row - 14) <= 1.0 and abs(column - 14) <= 1.0
+
+
+def test_augment_styles_is_reproducible_from_its_seed(digits):
+    images, labels = digits
+    first = augmentation.augment_styles(images, augmentation.STYLES, seed=5, labels=labels)
+    again = augmentation.augment_styles(images, augmentation.STYLES, seed=5, labels=labels)
+    other = augmentation.augment_styles(images, augmentation.STYLES, seed=6, labels=labels)
+    np.testing.assert_array_equal(first, again)
+    assert not np.array_equal(first, other)
+
+
+def test_pen_redraw_gives_the_width_asked_for():
+    from preprocessing import normalisation
+
+    ring = np.zeros((28, 28), np.float32)
+    ring[4:24, 7:21] = 1.0
+    ring[7:21, 10:18] = 0.0  # a 0 drawn with a 3-px pen
+    thin, thick = augmentation.pen_redraw(ring, 6.0), augmentation.pen_redraw(ring, 14.0)
+    # Both fill the same 20-px box, so a wider pen shows as more ink.
+    assert thick.sum() > 1.6 * thin.sum()
+    assert normalisation.stroke_width(thick > 0.5) > normalisation.stroke_width(thin > 0.5)
+
+
+def test_a_flag_goes_to_the_left_of_a_ones_top_and_a_bar_across_a_seven():
+    one = np.zeros((28, 28), np.float32)
+    one[4:24, 13:16] = 1.0
+    flagged = augmentation.add_stroke(one, 1, np.random.default_rng(0))
+    plain = augmentation.renormalise(one)
+    # The flag adds ink left of the stem in the upper half.
+    assert flagged[:14, :12].sum() > plain[:14, :12].sum() + 2
+    seven = np.zeros((28, 28), np.float32)
+    seven[4:7, 8:22] = 1.0
+    for row in range(7, 24):
+        seven[row, 20 - (row - 7) // 2 : 23 - (row - 7) // 2] = 1.0
+    crossed = augmentation.add_stroke(seven, 7, np.random.default_rng(0))
+    widest = max(np.count_nonzero(crossed[row] > 0.3) for row in range(12, 20))
+    assert widest >= 6, "no bar across the stem"
+
+
+def test_warp_moves_ink_but_keeps_most_of_it():
+    image = np.zeros((4, 28, 28), np.float32)
+    image[:, 6:22, 12:16] = 1.0
+    warped = augmentation.warp(image, np.random.default_rng(0))
+    assert warped.shape == (4, 40, 40)
+    ratio = warped.sum(axis=(1, 2)) / image.sum(axis=(1, 2))
+    assert np.all((ratio > 0.6) & (ratio < 1.6))
+    assert not np.allclose(warped[:, 6:34, 6:34], image, atol=0.1)

@@ -99,17 +99,36 @@ def test_manifest_records_what_reproduces_each_model(quick_models_dir):
             assert field in entry, f"{key} lacks {field}"
         assert entry["sha256"] == artifacts.sha256_of(quick_models_dir / entry["file"])
     weights = manifest["ensemble"]["weights"]
-    assert set(weights) == set(artifacts.MEMBER_KEYS) and sum(weights.values()) == pytest.approx(1.0, abs=1e-3)
+    assert set(artifacts.MEMBER_KEYS) <= set(weights) and sum(weights.values()) == pytest.approx(1.0, abs=1e-3)
+    # Extra CNNs are recorded like the shown models, weight 0 included ("not used").
+    for key in set(weights) - set(artifacts.MEMBER_KEYS):
+        assert manifest[key]["kind"] == "keras" and "test_accuracy" in manifest[key]
 
 
 def test_ensemble_equals_the_weighted_mean_of_its_members(quick_models, test_digits):
     images, _ = test_digits
     ensemble = quick_models["ensemble"]
-    expected = sum(ensemble.weights[key] * quick_models[key].predict_proba(images) for key in artifacts.MEMBER_KEYS)
+    expected = sum(weight * ensemble.members[key].predict_proba(images) for key, weight in ensemble.weights.items())
     np.testing.assert_allclose(ensemble.predict_proba(images), expected, atol=1e-12)
     plain = EnsembleModel(members={key: quick_models[key] for key in artifacts.MEMBER_KEYS})
     mean = np.mean([quick_models[key].predict_proba(images) for key in artifacts.MEMBER_KEYS], axis=0)
     np.testing.assert_allclose(plain.predict_proba(images), mean, atol=1e-12)
+
+
+def test_extra_ensemble_members_never_show_up_as_models_of_the_answer(quick_models, test_digits):
+    from digit_models import classify
+
+    images, _ = test_digits
+    shown = {key: quick_models[key] for key in artifacts.MEMBER_KEYS}
+    members = {**shown, "cnn_2": quick_models["cnn"]}
+    ensemble = EnsembleModel(members=members, weights={"cnn": 0.25, "cnn_2": 0.5, "knn": 0.25})
+    answers = classify.classify_images({**shown, "ensemble": ensemble}, list(images[:5]))
+    assert all(set(answer["models"]) == set(artifacts.MEMBER_KEYS) for answer in answers)
+    cnn, knn = quick_models["cnn"].predict_proba(images[:5]), quick_models["knn"].predict_proba(images[:5])
+    expected = 0.75 * cnn + 0.25 * knn
+    np.testing.assert_allclose([answer["ensemble"] for answer in answers], expected, atol=1e-5)
+    with pytest.raises(ValueError, match="needs the images"):
+        ensemble.combine({key: model.predict_proba(images[:5]) for key, model in shown.items()})
 
 
 def test_ensemble_rejects_weights_for_unknown_members(quick_models):
@@ -141,3 +160,14 @@ def test_fast_forest_path_equals_scikit_learns_predict_proba(quick_models, test_
     pipeline = quick_models["rf"].pipeline
     expected = pipeline.predict_proba(images.reshape(len(images), -1))
     np.testing.assert_allclose(quick_models["rf"].predict_proba(images), expected, atol=1e-12)
+
+
+def test_the_report_scores_every_model_on_other_writers_digits(quick_run):
+    metrics = json.loads((quick_run["reports"] / "metrics.json").read_text())
+    beyond = metrics["beyond_mnist"]
+    assert beyond["images"] == 1797 and 0 <= beyond["not_found"] < 1797
+    keys = {row["key"] for row in beyond["rows"]}
+    assert {*artifacts.MEMBER_KEYS, "ensemble"} <= keys
+    for row in beyond["rows"]:
+        assert 0.10 < row["load_digits_accuracy"] <= 1.0, f"{row['key']} is at chance on load_digits"
+    assert "## Beyond MNIST" in (quick_run["reports"] / "REPORT.md").read_text()

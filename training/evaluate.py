@@ -6,11 +6,19 @@ import numpy as np
 from sklearn import metrics
 
 
+def log_loss(probabilities: np.ndarray, labels: np.ndarray) -> float:
+    """Mean negative log probability of the true digit, nats per image: probabilities (n, 10), labels (n,).
+
+    The one log loss of the project (CNN temperature, ensemble weights, reports).
+    """
+    return float(metrics.log_loss(labels, np.clip(probabilities, 1e-15, 1.0), labels=np.arange(10)))
+
+
 def accuracy_and_log_loss(probabilities: np.ndarray, labels: np.ndarray) -> dict[str, float]:
     """probabilities (n, 10), labels (n,) -> {"accuracy": in [0, 1], "log_loss": nats per image}."""
     return {
         "accuracy": float(np.mean(probabilities.argmax(axis=1) == labels)),
-        "log_loss": float(metrics.log_loss(labels, np.clip(probabilities, 1e-15, 1.0), labels=np.arange(10))),
+        "log_loss": log_loss(probabilities, labels),
     }
 
 

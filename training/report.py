@@ -18,7 +18,7 @@ from matplotlib import pyplot
 
 from digit_models import artifacts
 from digit_models.classify import predict_all
-from training import evaluate, splits
+from training import beyond_mnist, evaluate, extras_report, splits
 
 # Published results on the same 10,000 test images, for comparison.
 ANCHORS = {
@@ -68,6 +68,11 @@ def write_report(prepared, models_dir: Path, reports_dir: Path) -> dict[str, Any
         all(model["accuracy"] >= model["required_accuracy"] - 1e-12 for model in metrics["models"].values())
         and metrics["models"]["cnn"]["log_loss"] <= 0.02
     )
+    print("report: other writers' digits (load_digits) through the whole pipeline ...", flush=True)
+    metrics["beyond_mnist"] = beyond_mnist.measure(
+        models, manifest, {key: model["accuracy"] for key, model in metrics["models"].items()}
+    )
+    metrics.update(extras_report.metrics_part(reports_dir))  # Report-only extras, once `training extras` ran.
     (reports_dir / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n")
 
     figures = {
@@ -264,7 +269,9 @@ def write_markdown(metrics: dict[str, Any], manifest: dict[str, Any], folder: Pa
             "",
             f"Ensemble weights (learned on {ensemble.get('weights_learned_on', 'validation data')}): {shares}.",
         ]
-    lines += ["", "## Per-class precision, recall and F1", ""]
+    lines += ["", *beyond_mnist.markdown(metrics["beyond_mnist"])]
+    lines += extras_report.markdown_section(folder)
+    lines += ["## Per-class precision, recall and F1", ""]
     lines += [
         "| digit | " + " | ".join(model["name"] for model in metrics["models"].values()) + " |",
         "| --- |" + " --- |" * len(metrics["models"]),
