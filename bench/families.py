@@ -203,6 +203,16 @@ def make_photo(digit: np.ndarray, rng: np.random.Generator, index: int = 0) -> b
     amount = np.zeros((height, width), dtype=np.float32)
     amount[top : top + ink.shape[0], left : left + ink.shape[1]] = ink * rng.uniform(0.85, 1.0)
 
+    return photograph_sheet(amount, rng, index)
+
+
+def photograph_sheet(amount: np.ndarray, rng: np.random.Generator, index: int) -> bytes:
+    """Ink `amount` (float32 (h, w) in [0, 1], already placed on the sheet) photographed: JPEG bytes.
+
+    Paper white or cream, a blue, grey or black pen (by `index`), a light gradient and vignette,
+    sometimes a soft shadow, noise, blur, JPEG quality 60-85.
+    """
+    height, width = amount.shape
     paper = np.array([250, 250, 248]) if rng.random() < 0.5 else np.array([246, 237, 214])
     paper = paper + rng.normal(0, 3, 3)
     pens = {"blue": [28, 48, 135], "grey": [75, 75, 80], "black": [22, 22, 28]}

@@ -13,7 +13,7 @@ from collections.abc import Callable
 from typing import Any
 
 import numpy as np
-from PIL import Image, ImageFilter
+from PIL import Image
 
 from bench import families
 
@@ -88,8 +88,7 @@ def paper(amount: np.ndarray, rng: np.random.Generator, margin: float) -> Image.
 def photograph(amount: np.ndarray, rng: np.random.Generator, index: int) -> bytes:
     """A phone photo of ink `amount` (float32 (h, w) in [0, 1]) written on paper: JPEG bytes.
 
-    The same recipe as `bench.families.make_photo` (paper tint, pen colour, light gradient,
-    vignette, soft shadow, noise, blur, JPEG), for a sheet holding a whole number.
+    `bench.families.photograph_sheet`'s recipe, for a sheet holding a whole number.
     """
     height = int(amount.shape[0] * rng.uniform(2.0, 3.0))
     width = int(amount.shape[1] * rng.uniform(1.2, 1.5))
@@ -97,25 +96,7 @@ def photograph(amount: np.ndarray, rng: np.random.Generator, index: int) -> byte
     left = int(rng.integers(0, width - amount.shape[1] + 1))
     sheet = np.zeros((height, width), dtype=np.float32)
     sheet[top : top + amount.shape[0], left : left + amount.shape[1]] = amount * rng.uniform(0.85, 1.0)
-    tint = np.array([250, 250, 248]) if rng.random() < 0.5 else np.array([246, 237, 214])
-    tint = tint + rng.normal(0, 3, 3)
-    pens = {"blue": [28, 48, 135], "grey": [75, 75, 80], "black": [22, 22, 28]}
-    pen = np.array(pens[("blue", "grey", "black")[index % 3]]) + rng.normal(0, 6, 3)
-    colour = tint[None, None] * (1 - sheet[..., None]) + pen[None, None] * sheet[..., None]
-    rows, columns = np.mgrid[0:height, 0:width].astype(np.float32)
-    y, x = rows / height - 0.5, columns / width - 0.5
-    angle = rng.uniform(0, 2 * np.pi)
-    light = (1 - rng.uniform(0.1, 0.35) * (0.5 + np.cos(angle) * x + np.sin(angle) * y)) * (
-        1 - rng.uniform(0.1, 0.3) * (x**2 + y**2) / 0.5
-    )
-    if rng.random() < 0.5:
-        shadow_angle = rng.uniform(0, 2 * np.pi)
-        distance = np.cos(shadow_angle) * x + np.sin(shadow_angle) * y - rng.uniform(-0.3, 0.3)
-        light = light * (1 - rng.uniform(0.15, 0.35) / (1 + np.exp(-distance / rng.uniform(0.05, 0.12))))
-    colour = colour * light[..., None] + rng.normal(0, rng.uniform(2, 5), colour.shape)
-    image = Image.fromarray(np.clip(colour, 0, 255).astype(np.uint8), "RGB")
-    image = image.filter(ImageFilter.GaussianBlur(rng.uniform(0.5, 1.2)))
-    return families.encode(image, "JPEG", quality=int(rng.integers(60, 86)))
+    return families.photograph_sheet(sheet, rng, index)
 
 
 def draw_number(digits: np.ndarray, rng: np.random.Generator, canvas_size: tuple[int, int] = CANVAS_SIZE) -> np.ndarray:

@@ -22,7 +22,6 @@ read-number IMAGE [IMAGE ...] [--json]
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
@@ -30,7 +29,7 @@ from typing import Any, TextIO
 
 import numpy as np
 
-from digit_models import artifacts, mnist
+from digit_models import artifacts, mnist, records
 
 BATCH_SIZE = 256
 """Files preprocessed and classified together: model calls are batched, answers still stream out."""
@@ -114,11 +113,7 @@ def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
 
 def predict_files(models: Mapping[str, Any], paths: Sequence[str], *, as_json: bool, out: TextIO) -> int:
     """Print one answer per file, in order; returns 1 if any file could not be read, else 0."""
-    failed = False
-    for record in answers(models, paths):
-        failed = failed or "error" in record
-        print(json.dumps(record) if as_json else describe(record), file=out, flush=True)
-    return 1 if failed else 0
+    return records.print_records(answers(models, paths), describe, as_json=as_json, out=out)
 
 
 def answers(models: Mapping[str, Any], paths: Sequence[str]) -> Iterator[dict[str, Any]]:

@@ -20,7 +20,6 @@ Every saliency is signed: positive pushed the model towards its own digit, negat
 from __future__ import annotations
 
 import functools
-import json
 import sys
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -28,7 +27,7 @@ from typing import Any, TextIO
 
 import numpy as np
 
-from digit_models import artifacts, saliency
+from digit_models import artifacts, records, saliency
 from digit_models.base import DigitModel, as_image_batch
 from digit_models.classify import predict_all
 
@@ -180,12 +179,8 @@ def explain_command(
     except ValueError as error:  # ArtifactError: knn_rows.npy altered or missing.
         print(f"error: {error}", file=sys.stderr)
         return 2
-    failed = False
-    for path in paths:
-        record = explain_path(explainer, path)
-        failed = failed or "error" in record
-        print(json.dumps(record) if as_json else describe(record), file=out, flush=True)
-    return 1 if failed else 0
+    explanations = (explain_path(explainer, path) for path in paths)
+    return records.print_records(explanations, describe, as_json=as_json, out=out)
 
 
 def explain_path(explainer: Explainer, path: str) -> dict[str, Any]:

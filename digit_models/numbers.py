@@ -11,7 +11,6 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,6 +18,7 @@ from typing import Any, TextIO
 
 import numpy as np
 
+from digit_models import records
 from digit_models.base import DigitModel, as_image_batch
 from digit_models.classify import DECIMALS, answer, predict_all
 from digit_models.ensemble import EnsembleModel
@@ -119,8 +119,4 @@ def describe(record: Mapping[str, Any]) -> str:
 
 def read_number_files(models: Mapping[str, DigitModel], paths: Sequence[str], *, as_json: bool, out: TextIO) -> int:
     """Print one answer per file, in order; returns 1 if any file could not be read, else 0."""
-    failed = False
-    for record in answers(models, paths):
-        failed = failed or "error" in record
-        print(json.dumps(record) if as_json else describe(record), file=out, flush=True)
-    return 1 if failed else 0
+    return records.print_records(answers(models, paths), describe, as_json=as_json, out=out)
