@@ -3,6 +3,8 @@
     .venv/bin/python -m bench.load                    # starts the app itself; about a minute
     .venv/bin/python -m bench.load --models-dir .cache/quick/models
     .venv/bin/python -m bench.load --url http://127.0.0.1:7860/ --pid 1234   # an app already running
+    .venv/bin/python -m bench.load --url http://127.0.0.1:8080/    # e.g. `python -m deploy.serve` replicas
+    .venv/bin/python -m bench.load --compare 2    # one process, then 2 replicas behind nginx; 3-4 minutes
 
 Uses Gradio's raw HTTP API, as DESIGN.md's budget is defined: `POST /gradio_api/upload` (the
 image file), then `POST /gradio_api/call/classify` (returns an event id), then
@@ -17,6 +19,13 @@ Measured, with the example images of assets/examples in turn:
 - the app's resident memory (VmRSS in /proc/PID/status) after warm-up and after the load
   (budget 1.5 GB).
 Request counts and time are bounded. Writes bench/results/load.json.
+
+`--compare N` measures 20 clients against one process, then against N replicas behind nginx
+(`python -m deploy.serve`, started as a process: bench imports no deploy code), then kills one
+replica's process in the middle of a load and counts the errors of the sessions in flight and
+of new sessions started after it. Writes bench/results/load_replicas.json. Each simulated
+client carries its own affinity cookie, as each browser of a classroom would: without one they
+all share 127.0.0.1 and nginx would send them all to one replica.
 """
 
 from __future__ import annotations
@@ -24,6 +33,10 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
+import signal
+import subprocess
+import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -31,10 +44,13 @@ from typing import Any
 import httpx
 import numpy as np
 
-from bench.startup import free_port, machine, start_app, stop_app, wait_until_ready
+from bench.startup import REPOSITORY, free_port, machine, start_app, stop_app, wait_until_ready
 from digit_models.artifacts import MODELS_DIR
 
 RESULTS = Path(__file__).resolve().parent / "results" / "load.json"
+REPLICAS_RESULTS = RESULTS.with_name("load_replicas.json")
+# deploy/nginx.conf.template keys session affinity on this cookie.
+AFFINITY_COOKIE = "digits_affinity"
 EXAMPLES = Path(__file__).resolve().parent.parent / "assets" / "examples"
 BUDGETS = {"single_p50_ms": 40, "single_p95_ms": 100, "concurrent_p95_ms": 500, "concurrent_errors": 0, "rss_mb": 1536}
 
@@ -91,15 +107,25 @@ async def single_client(url: str, images: list[tuple[str, bytes]], requests: int
 
 
 async def concurrent_clients(
-    url: str, images: list[tuple[str, bytes]], clients: int, requests_each: int, time_limit_s: float
+    url: str,
+    images: list[tuple[str, bytes]],
+    clients: int,
+    requests_each: int,
+    time_limit_s: float,
+    *,
+    session: str = "client",
 ) -> dict[str, Any]:
+    """`clients` at once, each its own session (affinity cookie `session-<number>`), requests back to back."""
     calls: list[float] = []
     totals: list[float] = []
     errors: list[str] = []
-    deadline = time.perf_counter() + time_limit_s
+    error_times: list[float] = []
+    started = time.perf_counter()
+    deadline = started + time_limit_s
 
     async def one_client(number: int) -> None:
-        async with httpx.AsyncClient(base_url=url, timeout=30) as client:
+        cookies = {AFFINITY_COOKIE: f"{session}-{number}"}
+        async with httpx.AsyncClient(base_url=url, timeout=30, cookies=cookies) as client:
             for index in range(requests_each):
                 if time.perf_counter() > deadline:
                     return
@@ -108,17 +134,18 @@ async def concurrent_clients(
                     upload_s, call_s, _ = await classify(client, image, name)
                 except (httpx.HTTPError, CallError, KeyError, ValueError) as error:
                     errors.append(f"{type(error).__name__}: {error}"[:200])
+                    error_times.append(round(time.perf_counter() - started, 2))
                     continue
                 calls.append(call_s)
                 totals.append(upload_s + call_s)
 
-    started = time.perf_counter()
     await asyncio.gather(*(one_client(number) for number in range(clients)))
     elapsed = time.perf_counter() - started
     return {
         "clients": clients,
         "errors": len(errors),
         "error_samples": errors[:5],
+        "error_at_s": error_times,
         "seconds": round(elapsed, 2),
         "requests_per_second": round(len(calls) / elapsed, 1),
         "call": summary(calls) if calls else None,
@@ -166,6 +193,98 @@ def verdicts(result: dict[str, Any]) -> dict[str, bool]:
     return checks
 
 
+def start_replicas(
+    count: int, models_dir: Path, log_folder: Path, timeout_s: float = 240
+) -> tuple[subprocess.Popen, str]:
+    """`python -m deploy.serve --replicas count` on a free port: (its process, its URL) once it serves."""
+    port = free_port()
+    log_path = log_folder / "load_replicas_serve.tmp"
+    environment = {**os.environ, "DIGITS_MODELS_DIR": str(models_dir), "GRADIO_ANALYTICS_ENABLED": "False"}
+    command = [sys.executable, "-m", "deploy.serve", "--replicas", str(count), "--port", str(port)]
+    command += ["--data-dir", str(log_folder / "load_replicas_data.tmp")]
+    with log_path.open("w") as log:
+        process = subprocess.Popen(command, cwd=REPOSITORY, env=environment, stdout=log, stderr=subprocess.STDOUT)
+    deadline = time.monotonic() + timeout_s
+    while "Serving" not in log_path.read_text():
+        if process.poll() is not None or time.monotonic() > deadline:
+            process.kill()
+            raise SystemExit(f"deploy.serve did not start:\n{log_path.read_text()[-3000:]}")
+        time.sleep(0.5)
+    return process, f"http://127.0.0.1:{port}/"
+
+
+def replica_pids(serve_pid: int) -> list[int]:
+    """Process ids of the `app.py` children of deploy.serve's process, from /proc."""
+    pids = []
+    for status in Path("/proc").glob("[0-9]*/status"):
+        try:
+            parent = next(line for line in status.read_text().splitlines() if line.startswith("PPid:"))
+            command = (status.parent / "cmdline").read_bytes().split(b"\0")
+        except (OSError, StopIteration):
+            continue
+        if int(parent.split()[1]) == serve_pid and b"app.py" in command:
+            pids.append(int(status.parent.name))
+    return sorted(pids)
+
+
+async def under_load(url: str, images: list[tuple[str, bytes]], arguments: argparse.Namespace) -> dict[str, Any]:
+    # Warm-up: every session once, so each replica has served before the clock starts.
+    await concurrent_clients(url, images, arguments.clients, 1, arguments.time_limit)
+    return await concurrent_clients(url, images, arguments.clients, arguments.requests_each, arguments.time_limit)
+
+
+async def replica_killed(url: str, images: list[tuple[str, bytes]], pid: int, arguments: argparse.Namespace) -> dict:
+    """SIGKILL replica `pid` 5 s into a 20-client load; then 20 new sessions. Errors of each."""
+    kill_after_s = 5.0
+    asyncio.get_running_loop().call_later(kill_after_s, os.kill, pid, signal.SIGKILL)
+    during = await concurrent_clients(url, images, arguments.clients, 10_000, 2 * kill_after_s, session="killed")
+    after = await concurrent_clients(url, images, arguments.clients, 3, arguments.time_limit, session="new")
+    return {"killed_after_s": kill_after_s, "sessions_in_flight": during, "new_sessions_after_the_kill": after}
+
+
+def compare(arguments: argparse.Namespace) -> dict[str, Any]:
+    """One process vs arguments.compare replicas behind nginx, 20 clients each; then a replica killed."""
+    images = example_images()
+    folder = arguments.output.parent
+    folder.mkdir(parents=True, exist_ok=True)
+    port = free_port()
+    process = start_app(port, arguments.models_dir, folder / "load_app.tmp")
+    try:
+        wait_until_ready(f"http://127.0.0.1:{port}/", process)
+        one = asyncio.run(under_load(f"http://127.0.0.1:{port}/", images, arguments))
+        one["rss_mb"] = resident_mb(process.pid)
+    finally:
+        stop_app(process)
+
+    serve, url = start_replicas(arguments.compare, arguments.models_dir, folder)
+    try:
+        replicated = asyncio.run(under_load(url, images, arguments))
+        pids = replica_pids(serve.pid)
+        replicated["rss_mb_each"] = [resident_mb(pid) for pid in pids]
+        killed = asyncio.run(replica_killed(url, images, pids[0], arguments))
+    finally:
+        serve.send_signal(signal.SIGTERM)
+        serve.wait(timeout=60)
+
+    speedup = replicated["requests_per_second"] / one["requests_per_second"]
+    p95 = {name: run["call"]["p95_ms"] if run["call"] else None for name, run in (("one", one), ("n", replicated))}
+    return {
+        "what": f"{arguments.clients} clients, one process vs {arguments.compare} replicas behind nginx (deploy.serve)",
+        "models_dir": str(arguments.models_dir),
+        "one_process": one,
+        "replicas": {"count": arguments.compare, **replicated},
+        "throughput_ratio": round(speedup, 2),
+        "replica_killed": killed,
+        "targets": {
+            "throughput_ratio_at_least_1_3": speedup >= 1.3,
+            "p95_lower": p95["n"] is not None and p95["one"] is not None and p95["n"] < p95["one"],
+            "no_errors": one["errors"] == 0 and replicated["errors"] == 0,
+            "new_sessions_after_kill_no_errors": killed["new_sessions_after_the_kill"]["errors"] == 0,
+        },
+        "machine": machine(),
+    }
+
+
 def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser = argparse.ArgumentParser(prog="python -m bench.load", description=__doc__.split("\n\n")[0])
     parser.add_argument("--url", help="an app already running (default: start one on a free port)")
@@ -175,8 +294,20 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser.add_argument("--clients", type=int, default=20)
     parser.add_argument("--requests-each", type=int, default=15, help="requests per concurrent client")
     parser.add_argument("--time-limit", type=float, default=60, help="seconds the concurrent phase may run")
-    parser.add_argument("--output", type=Path, default=RESULTS)
+    parser.add_argument("--compare", type=int, metavar="N", help="one process vs N replicas behind nginx")
+    parser.add_argument("--output", type=Path, help="default bench/results/load.json (load_replicas.json)")
     arguments = parser.parse_args(argv)
+    if arguments.compare:
+        arguments.output = arguments.output or REPLICAS_RESULTS
+        result = compare(arguments)
+        arguments.output.write_text(json.dumps(result, indent=2) + "\n")
+        one, replicated = result["one_process"], result["replicas"]
+        for name, run in (("one process", one), (f"{arguments.compare} replicas", replicated)):
+            print(f"{name}: {run['requests_per_second']} req/s, {run['errors']} errors, call {run['call']}")
+        print(f"throughput ratio {result['throughput_ratio']}; killed: {result['replica_killed']}")
+        print(f"targets: {result['targets']}\nwrote {arguments.output}")
+        return result
+    arguments.output = arguments.output or RESULTS
 
     process = None
     url, pid = arguments.url, arguments.pid
