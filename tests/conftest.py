@@ -98,3 +98,33 @@ def app_server(app_models_dir, tmp_path_factory):
     environment = {"DIGITS_DATA_DIR": str(folder / "data")}
     with startup.serving(app_models_dir, folder, environment=environment, timeout_s=180) as url:
         yield url
+
+
+# --- A real browser (tests/test_app_browser.py, tests/test_number_browser.py) ------------
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGUMENTS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+# Software WebGL on two busy cores can take a second per pointer event; Gradio answers in milliseconds.
+BROWSER_TIMEOUT_MS = 90_000
+
+
+@pytest.fixture(scope="session")
+def browser():
+    """Debian's Chromium, headless, driven by playwright (never a downloaded browser); skipped where absent."""
+    if not CHROMIUM.exists():
+        pytest.skip("Debian's Chromium is absent from /usr/bin/chromium (apt-get install chromium)")
+    sync_api = pytest.importorskip("playwright.sync_api")
+    sync_api.expect.set_options(timeout=BROWSER_TIMEOUT_MS)
+    with sync_api.sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGUMENTS)
+        yield chromium
+        chromium.close()

@@ -12,22 +12,11 @@ from __future__ import annotations
 import itertools
 import math
 import re
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGUMENTS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
+CHROMIUM = Path("/usr/bin/chromium")  # The `browser` fixture (tests/conftest.py) drives this one.
 REPOSITORY = Path(__file__).resolve().parent.parent
 SCREENSHOT = REPOSITORY / "assets" / "screenshot.png"
 PHONE_SCREENSHOT = REPOSITORY / "assets" / "screenshot_phone.png"
@@ -48,16 +37,6 @@ pytestmark = [
 ZERO = [(0.5 + 0.2 * math.sin(angle), 0.5 - 0.3 * math.cos(angle)) for angle in [k * math.pi / 10 for k in range(22)]]
 ONE = [(0.5, 0.2 + 0.06 * step) for step in range(11)]
 SEVEN = [(0.3 + 0.05 * step, 0.22) for step in range(9)] + [(0.7 - 0.028 * k, 0.22 + 0.058 * k) for k in range(1, 11)]
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator:
-    sync_api = pytest.importorskip("playwright.sync_api")
-    sync_api.expect.set_options(timeout=TIMEOUT_MS)
-    with sync_api.sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGUMENTS)
-        yield chromium
-        chromium.close()
 
 
 def open_page(browser, url: str, width: int, height: int):

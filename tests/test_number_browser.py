@@ -16,7 +16,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.test_app_browser import CHROMIUM, CHROMIUM_ARGUMENTS, TIMEOUT_MS
+from tests.test_app_browser import CHROMIUM, TIMEOUT_MS
 
 pytestmark = [
     pytest.mark.browser,
@@ -44,16 +44,6 @@ def playwright_errors():
     from playwright import sync_api
 
     return sync_api
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator:
-    sync_api = pytest.importorskip("playwright.sync_api")
-    sync_api.expect.set_options(timeout=TIMEOUT_MS)
-    with sync_api.sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGUMENTS)
-        yield chromium
-        chromium.close()
 
 
 @pytest.fixture(scope="module")
