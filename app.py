@@ -67,6 +67,7 @@ def main(arguments: argparse.Namespace) -> None:
         footer_links=["api"],
         # No per-run records of what people draw or upload, and no work spent keeping them.
         run_history=False,
+        state_session_capacity=page.SESSION_CAPACITY,
         prevent_thread_lock=True,
     )
     if arguments.share and not demo.share_url:

@@ -28,6 +28,25 @@ def test_classify_answers_with_the_design_json(client):
     assert 0 < answer["confidence"] <= 1
 
 
+def test_the_server_answers_exactly_as_the_library(client, app_models_dir):
+    """The app's serving path (one BLAS thread, shared batches, the fast KNN search) changes no
+    answer: every example image gets the probabilities the library computes in one batch here."""
+    import numpy as np
+
+    import preprocessing
+    from digit_models.artifacts import load_models
+    from digit_models.classify import classify_images
+
+    paths = sorted(path for path in EXAMPLES.iterdir() if path.suffix in {".png", ".jpg"})
+    expected = classify_images(load_models(app_models_dir), [preprocessing.to_mnist(path).image for path in paths])
+    for path, library in zip(paths, expected, strict=True):
+        served = client.predict(handle_file(str(path)), api_name="/classify")
+        assert served["digit"] == library["digit"], path.name
+        for key in library["models"]:
+            np.testing.assert_allclose(served["models"][key], library["models"][key], atol=2e-6, err_msg=path.name)
+        np.testing.assert_allclose(served["ensemble"], library["ensemble"], atol=2e-6, err_msg=path.name)
+
+
 def test_blank_image_gets_no_digit_and_a_message(client, tmp_path):
     path = tmp_path / "blank.png"
     Image.new("L", (200, 200), 255).save(path)

@@ -27,6 +27,11 @@ STATIC = Path(__file__).resolve().parent / "static"
 # instead of letting latency grow without bound.
 CONCURRENCY = 16
 QUEUE_SIZE = 64
+# Gradio keeps each session's state (about 125 KB for this page) and opens a session for every
+# API call that sends no session hash: bounded, the oldest unused go first (Gradio keeps 10,000).
+SESSION_CAPACITY = 2000
+# Uploaded and generated files leave Gradio's cache after an hour: (check every, older than) seconds.
+CACHE_LIFETIME = (3600, 3600)
 CANVAS_SIDE = 600
 PEN_RADIUS = 20  # Thick enough that a digit drawn across the canvas looks like MNIST's 2-3 px strokes.
 
@@ -64,7 +69,7 @@ def script() -> str:
 
 def build_demo(presenter: Presenter, feedback: Feedback, folders: Folders) -> gr.Blocks:
     """The whole page: the Digit tab (answer bar, inputs, details, Why?, corrections), Number, Models."""
-    with gr.Blocks(title="Handwritten digit recognizer", analytics_enabled=False) as demo:
+    with gr.Blocks(title="Handwritten digit recognizer", analytics_enabled=False, delete_cache=CACHE_LIFETIME) as demo:
         gr.Markdown(
             "# Handwritten digit recognizer\n"
             "Draw a digit, upload or photograph one, and watch four models — K-nearest neighbours, "

@@ -1,0 +1,63 @@
+"""The app's fast KNN search and its serving settings answer as scikit-learn does, on real models and digits."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from digit_models import knn_search
+from digit_models.artifacts import load_models
+from digit_models.classify import predict_all
+from digit_models.knn_search import NeighbourSearch
+from digit_models.mnist import load_mnist
+from digit_models.sklearn_model import NEIGHBOUR_SEARCH_BATCH
+
+
+@pytest.fixture(scope="module")
+def app_models(app_models_dir):
+    return load_models(app_models_dir)
+
+
+@pytest.fixture(scope="module")
+def test_digits() -> np.ndarray:
+    """200 MNIST test digits, float32 (200, 28, 28) in [0, 1], every class present."""
+    return load_mnist().X_test[:200].astype(np.float32) / 255
+
+
+def test_the_app_knn_is_one_the_fast_search_supports(app_models):
+    assert knn_search.supports(app_models["knn"].final_step)
+
+
+def test_neighbours_and_probabilities_match_scikit_learn(app_models, test_digits):
+    model = app_models["knn"]
+    features = model._features(test_digits.reshape(len(test_digits), -1))
+    search = NeighbourSearch(model.final_step)
+
+    distances, rows = search.kneighbors(features)
+    expected_distances, expected_rows = model.final_step.kneighbors(features)
+
+    np.testing.assert_array_equal(rows, expected_rows)
+    # scikit-learn's distances come from |x|^2 - 2 x.y + |y|^2, ours from x - y: close, not equal.
+    np.testing.assert_allclose(distances, expected_distances, rtol=1e-6)
+    np.testing.assert_allclose(search.predict_proba(features), model.final_step.predict_proba(features), atol=1e-6)
+
+
+def test_a_fitted_row_itself_takes_the_whole_vote(app_models):
+    knn = app_models["knn"].final_step
+    rows = knn._fit_X[:5]
+
+    probabilities = NeighbourSearch(knn).predict_proba(rows)
+
+    np.testing.assert_allclose(probabilities.max(axis=1), 1.0)
+    np.testing.assert_array_equal(probabilities.argmax(axis=1), knn.classes_[knn._y[:5]])
+
+
+def test_small_batches_answer_as_one_large_batch(app_models, test_digits):
+    """The app asks about a few images at a time (fast search); training and evaluation ask about
+    thousands (scikit-learn). Every model and the ensemble must give the same probabilities."""
+    large = predict_all(app_models, test_digits)
+    small = [predict_all(app_models, chunk) for chunk in np.array_split(test_digits, 50)]
+
+    assert all(len(chunk) <= NEIGHBOUR_SEARCH_BATCH for chunk in np.array_split(test_digits, 50))
+    for key, values in large.items():
+        np.testing.assert_allclose(np.concatenate([part[key] for part in small]), values, atol=1e-6, err_msg=key)
