@@ -6,7 +6,7 @@
 Each run starts a fresh `python app.py` on 127.0.0.1 at a free port, polls `GET /` until it
 answers 200 (models loaded, CNN traced, page served), then stops the app. Writes every run's
 seconds and their median to bench/results/startup.json. `start_app` and `wait_until_ready`
-are shared with bench/load.py.
+are shared with bench/load.py and bench/load_replicas.py.
 """
 
 from __future__ import annotations

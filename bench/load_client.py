@@ -1,0 +1,160 @@
+"""The load generator's side of bench.load: Gradio's raw HTTP API called by simulated clients.
+
+`POST /gradio_api/upload` (the image file), then `POST /gradio_api/call/classify` (returns an
+event id), then `GET /gradio_api/call/classify/{event_id}`, reading the server-sent events until
+`complete` or `error`. gradio_client is not used: it polls on its own schedule and adds about
+50 ms. Each simulated client keeps one Gradio session hash for all its calls, as a browser tab
+does, and its own affinity cookie for nginx (deploy/nginx.conf.template).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+import numpy as np
+
+# deploy/nginx.conf.template keys session affinity on this cookie.
+AFFINITY_COOKIE = "digits_affinity"
+EXAMPLES = Path(__file__).resolve().parent.parent / "assets" / "examples"
+
+
+class CallError(Exception):
+    """The app answered the call with an error event or an unexpected status."""
+
+
+async def classify(
+    client: httpx.AsyncClient, image: bytes, name: str, session: str | None = None
+) -> tuple[float, float, Any]:
+    """Upload one image and call /classify on it: (upload seconds, call seconds, the answer).
+
+    session: Gradio's session hash, as a browser tab sends one for all its calls; without it
+    every call opens a new session (about 4 ms of the server's time for this page's 72 blocks).
+    """
+    started = time.perf_counter()
+    uploaded = await client.post("gradio_api/upload", files={"files": (name, image)})
+    uploaded.raise_for_status()
+    path = uploaded.json()[0]
+    called = time.perf_counter()
+    payload = {
+        "data": [{"path": path, "orig_name": name, "meta": {"_type": "gradio.FileData"}}],
+        "session_hash": session,
+    }
+    response = await client.post("gradio_api/call/classify", json=payload)
+    response.raise_for_status()
+    event_id = response.json()["event_id"]
+    event = None
+    async with client.stream("GET", f"gradio_api/call/classify/{event_id}") as stream:
+        stream.raise_for_status()
+        async for line in stream.aiter_lines():
+            if line.startswith("event:"):
+                event = line.removeprefix("event:").strip()
+            elif line.startswith("data:") and event in ("complete", "error"):
+                data = json.loads(line.removeprefix("data:").strip() or "null")
+                if event == "error":
+                    raise CallError(f"error event: {data}")
+                finished = time.perf_counter()
+                return called - started, finished - called, data[0]
+    raise CallError("the event stream ended without a result")
+
+
+def summary(seconds: list[float]) -> dict[str, float]:
+    milliseconds = np.array(seconds) * 1000
+    return {
+        "count": len(milliseconds),
+        "p50_ms": round(float(np.percentile(milliseconds, 50)), 1),
+        "p95_ms": round(float(np.percentile(milliseconds, 95)), 1),
+        "max_ms": round(float(milliseconds.max()), 1),
+    }
+
+
+async def single_client(url: str, images: list[tuple[str, bytes]], requests: int) -> dict[str, Any]:
+    calls, totals = [], []
+    async with httpx.AsyncClient(base_url=url, timeout=30) as client:
+        for index in range(requests):
+            name, image = images[index % len(images)]
+            upload_s, call_s, _ = await classify(client, image, name, "single-client")
+            calls.append(call_s)
+            totals.append(upload_s + call_s)
+    return {"call": summary(calls), "upload_and_call": summary(totals)}
+
+
+async def concurrent_clients(
+    url: str,
+    images: list[tuple[str, bytes]],
+    clients: int,
+    requests_each: int,
+    time_limit_s: float,
+    *,
+    session: str = "client",
+) -> dict[str, Any]:
+    """`clients` at once, each its own session (affinity cookie and Gradio session hash `session-<number>`),
+    requests back to back."""
+    calls: list[float] = []
+    totals: list[float] = []
+    errors: list[str] = []
+    error_times: list[float] = []
+    started = time.perf_counter()
+    deadline = started + time_limit_s
+
+    async def one_client(number: int) -> None:
+        cookies = {AFFINITY_COOKIE: f"{session}-{number}"}
+        async with httpx.AsyncClient(base_url=url, timeout=30, cookies=cookies) as client:
+            for index in range(requests_each):
+                if time.perf_counter() > deadline:
+                    return
+                name, image = images[(number + index) % len(images)]
+                try:
+                    upload_s, call_s, _ = await classify(client, image, name, f"{session}-{number}")
+                except (httpx.HTTPError, CallError, KeyError, ValueError) as error:
+                    errors.append(f"{type(error).__name__}: {error}"[:200])
+                    error_times.append(round(time.perf_counter() - started, 2))
+                    continue
+                calls.append(call_s)
+                totals.append(upload_s + call_s)
+
+    await asyncio.gather(*(one_client(number) for number in range(clients)))
+    elapsed = time.perf_counter() - started
+    return {
+        "clients": clients,
+        "errors": len(errors),
+        "error_samples": errors[:5],
+        "error_at_s": error_times,
+        "seconds": round(elapsed, 2),
+        "requests_per_second": round(len(calls) / elapsed, 1),
+        "call": summary(calls) if calls else None,
+        "upload_and_call": summary(totals) if totals else None,
+    }
+
+
+def resident_mb(pid: int) -> float:
+    """VmRSS of process `pid` in MB (10^6 bytes), from /proc/PID/status."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return round(int(line.split()[1]) * 1024 / 1e6, 1)
+    raise ValueError(f"no VmRSS in /proc/{pid}/status")
+
+
+def example_images() -> list[tuple[str, bytes]]:
+    paths = sorted(path for path in EXAMPLES.iterdir() if path.suffix.lower() in {".png", ".jpg", ".jpeg"})
+    if not paths:
+        raise SystemExit(f"no example images in {EXAMPLES}: run `python -m bench.examples`")
+    return [(path.name, path.read_bytes()) for path in paths]
+
+
+def cpu_seconds(pid: int) -> float:
+    """CPU time (user + system) process `pid` has used so far, all its threads, from /proc/PID/stat."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def machine_busy_seconds() -> tuple[float, float]:
+    """(busy, total) CPU seconds of the whole machine since boot, all cores, from /proc/stat."""
+    ticks = [int(value) for value in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    idle = ticks[3] + ticks[4]  # idle + iowait
+    return (sum(ticks) - idle) / os.sysconf("SC_CLK_TCK"), sum(ticks) / os.sysconf("SC_CLK_TCK")
