@@ -24,7 +24,7 @@ from typing import Any
 import numpy as np
 from PIL import Image
 
-from bench import families
+from bench import drawing
 from preprocessing import to_mnist
 
 RESULTS = Path(__file__).resolve().parent / "results" / "preprocess.json"
@@ -33,17 +33,17 @@ BUDGET_MS = {"canvas 600x600": 5.0}
 
 def canvas(side: int, digit: np.ndarray) -> np.ndarray:
     """A side x side Sketchpad canvas: the digit drawn with a 20 px pen, black on opaque white, uint8 RGBA."""
-    coverage = families.draw_strokes(
+    coverage = drawing.draw_strokes(
         digit, (side, side), height=0.6 * side, pen=20 * side / 600, offset=(0.2 * side, 0.15 * side)
     )
-    return families.opaque_canvas(coverage)
+    return drawing.opaque_canvas(coverage)
 
 
 def photo_jpeg(digit: np.ndarray, path: Path) -> None:
     """A 3000x4000 (width x height) photo-like JPEG: a blue digit on lit paper, with noise."""
     rng = np.random.default_rng(0)
     height, width = 4000, 3000
-    ink = families.upscale(digit, 30)
+    ink = drawing.upscale(digit, 30)
     amount = np.zeros((height, width), dtype=np.float32)
     amount[2400 : 2400 + ink.shape[0], 500 : 500 + ink.shape[1]] = ink
     light = (

@@ -16,6 +16,7 @@ from PIL import Image
 from scipy import ndimage
 
 from bench import families
+from bench.drawing import draw_strokes, opaque_canvas, transparent_canvas, upscale
 from preprocessing import Preprocessed, to_mnist
 
 DIGITS = 12  # Test digits used by the invariance and family tests.
@@ -43,7 +44,7 @@ def drawing(
     digit: np.ndarray, *, height: float = 300, pen: float = 20, offset=(100, 100), side: int = 600
 ) -> np.ndarray:
     """Coverage float32 (side, side) of the digit drawn with a round pen."""
-    return families.draw_strokes(digit, (side, side), height, pen, offset)
+    return draw_strokes(digit, (side, side), height, pen, offset)
 
 
 def mean_difference(first: Preprocessed, second: Preprocessed) -> float:
@@ -52,7 +53,7 @@ def mean_difference(first: Preprocessed, second: Preprocessed) -> float:
 
 class TestMnistFormat:
     def test_output_is_float32_28x28_in_unit_range_ink_bright(self, mnist):
-        canvas = families.opaque_canvas(drawing(mnist.X_test[0]))
+        canvas = opaque_canvas(drawing(mnist.X_test[0]))
         result = to_mnist(canvas)
         assert result.found and result.reason == "" and result.inverted
         assert result.image.dtype == np.float32 and result.image.shape == (28, 28)
@@ -61,13 +62,13 @@ class TestMnistFormat:
 
     def test_to_mnist_fits_the_digit_into_20_pixels(self, mnist):
         for digit in mnist.X_test[:DIGITS]:
-            image = to_mnist(families.opaque_canvas(drawing(digit, height=500, offset=(40, 40)))).image
+            image = to_mnist(opaque_canvas(drawing(digit, height=500, offset=(40, 40)))).image
             rows, columns = np.nonzero(image > 0)
             assert max(np.ptp(rows), np.ptp(columns)) + 1 in (19, 20, 21)
 
     def test_to_mnist_centres_by_mass(self, mnist):
         for digit in mnist.X_test[:DIGITS]:
-            image = to_mnist(families.opaque_canvas(drawing(digit, offset=(280, 20)))).image
+            image = to_mnist(opaque_canvas(drawing(digit, offset=(280, 20)))).image
             row, column = ndimage.center_of_mass(image)
             assert abs(row - 14) <= 0.5 and abs(column - 14) <= 0.5
 
@@ -96,7 +97,7 @@ class TestInvariance:
         """Mean absolute pixel difference below `tolerance` on average, 2.5 times that at worst."""
         originals, variants, differences = [], [], []
         for digit, coverage in baselines:
-            original = to_mnist(families.opaque_canvas(coverage))
+            original = to_mnist(opaque_canvas(coverage))
             variant = to_mnist(make_variant(digit, coverage))
             assert variant.found, variant.reason
             differences.append(mean_difference(original, variant))
@@ -106,14 +107,10 @@ class TestInvariance:
         np.testing.assert_array_equal(reference(variants), reference(originals))
 
     def test_moved(self, baselines, reference):
-        self.check(
-            baselines, reference, lambda digit, _: families.opaque_canvas(drawing(digit, offset=(260, 230))), 0.01
-        )
+        self.check(baselines, reference, lambda digit, _: opaque_canvas(drawing(digit, offset=(260, 230))), 0.01)
 
     def test_scaled(self, baselines, reference):
-        self.check(
-            baselines, reference, lambda digit, _: families.opaque_canvas(drawing(digit, height=450, pen=30)), 0.03
-        )
+        self.check(baselines, reference, lambda digit, _: opaque_canvas(drawing(digit, height=450, pen=30)), 0.03)
 
     def test_inverted(self, baselines, reference):
         def white_on_black(_, coverage):
@@ -122,10 +119,10 @@ class TestInvariance:
         self.check(baselines, reference, white_on_black, 0.01)
 
     def test_on_a_transparent_canvas(self, baselines, reference):
-        self.check(baselines, reference, lambda _, coverage: families.transparent_canvas(coverage), 0.01)
+        self.check(baselines, reference, lambda _, coverage: transparent_canvas(coverage), 0.01)
 
     def test_with_another_pen_width(self, baselines, reference):
-        self.check(baselines, reference, lambda digit, _: families.opaque_canvas(drawing(digit, pen=36)), 0.035)
+        self.check(baselines, reference, lambda digit, _: opaque_canvas(drawing(digit, pen=36)), 0.035)
 
     def test_with_a_blue_pen_on_cream_paper(self, baselines, reference):
         def coloured(_, coverage):
@@ -140,7 +137,7 @@ class TestInvariance:
             noisy = coverage.copy()
             noisy[560:563, 20:23] = 1.0
             noisy[30:32, 560:562] = 1.0
-            return families.opaque_canvas(noisy)
+            return opaque_canvas(noisy)
 
         self.check(baselines, reference, specked, 0.01)
 
@@ -204,7 +201,7 @@ class TestBox:
 
 def test_small_digit_in_a_corner_of_a_large_photo_survives(mnist, reference):
     digit = mnist.X_test[1]
-    ink = families.upscale(digit, 9)  # About 180 px high on a 4000x3000 sheet.
+    ink = upscale(digit, 9)  # About 180 px high on a 4000x3000 sheet.
     amount = np.zeros((3000, 4000), np.float32)
     amount[2700 : 2700 + ink.shape[0], 3700 : 3700 + ink.shape[1]] = ink
     buffer = io.BytesIO()
