@@ -133,6 +133,27 @@ def test_click_to_database_to_report_to_csv_to_training_loader(data_dir, test_di
     assert np.array_equal(exported, np.round(images * 255).astype(np.uint8))
 
 
+def test_replicas_databases_are_merged_into_one_report_and_export(tmp_path, test_digits, quick_models_dir):
+    """Replicas behind nginx each keep a database (deploy.serve: .data/replica-<i>); the report reads them all."""
+    from training import corrections as report
+
+    images, labels = test_digits
+    replicas = [tmp_path / "replica-0", tmp_path / "replica-1"]
+    for index, (image, label) in enumerate(zip(images[:5], labels[:5], strict=True)):
+        store.store(image, int(label), {}, folder=replicas[index % 2])
+
+    assert report.main(quick_models_dir, tmp_path / "reports", replicas) == 0
+
+    merged = json.loads((tmp_path / "reports" / "corrections.json").read_text())
+    assert merged["corrections"] == 5
+    assert merged["databases"] == [str(store.database_path(folder)) for folder in replicas]
+    exported, exported_labels = mnist.read_kaggle_csv(replicas[0] / "export" / "corrections.csv", labelled=True)
+    # Oldest first: the order in which they were stored, alternating between the two databases.
+    assert np.array_equal(exported_labels, labels[:5])
+    assert np.array_equal(exported, np.round(images[:5] * 255).astype(np.uint8))
+    assert len(list((replicas[0] / "export").glob("*_meant_*.png"))) == 5
+
+
 def test_messages_name_what_the_models_said(test_digits):
     result = {"digit": 1, "models": {"knn": [0] * 7 + [1, 0, 0], "cnn": [0, 1] + [0] * 8}}
     message = corrections_view.saved_message(7, result)

@@ -49,6 +49,14 @@ def parse_arguments(argv: list[str] | None = None) -> argparse.Namespace:
         metavar="KEY",
         help="with the step 'cnn': train only this CNN of training/cnn.py MEMBERS (cnn, cnn_2, ...; repeatable)",
     )
+    parser.add_argument(
+        "--data-dir",
+        action="append",
+        type=Path,
+        metavar="FOLDER",
+        help="with the step 'corrections': an app data folder to read (default $DIGITS_DATA_DIR or .data); "
+        "repeat it to merge the databases of several replicas",
+    )
     arguments = parser.parse_args(argv)
     # A smoke run must never overwrite the committed artifacts.
     arguments.models_dir = arguments.models_dir or (QUICK_DIR / "models" if arguments.quick else MODELS_DIR)
@@ -66,7 +74,7 @@ def main(argv: list[str] | None = None) -> int:
     if arguments.step == "corrections":
         from training import corrections
 
-        return corrections.main(arguments.models_dir, arguments.reports_dir)
+        return corrections.main(arguments.models_dir, arguments.reports_dir, arguments.data_dir or ())
     from training import train
 
     started = time.perf_counter()

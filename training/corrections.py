@@ -1,18 +1,21 @@
 """`python -m training corrections`: every model's accuracy on the corrections people made, and an export.
 
-Reads every correction stored by the app (digit_models/corrections.py, under $DIGITS_DATA_DIR),
-runs today's models on the stored 28x28 inputs, and
+Reads every correction stored by the app (digit_models/corrections.py, under $DIGITS_DATA_DIR, or
+in each `--data-dir` given: replicas behind nginx keep one database each, merged here), runs
+today's models on the stored 28x28 inputs, and
 - prints and writes each model's accuracy on them, today and when the person corrected it,
   to `<reports dir>/corrections.json` (numbers only, no drawings);
-- exports the drawings into `$DIGITS_DATA_DIR/export/` (git-ignored, like the database): one PNG
-  per correction and `corrections.csv` in Kaggle's train.csv format (`label,pixel0..pixel783`,
-  integers 0-255), which every training command reads with `--data`.
+- exports the drawings into `$DIGITS_DATA_DIR/export/` (git-ignored, like the database; the first
+  `--data-dir` when several are merged): one PNG per correction, oldest first, and
+  `corrections.csv` in Kaggle's train.csv format (`label,pixel0..pixel783`, integers 0-255),
+  which every training command reads with `--data`.
 """
 
 from __future__ import annotations
 
 import json
 from collections import Counter
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -27,26 +30,30 @@ REPORT_NAME = "corrections.json"
 CSV_NAME = "corrections.csv"
 
 
-def export_dir() -> Path:
-    return store.data_dir() / "export"
+def main(models_dir: Path, reports_dir: Path, data_dirs: Sequence[Path] = ()) -> int:
+    """Score and export the stored corrections; returns the exit status (2 if they cannot be read).
 
-
-def main(models_dir: Path, reports_dir: Path, output_dir: Path | None = None) -> int:
-    """Score and export the stored corrections; returns the exit status (2 if they cannot be read)."""
+    data_dirs: the app's data folders to merge (each with its own database); none means
+    $DIGITS_DATA_DIR (default .data).
+    """
+    folders = list(data_dirs) or [store.data_dir()]
     try:
-        stored = store.list_corrections()
+        # Oldest first across every database; ids restart at 1 in each, so they only break ties.
+        stored = sorted(
+            (correction for folder in folders for correction in store.list_corrections(folder=folder)),
+            key=lambda correction: (correction.created_at, correction.id),
+        )
     except store.CorrectionsError as error:
         print(f"error: {error}")
         return 2
     if not stored:
-        print(f"no corrections stored yet in {store.database_path()}")
+        print(f"no corrections stored yet in {', '.join(str(store.database_path(folder)) for folder in folders)}")
         return 0
-    stored = sorted(stored, key=lambda correction: correction.id)
     models = artifacts.load_models(models_dir)
-    report = score(models, stored)
+    report = {**score(models, stored), "databases": [str(store.database_path(folder)) for folder in folders]}
     reports_dir.mkdir(parents=True, exist_ok=True)
     (reports_dir / REPORT_NAME).write_text(json.dumps(report, indent=2) + "\n")
-    output_dir = output_dir or export_dir()
+    output_dir = folders[0] / "export"
     csv_path = export(stored, output_dir)
     print(f"{report['corrections']} corrections ({report['per_digit']} meant per digit)")
     print(f"  {'model':9s} {'today':>7s} {'then':>7s}")
@@ -80,11 +87,12 @@ def score(models: dict[str, Any], stored: list[store.Correction]) -> dict[str, A
 
 
 def export(stored: list[store.Correction], output_dir: Path) -> Path:
-    """One PNG per correction (`00012_meant_7.png`, 28x28, ink bright) and Kaggle's CSV; returns the CSV's path."""
+    """One PNG per correction (`00012_meant_7.png`: the 12th in `stored`, 28x28, ink bright) and Kaggle's
+    CSV; returns the CSV's path."""
     output_dir.mkdir(parents=True, exist_ok=True)
     pixels = [np.round(correction.image * 255).astype(np.uint8) for correction in stored]
-    for correction, image in zip(stored, pixels, strict=True):
-        Image.fromarray(image, mode="L").save(output_dir / f"{correction.id:05d}_meant_{correction.meant}.png")
+    for number, (correction, image) in enumerate(zip(stored, pixels, strict=True), start=1):
+        Image.fromarray(image, mode="L").save(output_dir / f"{number:05d}_meant_{correction.meant}.png")
     header = ",".join(["label", *(f"pixel{index}" for index in range(28 * 28))])
     lines = [header]
     lines += [
