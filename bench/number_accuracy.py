@@ -4,7 +4,8 @@
     .venv/bin/python -m bench.number_accuracy --count 50 --models-dir .cache/quick/models
 
 For every family of `bench/number_families.py` it builds numbers of 2 to 6 MNIST *test* digits (a
-seeded choice), reads each with `digit_models.numbers.read_number` (segmentation, preprocessing,
+seeded choice; `--digits validation` for the held-out training digits the thresholds are tuned on,
+see `bench/number_tuning.py`), reads each with `digit_models.numbers.read_number` (segmentation, preprocessing,
 every model) and counts a number right only when the whole digit string is (the ensemble's).
 It adds single test digits drawn alone on the wide 1200x400 canvas (one digit must stay one
 digit), and times read-number on 6-digit 1200x400 canvas PNGs after the models are loaded and
@@ -25,7 +26,6 @@ from PIL import Image
 
 from bench import families, number_families
 from digit_models import artifacts, numbers
-from digit_models.mnist import load_mnist
 
 RESULTS = Path(__file__).resolve().parent / "results" / "number_accuracy.json"
 DIGIT_COUNTS = range(2, 7)
@@ -37,6 +37,12 @@ def parse_arguments(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--single", type=int, default=500, help="single digits on the wide canvas (default 500)")
     parser.add_argument("--timings", type=int, default=60, help="timed reads of 6-digit canvases (default 60)")
     parser.add_argument("--seed", type=int, default=0, help="seed of the digit choice and of every family (default 0)")
+    parser.add_argument(
+        "--digits",
+        choices=number_families.DIGIT_SOURCES,
+        default="test",
+        help="MNIST digits the numbers are made of (default test; validation: those the thresholds were tuned on)",
+    )
     parser.add_argument(
         "--models-dir", type=Path, default=artifacts.MODELS_DIR, help="model folder (default assets/models)"
     )
@@ -131,15 +137,16 @@ def _share(values: list[bool]) -> float | None:
 
 def main(argv: list[str] | None = None) -> dict[str, Any]:
     arguments = parse_arguments(argv)
-    data = load_mnist()
     models = artifacts.load_models(arguments.models_dir)
-    images, labels = data.X_test, data.y_test
+    images, labels = number_families.digits_of(arguments.digits)
     started = time.perf_counter()
     rows = [
         measure_family(models, name, images, labels, arguments.count, arguments.seed) for name in arguments.families
     ]
     report = {
-        "what": "exact whole-number accuracy of read-number (ensemble) on numbers of 2-6 MNIST test digits",
+        "what": "exact whole-number accuracy of read-number (ensemble) on numbers of 2-6 MNIST "
+        f"{arguments.digits} digits",
+        "digits": arguments.digits,
         "models_dir": str(arguments.models_dir),
         "seed": arguments.seed,
         "families": rows,

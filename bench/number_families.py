@@ -1,10 +1,12 @@
-"""Images of whole numbers built from MNIST *test* digits: spaced, close, touching, canvas strokes, photos.
+"""Images of whole numbers built from MNIST digits: spaced, close, touching, canvas strokes, photos.
 
 Each family turns a few MNIST digits (uint8 (k, 28, 28), ink bright, 2 to 6 of them) and a
 seeded random generator into what a person would hand the app: PNG or JPEG bytes of a written
 number, or a Sketchpad canvas array. `number_input(family, digits, seed, index)` is
 deterministic; `bench/number_accuracy.py` measures whole-number accuracy on many of each, and
-the tests use a few. Only ever feed MNIST *test* digits: the families are an acceptance test.
+the tests use a few. `digits_of("test")` feeds the acceptance test; `digits_of("validation")`
+(the validation split every model holds out) feeds `bench/number_tuning.py`, which chooses the
+segmentation's thresholds: nothing may be chosen by looking at numbers of test digits.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ import numpy as np
 from PIL import Image
 
 from bench import families
+from digit_models import mnist, splits
 
 NUMBER_FAMILIES: dict[str, str] = {
     "spaced": "dark ink on white paper (scan), gaps of 0.2-0.6 digit heights, heights jittered by up to 10%",
@@ -29,6 +32,23 @@ NUMBER_FAMILIES: dict[str, str] = {
 
 CANVAS_SIZE = (1200, 400)
 """The number canvas of the app: width, height in pixels."""
+
+DIGIT_SOURCES = ("test", "validation")
+
+
+def digits_of(source: str, data: mnist.MnistData | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """The MNIST digits numbers are built from: uint8 (n, 28, 28) ink bright, and int labels (n,).
+
+    source: "test" (MNIST's test set, for measuring) or "validation" (the part of the training set
+    that `digit_models.splits.train_validation_indices` holds out of every model, for tuning).
+    """
+    if source not in DIGIT_SOURCES:
+        raise ValueError(f"unknown digit source {source!r}; expected one of {DIGIT_SOURCES}")
+    data = data if data is not None else mnist.load_mnist()
+    if source == "test":
+        return data.X_test, data.y_test
+    _, validation = splits.train_validation_indices(data.y_train)
+    return data.X_train[validation], data.y_train[validation]
 
 
 def number_input(family: str, digits: np.ndarray, seed: int, index: int) -> Any:

@@ -35,7 +35,6 @@ BATCH_SIZE = 256
 """Files preprocessed and classified together: model calls are batched, answers still stream out."""
 
 
-
 def parse_arguments(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         prog="python -m digit_models",

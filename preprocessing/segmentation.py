@@ -6,20 +6,24 @@
    stroke, are dropped;
 3. pieces whose horizontal extents overlap substantially are one digit (a 5 whose top bar is
    a separate stroke, a crossed 7, a 4 in two strokes, a broken pencil line);
-4. a group wider than one digit may hold touching digits: candidate cuts (thin columns of
-   the ink's profile, the edges of its pieces) are scored by a classifier, and the cuts whose
-   digits are most probable together win (dynamic programming over the cuts, in `cuts`);
+4. a group wider than one digit may hold touching digits: candidate cut paths (through the thin
+   points of the ink, round overhangs, `cut_paths`) are scored by a classifier, and the cuts
+   whose digits are most probable together win (dynamic programming over the cuts, in `cuts`);
 5. each digit's ink is read from the full working copy and goes through the same
    MNIST-style normalisation as a single digit (`normalisation.to_mnist_frame`).
 
-No model is imported here: `segment` takes a `score` callable (28x28 images -> probabilities),
-which `digit_models.numbers` builds from the loaded models.
+No model is imported here: `segment` takes a `score` callable (28x28 images -> probabilities and
+distances to the training digits), which `digit_models.numbers` builds from the loaded models.
+
+The thresholds (`Settings`, whose defaults are the constants below and `cuts`') were chosen on
+numbers made of MNIST *validation* digits by `python -m bench.number_tuning`
+(bench/results/number_tuning.json), never on numbers of test digits.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -28,25 +32,29 @@ from scipy import ndimage
 from preprocessing import background, cuts, detection, geometry, loading, normalisation, pipeline
 
 Score = cuts.Score
-"""float32 (n, 28, 28) in [0, 1], ink bright -> probabilities (n, 10), rows summing to 1."""
+"""float32 (n, 28, 28) in [0, 1], ink bright -> probabilities (n, 10) rows summing to 1, or `cuts.Scores`."""
 
-SPECK_FRACTION = 0.15
+SPECK_FRACTION = 0.25
 """A stroke whose longest side is under this fraction of the tallest stroke's height is a speck
-(a dot, dust, a pen tap): the tallest stroke is a digit or most of one."""
+(a dot, dust, a pen tap): the tallest stroke is a digit or most of one. Chosen from 0.08-0.25 on
+numbers of MNIST validation digits by `python -m bench.number_tuning` (bench/results/number_tuning.json)."""
 
 MERGE_OVERLAP = 0.5
 """Two pieces are one digit when their horizontal extents overlap by at least this fraction of the
 narrower one: the bar of a 5 lies over its body, the cross of a 7 over its stem, while neighbouring
-digits at most touch or overhang by a little."""
+digits at most touch or overhang by a little. 0.3-0.7 read the validation numbers alike
+(`bench.number_tuning`); 0.5 kept."""
 
-SMALL_GROUP_FRACTION = 0.55
+SMALL_GROUP_FRACTION = 0.4
 """A group lower than this fraction of the line's height is a loose piece, not a digit: it joins
 the nearest digit when it lies within LOOSE_REACH_FRACTION of the line height of it, or is dropped.
 MNIST digits are fitted by their longest side, so even the widest (aspect 1.43, the 99th percentile
-on 5,000 training digits) stands 0.7 of the tallest; the broken-off half of an 8 or the foot of a 2
-stands under half."""
+on 5,000 training digits) stands 0.7 of the tallest, but digits in a photo vary in size. Chosen
+from 0.4-0.7 on numbers of MNIST validation digits by `python -m bench.number_tuning`."""
 
 LOOSE_REACH_FRACTION = 0.25
+"""How near (in line heights) a loose piece must lie to a digit to join it (0.1-0.4 read the
+validation numbers alike, `bench.number_tuning`)."""
 
 
 @dataclass(frozen=True)
@@ -79,19 +87,39 @@ class Segmentation:
         return bool(self.digits)
 
 
-def segment(source: Any, score: Score | None = None) -> Segmentation:
+@dataclass(frozen=True)
+class Settings:
+    """The tunable numbers of the segmentation; the defaults are the module's constants (and `cuts`')."""
+
+    speck_fraction: float = SPECK_FRACTION
+    merge_overlap: float = MERGE_OVERLAP
+    small_group_fraction: float = SMALL_GROUP_FRACTION
+    loose_reach_fraction: float = LOOSE_REACH_FRACTION
+    cuts: cuts.CutSettings = field(default_factory=cuts.CutSettings)
+
+
+def segment(source: Any, score: Score | None = None, settings: Settings = Settings()) -> Segmentation:
     """Split an image of a number into its digits, left to right.
 
     source: anything `preprocessing.to_mnist` accepts (canvas dict, PIL image, array, path, bytes).
     score: the classifier that chooses between cuts of touching digits; without it, groups of
         touching digits stay whole. Raises `loading.ImageError` for unreadable inputs.
     """
+    found = prepare(source, score)
+    return found if isinstance(found, Segmentation) else found.segment(settings)
+
+
+def prepare(source: Any, score: Score | None = None) -> NumberImage | Segmentation:
+    """Load the image and find its ink and strokes: what every setting of the segmentation shares.
+
+    Returns the image ready to segment, or a Segmentation with no digits and the reason.
+    Raises `loading.ImageError` for unreadable inputs.
+    """
     loaded = loading.load_image(source)
     reason = _why_empty(loaded)
     if reason:
         return Segmentation(digits=(), reason=reason)
-    gray = loaded.gray
-    ink_map = detection.find_ink(gray)
+    ink_map = detection.find_ink(loaded.gray)
     if isinstance(ink_map, detection.NoDigit):
         nothing = loaded.from_canvas and ink_map.kind is detection.NoDigitKind.NOTHING_STANDS_OUT
         return Segmentation(digits=(), reason=loading.CANVAS_EMPTY if nothing else ink_map.message)
@@ -101,22 +129,58 @@ def segment(source: Any, score: Score | None = None) -> Segmentation:
     limit = max(detection.MIN_DIGIT_EXTENT_PIXELS, detection.MIN_DIGIT_EXTENT_FRACTION * max(labels.shape))
     if tallest < limit:
         return Segmentation(digits=(), reason=detection.NoDigitKind.ONLY_SPECKS.value, inverted=ink_map.inverted)
-    pieces = [piece for piece in pieces if _extent(piece.box) >= SPECK_FRACTION * tallest]
-    groups = _attach_loose_pieces(_merge_overlapping(pieces))
-    line_height = float(np.median([_height(group) for group in groups]))
-    reader = _Reader(labels, ink_map, gray)
-    spans: list[cuts.Span] = []
-    for group in groups:
-        spans.extend(cuts.split(group, labels, ink_map.ink, reader.read, line_height, score))
-    crops = [reader.read(span) for span in spans]
-    digits = tuple(
-        DigitCrop(image=crop[0], box=geometry.to_input_box(crop[1], gray.shape, loaded.input_size))
-        for crop in crops
-        if crop is not None
-    )
-    if not digits:
-        return Segmentation(digits=(), reason=detection.NoDigitKind.ONLY_SPECKS.value, inverted=ink_map.inverted)
-    return Segmentation(digits=digits, inverted=ink_map.inverted)
+    return NumberImage(loaded, ink_map, labels, pieces, score)
+
+
+class NumberImage:
+    """An image of a number with its ink and strokes found, ready to be segmented (with any settings).
+
+    The crops read and scored are kept, so segmenting again with other settings (bench/number_tuning.py)
+    only reads the spans it has not seen.
+    """
+
+    def __init__(
+        self,
+        loaded: loading.LoadedImage,
+        ink_map: detection.InkMap,
+        labels: np.ndarray,
+        pieces: list[cuts.Piece],
+        score: Score | None,
+    ) -> None:
+        self.loaded = loaded
+        self.ink_map = ink_map
+        self.labels = labels
+        self.pieces = pieces
+        self.tallest = max(piece.box[3] - piece.box[1] for piece in pieces)
+        self.reader = _Reader(labels, ink_map, loaded.gray, score)
+
+    def spans(self, settings: Settings = Settings()) -> list[cuts.Span]:
+        """The digits found as spans of the reduced copy, left to right (some may hold no ink)."""
+        pieces = [piece for piece in self.pieces if _extent(piece.box) >= settings.speck_fraction * self.tallest]
+        groups = _attach_loose_pieces(
+            _merge_overlapping(pieces, settings.merge_overlap),
+            settings.small_group_fraction,
+            settings.loose_reach_fraction,
+        )
+        line_height = float(np.median([_height(group) for group in groups]))
+        read = self.reader.readings if self.reader.score is not None else None
+        spans: list[cuts.Span] = []
+        for group in groups:
+            spans.extend(cuts.split(group, self.labels, self.ink_map.ink, read, line_height, settings.cuts))
+        return spans
+
+    def segment(self, settings: Settings = Settings()) -> Segmentation:
+        """The digits' crops and boxes in the input's pixels, left to right."""
+        crops = [self.reader.read(span) for span in self.spans(settings)]
+        gray, inverted = self.loaded.gray, self.ink_map.inverted
+        digits = tuple(
+            DigitCrop(image=crop[0], box=geometry.to_input_box(crop[1], gray.shape, self.loaded.input_size))
+            for crop in crops
+            if crop is not None
+        )
+        if not digits:
+            return Segmentation(digits=(), reason=detection.NoDigitKind.ONLY_SPECKS.value, inverted=inverted)
+        return Segmentation(digits=digits, inverted=inverted)
 
 
 def _why_empty(loaded: loading.LoadedImage) -> str:
@@ -158,15 +222,15 @@ def _overlap_share(first: geometry.Box, second: geometry.Box) -> float:
     return max(overlap, 0) / max(narrower, 1)
 
 
-def _merge_overlapping(pieces: list[cuts.Piece]) -> list[list[cuts.Piece]]:
-    """Groups of pieces whose horizontal extents overlap by MERGE_OVERLAP, left to right."""
+def _merge_overlapping(pieces: list[cuts.Piece], merge_overlap: float) -> list[list[cuts.Piece]]:
+    """Groups of pieces whose horizontal extents overlap by `merge_overlap` (MERGE_OVERLAP), left to right."""
     groups = [[piece] for piece in pieces]
     merged = True
     while merged:
         merged = False
         for first in range(len(groups)):
             for second in range(first + 1, len(groups)):
-                if _overlap_share(cuts.box_of(groups[first]), cuts.box_of(groups[second])) >= MERGE_OVERLAP:
+                if _overlap_share(cuts.box_of(groups[first]), cuts.box_of(groups[second])) >= merge_overlap:
                     groups[first].extend(groups.pop(second))
                     merged = True
                     break
@@ -185,19 +249,19 @@ def _centre(group: Sequence[cuts.Piece]) -> float:
     return (left + right) / 2
 
 
-def _attach_loose_pieces(groups: list[list[cuts.Piece]]) -> list[list[cuts.Piece]]:
+def _attach_loose_pieces(
+    groups: list[list[cuts.Piece]], small_group_fraction: float, loose_reach_fraction: float
+) -> list[list[cuts.Piece]]:
     """Groups far lower than the line are loose pieces: joined to a close digit, else dropped."""
     line_height = max(_height(group) for group in groups)
-    digits = [
-        group for group in groups if cuts.box_of(group)[3] - cuts.box_of(group)[1] >= SMALL_GROUP_FRACTION * line_height
-    ]
+    digits = [group for group in groups if _height(group) >= small_group_fraction * line_height]
     for group in groups:
         if any(group is digit for digit in digits):
             continue
         left, _, right, _ = cuts.box_of(group)
         gaps = [max(cuts.box_of(digit)[0] - right, left - cuts.box_of(digit)[2], 0) for digit in digits]
         nearest = int(np.argmin(gaps))
-        if gaps[nearest] <= LOOSE_REACH_FRACTION * line_height:
+        if gaps[nearest] <= loose_reach_fraction * line_height:
             digits[nearest] = digits[nearest] + group
     return sorted(digits, key=_centre)
 
@@ -205,24 +269,17 @@ def _attach_loose_pieces(groups: list[list[cuts.Piece]]) -> list[list[cuts.Piece
 # --- from a span to the models' 28x28 ----------------------------------------------------
 
 
-def _support(span: cuts.Span, labels: np.ndarray) -> np.ndarray:
-    """bool (h, w) of the reduced copy: the span's pixels, grown by one pixel for the anti-aliased edges."""
-    mask = np.isin(labels, span.whole) if span.whole else np.zeros(labels.shape, dtype=bool)
-    if span.cut:
-        columns = np.zeros(labels.shape[1], dtype=bool)
-        columns[span.left : span.right] = True
-        mask |= np.isin(labels, span.cut) & columns[None, :]
-    return ndimage.maximum_filter(mask, size=3)
-
-
 class _Reader:
-    """Reads spans of one image as the models' 28x28, each span once (the cut search and the answer share them)."""
+    """Reads spans of one image as the models' 28x28 and scores them, each span once (the cut search,
+    the answer and every setting tried share them)."""
 
-    def __init__(self, labels: np.ndarray, ink_map: detection.InkMap, gray: np.ndarray) -> None:
+    def __init__(self, labels: np.ndarray, ink_map: detection.InkMap, gray: np.ndarray, score: Score | None) -> None:
         self.labels = labels
         self.ink_map = ink_map
         self.gray = gray
+        self.score = score
         self._read: dict[cuts.Span, tuple[np.ndarray, geometry.Box] | None] = {}
+        self._readings: dict[cuts.Span, cuts.Reading | None] = {}
 
     def read(self, span: cuts.Span) -> tuple[np.ndarray, geometry.Box] | None:
         """float32 (28, 28) in [0, 1] of the span and its ink's box in the working copy; None when it holds no ink."""
@@ -231,9 +288,31 @@ class _Reader:
             self._read[span] = None if found is None else (normalisation.to_mnist_frame(found[0]), found[1])
         return self._read[span]
 
+    def readings(self, spans: Sequence[cuts.Span]) -> list[cuts.Reading | None]:
+        """Each span's probabilities (one call of `score` for all new ones), aspect and height; None without ink."""
+        new = [span for span in dict.fromkeys(spans) if span not in self._readings]
+        crops = {span: self.read(span) for span in new}
+        inked = [span for span in new if crops[span] is not None]
+        if inked and self.score is not None:
+            scores = self.score(np.stack([crops[span][0] for span in inked]))
+            if not isinstance(scores, cuts.Scores):
+                scores = cuts.Scores(probabilities=np.asarray(scores))
+            for row, span in enumerate(inked):
+                left, top, right, bottom = crops[span][1]
+                height = bottom - top
+                self._readings[span] = cuts.Reading(
+                    probabilities=scores.probabilities[row],
+                    aspect=(right - left) / max(height, 1),
+                    height=height / self.ink_map.factor,
+                    distance=None if scores.distances is None else float(scores.distances[row]),
+                )
+        for span in new:
+            self._readings.setdefault(span, None)
+        return [self._readings[span] for span in spans]
+
     def _ink(self, span: cuts.Span) -> tuple[np.ndarray, geometry.Box] | None:
         """The span's ink cropped tight from the working copy, float32 (h, w) in [0, 1], and its box there."""
-        support = _support(span, self.labels)
+        support = cuts.span_support(span, self.labels)
         box = geometry.bounding_box(support)
         if box is None:
             return None

@@ -6,8 +6,9 @@ import numpy as np
 import pytest
 from PIL import Image, ImageDraw
 
-from preprocessing import segmentation, to_mnist
+from preprocessing import cuts, segmentation, to_mnist
 
+NEVER_CUT = cuts.CutSettings(split_aspect=100.0)  # No group is wide enough to be tried for cuts.
 SCALE = 6  # MNIST digits enlarged to about 120 px, the size of a digit in a phone photo of a number.
 
 
@@ -142,3 +143,27 @@ def test_nothing_to_read_gives_no_digits_and_the_reason(source, reason):
     found = segmentation.segment(source)
     assert not found.found and found.digits == ()
     assert reason in found.reason or (reason == "specks" and found.reason)
+
+
+def test_touching_mnist_digits_are_split_into_their_digits(test_digits, app_models_dir):
+    """Numbers of two or three MNIST test digits run into each other (bench's touching family): one stroke."""
+    from bench import number_families
+    from digit_models import artifacts, numbers
+
+    models = artifacts.load_models(app_models_dir)
+    score = numbers.ensemble_scorer(models)
+    images, labels = test_digits
+    rng = np.random.default_rng(10)
+    joined, counted, right = 0, 0, 0
+    for index in range(12):
+        chosen = rng.choice(len(images), 2 + index % 2, replace=False)
+        source = number_families.number_input("touching", images[chosen], 10, index)
+        prepared = segmentation.prepare(source, score)
+        joined += len(prepared.spans(segmentation.Settings(cuts=NEVER_CUT))) < len(chosen)
+        found = prepared.segment()
+        counted += len(found.digits) == len(chosen)
+        read = models["ensemble"].predict_proba(np.stack([digit.image for digit in found.digits]))
+        digits = "".join(str(int(digit)) for digit in read.argmax(axis=1))
+        right += digits == "".join(str(int(label)) for label in labels[chosen])
+    assert joined >= 10  # Without cuts most would lose digits: they really touch.
+    assert counted >= 10 and right >= 8

@@ -5,22 +5,11 @@ from __future__ import annotations
 import numpy as np
 from sklearn.model_selection import train_test_split
 
-VALIDATION_SIZE = 5_000
-SPLIT_SEED = 0
+# The split itself lives in digit_models (bench/ builds validation numbers from it too); training
+# keeps using it through this module.
+from digit_models.splits import SPLIT_SEED, VALIDATION_SIZE, train_validation_indices
 
-
-def train_validation_indices(labels: np.ndarray, *, validation_size: int = VALIDATION_SIZE, seed: int = SPLIT_SEED):
-    """Stratified (train_indices, validation_indices) into the training set.
-
-    Every model trains on the first part only, so the validation part can choose the CNN's
-    checkpoint, its temperature and the ensemble's weights without touching the test set.
-    """
-    indices = np.arange(len(labels))
-    validation_size = min(validation_size, len(labels) // 5)
-    train_indices, validation_indices = train_test_split(
-        indices, test_size=validation_size, stratify=labels, random_state=seed
-    )
-    return np.sort(train_indices), np.sort(validation_indices)
+__all__ = ["SPLIT_SEED", "VALIDATION_SIZE", "stratified_subset", "to_float_images", "train_validation_indices"]
 
 
 def stratified_subset(labels: np.ndarray, size: int, *, seed: int = SPLIT_SEED) -> np.ndarray:

@@ -1,0 +1,122 @@
+"""Cut paths between touching digits: from the top of a group of ink to its bottom, through its thin points.
+
+Two handwritten digits that touch seldom meet along a straight vertical line: a 7's bar overhangs
+the digit after it, a slanted 1 leans over its neighbour. A cut here is a path of boundaries, one
+per row of the group, each at most one column from the one above: pixels left of a row's boundary
+belong to the digit on the left. Each path starts near a candidate column and is the cheapest
+within reach of it, its cost the ink it separates (a boundary along a stroke's edge costs nothing,
+one through a stroke costs the stroke's ink), so it slips through gaps and round overhangs and
+crosses the strokes where they are thinnest.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+PATH_REACH = 0.25
+"""A path stays within this many line heights of its start column on either side: enough to go
+round a 7's bar or a leaning 1, not so much that it wanders into the next gap (MNIST's digits are
+0.75-0.95 line heights wide, median per class on 5,000 training digits). On 60 touching numbers of
+MNIST validation digits, the right reading is among the candidate cuts for 80% at 0.25, 65% at 0.4."""
+
+STEP_COST = 0.05
+"""Cost of a sideways step of the path, in pixels of full ink: a straight path wins between two
+equally clean ones, while a single pixel of ink is worth a detour of twenty steps."""
+
+DRIFT_COST = 0.01
+"""Cost per row and per column of distance from the start column: among clean paths, the one near
+where the profile said the gap was."""
+
+
+@dataclass(frozen=True)
+class CutPath:
+    """A cut through a group: `columns[i]` is the boundary in row `top + i` (pixels left of it are left of the cut).
+
+    columns: int (rows,) as a tuple, in the reduced copy's columns; cost: the ink it separates, in
+    pixels of full ink (0 when it runs through a gap).
+    """
+
+    top: int
+    columns: tuple[int, ...]
+    cost: float
+
+    @property
+    def mean(self) -> float:
+        return float(np.mean(self.columns))
+
+
+def boundary_ink(ink: np.ndarray) -> np.ndarray:
+    """float32 (h, w + 1): ink separated by a boundary before each column (and after the last).
+
+    A boundary between two pixels splits ink only when both hold some: the smaller of the two.
+    """
+    padded = np.pad(ink, ((0, 0), (1, 1)))
+    return np.minimum(padded[:, :-1], padded[:, 1:])
+
+
+def cheapest_paths(ink: np.ndarray, top: int, left: int, starts: list[int], reach: int) -> list[CutPath]:
+    """The cheapest path near each start column through a group's ink (a dynamic program, row by row).
+
+    ink: float32 (h, w) in [0, 1], the group's ink in its box (other groups' ink zeroed), whose
+    top-left is (top, left) in the reduced copy; starts: boundary columns relative to the box,
+    1..w-1; reach: how far in columns a path may stray from its start. One path per start, in order.
+    """
+    if not starts:
+        return []
+    cost = boundary_ink(ink)
+    height, boundaries = cost.shape
+    offsets = np.arange(-reach, reach + 1)
+    columns = np.clip(np.asarray(starts)[:, None] + offsets[None, :], 0, boundaries - 1)
+    drift = DRIFT_COST * np.abs(offsets)[None, :].astype(np.float32)
+    # Steps from a window position k to k-1, k, k+1 of the row above; moves off the window are barred.
+    total = cost[0][columns] + drift
+    came_from = np.zeros((height, *columns.shape), dtype=np.int8)
+    blocked = np.full((len(starts), 1), np.inf, dtype=np.float32)
+    for row in range(1, height):
+        from_left = np.concatenate([blocked, total[:, :-1]], axis=1) + STEP_COST
+        from_right = np.concatenate([total[:, 1:], blocked], axis=1) + STEP_COST
+        choices = np.stack([from_left, total, from_right])
+        came_from[row] = np.argmin(choices, axis=0) - 1
+        total = np.min(choices, axis=0) + cost[row][columns] + drift
+    paths = []
+    for index in range(len(starts)):
+        position = int(np.argmin(total[index]))
+        trail = [position]
+        for row in range(height - 1, 0, -1):
+            position += int(came_from[row, index, position])
+            trail.append(position)
+        along = columns[index, trail[::-1]]
+        separated = float(cost[np.arange(height), along].sum())
+        paths.append(CutPath(top=top, columns=tuple(int(left + column) for column in along), cost=separated))
+    return paths
+
+
+def between(left: CutPath | None, right: CutPath | None, box: tuple[int, int, int, int]) -> np.ndarray:
+    """bool (h, w) over `box` (left, top, right, bottom) of the reduced copy: right of `left` and left of `right`.
+
+    None stands for no cut on that side. Rows of the box outside a path's rows are not limited by it.
+    """
+    box_left, box_top, box_right, box_bottom = box
+    columns = np.arange(box_left, box_right)[None, :]
+    mask = np.ones((box_bottom - box_top, box_right - box_left), dtype=bool)
+    for path, keep_left in ((left, False), (right, True)):
+        if path is None:
+            continue
+        rows = np.arange(path.top, path.top + len(path.columns))
+        inside = (rows >= box_top) & (rows < box_bottom)
+        boundary = np.asarray(path.columns)[inside][:, None]
+        mask[rows[inside] - box_top] &= (columns < boundary) if keep_left else (columns >= boundary)
+    return mask
+
+
+def stroke_width(ink: np.ndarray) -> float:
+    """Typical width of the strokes of `ink` (float32 (h, w) in [0, 1]), in pixels: twice area over outline.
+
+    A stroke of width t and length l has area t*l and outline about 2*l; the measure is rough on
+    small reduced copies but only scales the cut cost into "strokes crossed".
+    """
+    inked = ink > 0.5
+    outline = np.count_nonzero(inked[:, 1:] != inked[:, :-1]) + np.count_nonzero(inked[1:] != inked[:-1])
+    return max(2.0 * float(np.count_nonzero(inked)) / max(outline, 1), 1.0)

@@ -1,0 +1,87 @@
+"""preprocessing.cut_paths and preprocessing.cuts: cut paths through touching ink, and the cut search's priors."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from preprocessing import cut_paths, cuts
+
+
+def test_a_cut_path_goes_round_an_overhang_without_crossing_ink():
+    # A bar from the left digit overhangs the right digit, which starts under it: no straight
+    # line separates them, a path that bends under the bar's tip does.
+    ink = np.zeros((30, 40), dtype=np.float32)
+    ink[2:6, 2:28] = 1.0  # the overhanging bar (left digit)
+    ink[2:28, 2:6] = 1.0  # the left digit's stem
+    ink[16:28, 20:24] = 1.0  # the right digit, under the bar's tip
+    (path,) = cut_paths.cheapest_paths(ink, top=0, left=0, starts=[16], reach=14)
+    assert path.cost == 0.0
+    columns = np.asarray(path.columns)
+    assert columns[:6].min() >= 28  # right of the bar's tip at the top,
+    assert columns[16:].max() <= 20  # left of the right digit below it.
+    assert np.abs(np.diff(columns)).max() <= 1
+
+
+def test_a_path_through_touching_strokes_crosses_them_at_their_thinnest():
+    ink = np.zeros((20, 30), dtype=np.float32)
+    ink[9:11, :] = 1.0  # a horizontal stroke 2 px thick joining both sides
+    ink[:, 5:7] = 1.0
+    ink[:, 22:24] = 1.0
+    (path,) = cut_paths.cheapest_paths(ink, top=0, left=0, starts=[14], reach=5)
+    assert math.isclose(path.cost, 2.0)
+    assert min(path.columns) >= 7 and max(path.columns) <= 22
+
+
+def test_between_keeps_the_pixels_right_of_one_path_and_left_of_the_other():
+    left = cut_paths.CutPath(top=1, columns=(3, 3, 4), cost=0.0)
+    right = cut_paths.CutPath(top=1, columns=(6, 7, 7), cost=0.0)
+    mask = cut_paths.between(left, right, (0, 0, 10, 5))
+    assert mask[0].all() and mask[4].all()  # rows outside the paths are not limited by them
+    assert np.flatnonzero(mask[1]).tolist() == [3, 4, 5]
+    assert np.flatnonzero(mask[3]).tolist() == [4, 5, 6]
+    assert np.array_equal(cut_paths.between(None, None, (2, 0, 5, 3)), np.ones((3, 3), dtype=bool))
+
+
+def test_stroke_width_of_a_bar_is_its_thickness():
+    ink = np.zeros((60, 60), dtype=np.float32)
+    ink[10:50, 20:26] = 1.0
+    assert abs(cut_paths.stroke_width(ink) - 6) < 1.5
+
+
+def test_the_aspect_prior_is_measured_on_mnist_training_digits():
+    from digit_models import mnist, splits
+
+    data = mnist.load_mnist()
+    train, _ = splits.train_validation_indices(data.y_train)
+    chosen = np.random.default_rng(0).choice(train, 5_000, replace=False)
+    for digit in range(10):
+        aspects = []
+        for index in chosen[data.y_train[chosen] == digit]:
+            inked = data.X_train[index] > 40
+            rows, columns = np.flatnonzero(inked.any(axis=1)), np.flatnonzero(inked.any(axis=0))
+            aspects.append(math.log((columns[-1] - columns[0] + 1) / (rows[-1] - rows[0] + 1)))
+        assert abs(np.mean(aspects) - cuts.ASPECT_LOG_MEAN[digit]) < 0.01
+        assert abs(np.std(aspects) - cuts.ASPECT_LOG_STD[digit]) < 0.01
+
+
+def test_a_wide_eight_scores_below_a_wide_zero_read_as_surely():
+    # The same confidence, the same aspect: a zero that wide is common, an eight that wide is two digits.
+    settings = cuts.CutSettings(aspect_weight=1.0, distance_weight=0.0)
+    for digit, other in ((0, 8), (2, 1)):
+        sure = np.full(10, 1e-4)
+        sure[digit] = 1 - 9e-4
+        doubtful = np.roll(sure, other - digit)
+        wide = cuts.digit_log_score(cuts.Reading(probabilities=sure, aspect=1.2, height=40.0), settings)
+        odd = cuts.digit_log_score(cuts.Reading(probabilities=doubtful, aspect=1.2, height=40.0), settings)
+        assert wide > odd + 1
+
+
+def test_a_digit_far_from_every_training_digit_scores_lower():
+    settings = cuts.CutSettings(distance_weight=0.5)
+    probabilities = np.full(10, 0.01)
+    probabilities[3] = 0.91
+    near = cuts.Reading(probabilities=probabilities, aspect=0.8, height=40.0, distance=2.0)
+    far = cuts.Reading(probabilities=probabilities, aspect=0.8, height=40.0, distance=6.0)
+    assert math.isclose(cuts.digit_log_score(near, settings) - cuts.digit_log_score(far, settings), 2.0)
