@@ -246,6 +246,20 @@ class TestFrameFilling:
         assert result.box == (10, 0, 70, 100)
         assert result.image[14, 14] < 0.1 < result.image[14, 10]  # The hole stays empty, the ring stays ink.
 
+    @pytest.mark.parametrize("darkening", [0.0, 0.1, 0.2])
+    def test_a_tight_crop_of_a_sheet_lit_from_one_side_is_found(self, mnist, reference, darkening):
+        """Light falling off across a crop filled by the digit: the border is one sheet all the same."""
+        digits = mnist.X_test[:12]
+        results = []
+        for digit in digits:
+            ink = upscale(digit, 6)  # About 120 px high, cropped to the ink: it touches every edge.
+            light = 1 - darkening * np.linspace(0, 1, ink.shape[1])[None, :]
+            gray = (230 * (1 - ink) + 40 * ink) * light
+            results.append(to_mnist(np.clip(gray, 0, 255).astype(np.uint8)))
+        assert all(result.found and result.inverted for result in results), [result.reason for result in results]
+        agreement = reference(np.stack([result.image for result in results])) == reference(digits / 255)
+        assert agreement.mean() >= 11 / 12
+
     def test_noise_filling_the_frame_is_still_no_digit(self):
         noise = np.random.default_rng(1).integers(0, 256, (128, 128)).astype(np.uint8)
         assert not to_mnist(noise).found
