@@ -28,7 +28,7 @@ import numpy as np
 
 from bench import number_families
 from digit_models import artifacts, numbers
-from preprocessing import cuts, segmentation
+from preprocessing import cut_paths, cuts, segmentation
 
 RESULTS = Path(__file__).resolve().parent / "results" / "number_tuning.json"
 DIGIT_COUNTS = range(2, 7)
@@ -149,7 +149,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         "fixed": {
             "cuts.MIN_DIGIT_ASPECT": cuts.MIN_DIGIT_ASPECT,
             "cuts.MAX_DIGIT_ASPECT": cuts.MAX_DIGIT_ASPECT,
-            "cuts.CUT_SPACING": cuts.CUT_SPACING,
+            "cut_paths.CUT_SPACING": cut_paths.CUT_SPACING,
         },
         "tried": table,
         "seconds": round(time.perf_counter() - started, 1),

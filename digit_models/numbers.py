@@ -37,29 +37,57 @@ class NumberReading:
     images: np.ndarray
 
 
-def ensemble_scorer(models: Mapping[str, DigitModel]) -> segmentation.Score:
+def ensemble_scorer(models: Mapping[str, DigitModel]) -> EnsembleScorer:
+    """The segmentation's `score` for these models (see `EnsembleScorer`)."""
+    return EnsembleScorer(models)
+
+
+class EnsembleScorer:
     """The segmentation's `score`: float32 (n, 28, 28) -> `cuts.Scores` (the ensemble's probabilities
     (n, 10) and each image's distance to the nearest digit the KNN was fitted on, when there is a KNN).
 
     Members whose ensemble weight is zero are not run: the cut search scores tens of candidate
     crops, and a zero-weight member would only cost time (same numbers as `ensemble.predict_proba`).
+    Each member's probabilities are kept per image, so that `predict_all` on the digits finally chosen,
+    all of which the segmentation scored, runs only the members the ensemble does not use.
     """
-    ensemble = models.get("ensemble")
-    nearest = _nearest_distance(models.get("knn"))
-    if not isinstance(ensemble, EnsembleModel):
-        model = ensemble if ensemble is not None else next(iter(models.values()))
-        probabilities = model.predict_proba
-    else:
-        used = {key: weight for key, weight in ensemble.weights.items() if weight > 0}
 
-        def probabilities(batch: np.ndarray) -> np.ndarray:
-            return sum(weight * ensemble.members[key].predict_proba(batch) for key, weight in used.items())
+    def __init__(self, models: Mapping[str, DigitModel]) -> None:
+        self.models = models
+        self.ensemble = models.get("ensemble")
+        self.nearest = _nearest_distance(models.get("knn"))
+        self.used: dict[str, float] = {}
+        if isinstance(self.ensemble, EnsembleModel):
+            self.used = {key: weight for key, weight in self.ensemble.weights.items() if weight > 0}
+        self.kept: dict[bytes, dict[str, np.ndarray]] = {}  # image bytes -> member key -> probabilities (10,)
 
-    def score(images: np.ndarray) -> cuts.Scores:
+    def __repr__(self) -> str:
+        return f"EnsembleScorer({self.ensemble!r})"
+
+    def __call__(self, images: np.ndarray) -> cuts.Scores:
         batch = as_image_batch(images)
-        return cuts.Scores(probabilities=probabilities(batch), distances=None if nearest is None else nearest(batch))
+        distances = None if self.nearest is None else self.nearest(batch)
+        if not self.used:
+            model = self.ensemble if self.ensemble is not None else next(iter(self.models.values()))
+            return cuts.Scores(probabilities=model.predict_proba(batch), distances=distances)
+        members = {key: self.ensemble.members[key].predict_proba(batch) for key in self.used}
+        for row, image in enumerate(batch):
+            self.kept[image.tobytes()] = {key: values[row] for key, values in members.items()}
+        probabilities = sum(weight * members[key] for key, weight in self.used.items())
+        return cuts.Scores(probabilities=probabilities, distances=distances)
 
-    return score
+    def predict_all(self, images: np.ndarray) -> dict[str, np.ndarray]:
+        """`classify.predict_all` for float32 (n, 28, 28) -> key -> (n, 10), taking the members' probabilities
+        kept for images already scored (equal to running them again, up to the float rounding of a batch)."""
+        batch = as_image_batch(images)
+        kept = [self.kept.get(image.tobytes()) for image in batch]
+        if not self.used or any(row is None for row in kept):
+            return predict_all(self.models, batch)
+        known = {key: np.stack([row[key] for row in kept]) for key in self.used}
+        shown = [key for key in self.models if key != "ensemble"]
+        probabilities = {key: known[key] if key in known else self.models[key].predict_proba(batch) for key in shown}
+        probabilities["ensemble"] = self.ensemble.combine({**known, **probabilities}, batch)
+        return probabilities
 
 
 def _nearest_distance(knn: DigitModel | None) -> Callable[[np.ndarray], np.ndarray] | None:
@@ -92,12 +120,13 @@ def read_number_details(models: Mapping[str, DigitModel], source: Any) -> Number
     source: anything `preprocessing.to_mnist` accepts. Raises `preprocessing.ImageError` (a
     ValueError) when it is not a readable image.
     """
-    found = segmentation.segment(source, score=ensemble_scorer(models))
+    scorer = ensemble_scorer(models)
+    found = segmentation.segment(source, score=scorer)
     if not found.found:
         empty = {"number": None, "confidence": None, "digits": [], "message": f"No digit found: {found.reason}"}
         return NumberReading(answer=empty, images=np.zeros((0, 28, 28), dtype=np.float32))
     images = np.stack([digit.image for digit in found.digits])
-    probabilities = predict_all(models, images)
+    probabilities = scorer.predict_all(images)
     digits = []
     for row, crop in enumerate(found.digits):
         digits.append({**answer(probabilities, row), "box": list(crop.box)})

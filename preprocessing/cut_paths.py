@@ -11,9 +11,11 @@ crosses the strokes where they are thinnest.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
+from scipy import ndimage
 
 PATH_REACH = 0.25
 """A path stays within this many line heights of its start column on either side: enough to go
@@ -28,6 +30,22 @@ equally clean ones, while a single pixel of ink is worth a detour of twenty step
 DRIFT_COST = 0.01
 """Cost per row and per column of distance from the start column: among clean paths, the one near
 where the profile said the gap was."""
+
+
+MAX_CUTS_PER_LINE_HEIGHT = 8
+"""At most this many candidate cuts per line height of the group's width (thinnest first): a bound
+on the time spent, as each cut starts up to `cuts.MAX_DIGIT_ASPECT` / CUT_SPACING spans to score."""
+
+START_STEP = 0.05
+"""Besides the profile's valleys and the strokes' edges, a path starts every this many line heights."""
+
+CUT_SPACING = 0.08
+"""Kept cuts are at least this many line heights apart (their mean columns) and from the group's edges:
+the cheapest cut of each such neighbourhood stands for it. On 60 touching numbers of MNIST validation
+digits, the right reading is among the candidates for 80% at 0.08, 72% at 0.15."""
+
+PROFILE_SMOOTHING = 1.0
+"""Standard deviation, in reduced pixels, of the smoothing of the column profile before its valleys are found."""
 
 
 @dataclass(frozen=True)
@@ -91,6 +109,42 @@ def cheapest_paths(ink: np.ndarray, top: int, left: int, starts: list[int], reac
         separated = float(cost[np.arange(height), along].sum())
         paths.append(CutPath(top=top, columns=tuple(int(left + column) for column in along), cost=separated))
     return paths
+
+
+def candidate_paths(ink: np.ndarray, top: int, left: int, edges: list[int], line_height: float) -> list[CutPath]:
+    """Cuts worth trying through a group, left to right by mean column.
+
+    ink: float32 (h, w) in [0, 1], the group's ink over its box (other groups' ink zeroed), whose top-left
+    is (top, left) in the reduced copy; edges: its strokes' left and right edges, in columns of the box;
+    line_height: in reduced pixels. Paths start at the valleys of the column profile, at the edges and
+    every START_STEP line heights; the cheapest are kept, CUT_SPACING line heights apart and from the
+    group's edges, at most MAX_CUTS_PER_LINE_HEIGHT per line height.
+    """
+    width = ink.shape[1]
+    profile = ndimage.gaussian_filter1d(ink.sum(axis=0), PROFILE_SMOOTHING)
+    valleys = [
+        column
+        for column in range(1, width - 1)
+        if profile[column] <= profile[column - 1] and profile[column] < profile[column + 1]
+    ]
+    step = max(1, round(START_STEP * line_height))
+    spacing = CUT_SPACING * line_height
+    starts = sorted(
+        {column for column in (*valleys, *edges, *range(step, width, step)) if spacing <= column <= width - spacing}
+    )
+    reach = max(1, round(PATH_REACH * line_height))
+    found = cheapest_paths(ink, top, left, starts, reach)
+    # The cheapest cut of each neighbourhood: two digits meet at a local minimum of the ink to cross,
+    # however much ink that is, so the limit is on the spacing, not on the cost.
+    limit = max(1, math.ceil(MAX_CUTS_PER_LINE_HEIGHT * width / line_height))
+    kept: list[CutPath] = []
+    for path in sorted(found, key=lambda path: path.cost):
+        centre = path.mean - left
+        if spacing <= centre <= width - spacing and all(abs(path.mean - other.mean) >= spacing for other in kept):
+            kept.append(path)
+        if len(kept) == limit:
+            break
+    return sorted(kept, key=lambda path: path.mean)
 
 
 def between(left: CutPath | None, right: CutPath | None, box: tuple[int, int, int, int]) -> np.ndarray:

@@ -18,6 +18,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Protocol
 
 import numpy as np
 from scipy import ndimage
@@ -91,21 +92,6 @@ MIN_HEIGHT_FRACTION = 0.55
 a digit: a cut-off tail or bar is not a digit. 0.4-0.55 tie on numbers of MNIST validation digits
 (`bench.number_tuning`)."""
 
-MAX_CUTS_PER_LINE_HEIGHT = 8
-"""At most this many candidate cuts per line height of the group's width (thinnest first): a bound
-on the time spent, as each cut starts up to MAX_DIGIT_ASPECT / CUT_SPACING spans to score."""
-
-START_STEP = 0.05
-"""Besides the profile's valleys and the strokes' edges, a path starts every this many line heights."""
-
-CUT_SPACING = 0.08
-"""Kept cuts are at least this many line heights apart (their mean columns) and from the group's edges:
-the cheapest cut of each such neighbourhood stands for it. On 60 touching numbers of MNIST validation
-digits, the right reading is among the candidates for 80% at 0.08, 72% at 0.15."""
-
-PROFILE_SMOOTHING = 1.0
-"""Standard deviation, in reduced pixels, of the smoothing of the column profile before its valleys are found."""
-
 
 @dataclass(frozen=True)
 class CutSettings:
@@ -150,8 +136,31 @@ class Reading:
     distance: float | None = None
 
 
-Read = Callable[[Sequence[Span]], "list[Reading | None]"]
-"""Spans -> their readings (the caller's normalisation and classifier), None for a span with no ink."""
+class Reader(Protocol):
+    """The caller's view of candidate digits: their ink's height first (cheap), then their readings
+    (normalisation and classifier, the costly part) only for the spans that can still be chosen."""
+
+    def heights(self, spans: Sequence[Span]) -> list[float | None]:
+        """Each span's ink height in reduced pixels, None for a span with no ink."""
+        ...
+
+    def readings(self, spans: Sequence[Span]) -> list[Reading | None]:
+        """Each span's reading, None for a span with no ink; all spans in one batch."""
+        ...
+
+
+@dataclass(frozen=True)
+class Lattice:
+    """The candidate digits of one group: `spans[(start, stop)]` lies between cut positions start and stop
+    (0 is the group's left edge, `last` its right edge); `cut_costs[position]`: log prior of a cut there."""
+
+    whole: Span
+    spans: dict[tuple[int, int], Span]
+    cut_costs: list[float]
+
+    @property
+    def last(self) -> int:
+        return len(self.cut_costs) - 1
 
 
 def box_of(group: Sequence[Piece]) -> geometry.Box:
@@ -168,31 +177,49 @@ def whole(group: Sequence[Piece]) -> Span:
     return Span(pieces=tuple(piece.label for piece in group), box=box_of(group))
 
 
-def split(
-    group: list[Piece],
+def split_groups(
+    groups: Sequence[list[Piece]],
     labels: np.ndarray,
     ink: np.ndarray,
-    read: Read | None,
+    reader: Reader | None,
     line_height: float,
     settings: CutSettings = CutSettings(),
 ) -> list[Span]:
-    """The group as one or more digits: the most probable cuts when it is wide enough to hold several.
+    """Each group as one or more digits, left to right: the most probable cuts where it may hold several.
 
     labels: int32 (h, w) strokes of the reduced copy, the pieces' labels; ink: float32 (h, w) there;
-    read: spans -> readings (the caller's normalisation and classifier), None to never cut;
-    line_height: in reduced pixels.
+    reader: the caller's normalisation and classifier, None to never cut; line_height: in reduced pixels.
+    The candidates of every group, and the groups not to be cut, are read in one batch: each call of the
+    models has a fixed cost, and the reader keeps its readings for the digits finally chosen.
     """
+    lattices = [lattice(group, labels, ink, reader is not None, line_height, settings) for group in groups]
+    if reader is None:
+        return [found.whole for found in lattices]
+    wanted = [
+        span
+        for found in lattices
+        for span in (winnable(found, reader, line_height, settings) if found.spans else [found.whole])
+    ]
+    readings = dict(zip(wanted, reader.readings(wanted), strict=True))
+    return [span for found in lattices for span in best_reading(found, readings, settings)]
+
+
+def lattice(
+    group: list[Piece], labels: np.ndarray, ink: np.ndarray, cut: bool, line_height: float, settings: CutSettings
+) -> Lattice:
+    """The group's candidate digits between candidate cuts; none (only `whole`) when it is not to be cut."""
     left, top, right, bottom = box_of(group)
     everything = whole(group)
     # Pieces merged by overlap may still be neighbours overhanging each other: worth a try at cutting.
     widest_single = settings.split_aspect if len(group) == 1 else 2 * MIN_DIGIT_ASPECT
-    if read is None or right - left <= widest_single * line_height:
-        return [everything]
+    if not cut or right - left <= widest_single * line_height:
+        return Lattice(everything, {}, [0.0])
     inside = np.isin(labels[top:bottom, left:right], everything.pieces)
     group_ink = ink[top:bottom, left:right] * inside
-    paths = candidate_paths(group, group_ink, line_height)
+    edges = [piece.box[0] - left for piece in group] + [piece.box[2] - left for piece in group]
+    paths = cut_paths.candidate_paths(group_ink, top, left, edges, line_height)
     if not paths:
-        return [everything]
+        return Lattice(everything, {}, [0.0])
     # Positions: the group's left edge, the cuts by their mean column, its right edge.
     means = [float(left), *(path.mean for path in paths), float(right)]
     ends: list[cut_paths.CutPath | None] = [None, *paths, None]
@@ -207,28 +234,55 @@ def split(
             elif not MIN_DIGIT_ASPECT <= width <= MAX_DIGIT_ASPECT or _cross(ends[start], ends[stop]):
                 continue
             spans[(start, stop)] = Span(everything.pieces, everything.box, ends[start], ends[stop])
-    readings = dict(zip(spans, read(list(spans.values())), strict=True))
     stroke = cut_paths.stroke_width(group_ink)
-    cut_cost = (
-        [0.0] + [math.log(settings.cut_prior) - settings.ink_weight * path.cost / stroke for path in paths] + [0.0]
-    )
+    cut_costs = [math.log(settings.cut_prior) - settings.ink_weight * path.cost / stroke for path in paths]
+    return Lattice(everything, spans, [0.0, *cut_costs, 0.0])
+
+
+def winnable(found: Lattice, reader: Reader, line_height: float, settings: CutSettings) -> list[Span]:
+    """The spans worth reading: those with ink, tall enough, on some chain of spans from edge to edge.
+
+    Only their ink is looked at, which costs a fraction of reading them; `best_reading` could never
+    choose the others, so leaving them unread changes nothing but the time.
+    """
+    keys = list(found.spans)
+    heights = reader.heights([found.spans[key] for key in keys])
+    usable = [
+        key
+        for key, height in zip(keys, heights, strict=True)
+        if height is not None and (height >= settings.min_height_fraction * line_height or key == (0, found.last))
+    ]
+    reached = {0}  # Positions a chain of usable spans reaches from the left edge (keys are by start)...
+    for start, stop in usable:
+        if start in reached:
+            reached.add(stop)
+    finishing = {found.last}  # ...and those from which one reaches the right edge.
+    for start, stop in sorted(usable, key=lambda key: -key[1]):
+        if stop in finishing:
+            finishing.add(start)
+    return [found.spans[key] for key in usable if key[0] in reached and key[1] in finishing]
+
+
+def best_reading(found: Lattice, readings: dict[Span, Reading | None], settings: CutSettings) -> list[Span]:
+    """The chain of spans from edge to edge whose digits are most probable together (dynamic programming
+    over the cut positions); the whole group when no span was read or no chain is complete."""
+    last = found.last
     # best[stop]: the most probable reading of the group up to position stop, and where its last digit starts.
     best: list[tuple[float, int]] = [(0.0, -1)] + [(-math.inf, -1)] * last
-    for (start, stop), reading in sorted(readings.items(), key=lambda item: item[0][1]):
+    for (start, stop), span in sorted(found.spans.items(), key=lambda item: item[0][1]):
+        reading = readings.get(span)
         if reading is None or best[start][0] == -math.inf:
             continue
-        if reading.height < settings.min_height_fraction * line_height and (start, stop) != (0, last):
-            continue
-        value = best[start][0] + digit_log_score(reading, settings) + cut_cost[stop]
+        value = best[start][0] + digit_log_score(reading, settings) + found.cut_costs[stop]
         if value > best[stop][0]:
             best[stop] = (value, start)
     if best[last][1] < 0:
-        return [everything]
+        return [found.whole]
     chosen = []
     stop = last
     while stop > 0:
         start = best[stop][1]
-        chosen.append(spans[(start, stop)])
+        chosen.append(found.spans[(start, stop)])
         stop = start
     return chosen[::-1]
 
@@ -251,42 +305,6 @@ def digit_log_score(reading: Reading, settings: CutSettings) -> float:
     if reading.distance is not None:
         value -= settings.distance_weight * reading.distance
     return value
-
-
-def candidate_paths(group: list[Piece], group_ink: np.ndarray, line_height: float) -> list[cut_paths.CutPath]:
-    """Cuts worth trying through the group, left to right by mean column.
-
-    group_ink: float32 (h, w) in [0, 1], the group's ink over its box. Paths start at the valleys of
-    its column profile, its pieces' edges and every START_STEP line heights; the cheapest are kept,
-    CUT_SPACING line heights apart and from the edges, at most CUTS_PER_LINE_HEIGHT per line height.
-    """
-    left, top, right, _ = box_of(group)
-    width = right - left
-    profile = ndimage.gaussian_filter1d(group_ink.sum(axis=0), PROFILE_SMOOTHING)
-    valleys = [
-        column
-        for column in range(1, width - 1)
-        if profile[column] <= profile[column - 1] and profile[column] < profile[column + 1]
-    ]
-    edges = [piece.box[0] - left for piece in group] + [piece.box[2] - left for piece in group]
-    step = max(1, round(START_STEP * line_height))
-    spacing = CUT_SPACING * line_height
-    starts = sorted(
-        {column for column in (*valleys, *edges, *range(step, width, step)) if spacing <= column <= width - spacing}
-    )
-    reach = max(1, round(cut_paths.PATH_REACH * line_height))
-    found = cut_paths.cheapest_paths(group_ink, top, left, starts, reach)
-    # The cheapest cut of each neighbourhood: two digits meet at a local minimum of the ink to cross,
-    # however much ink that is, so the limit is on the spacing, not on the cost.
-    limit = max(1, math.ceil(MAX_CUTS_PER_LINE_HEIGHT * width / line_height))
-    kept: list[cut_paths.CutPath] = []
-    for path in sorted(found, key=lambda path: path.cost):
-        centre = path.mean - left
-        if spacing <= centre <= width - spacing and all(abs(path.mean - other.mean) >= spacing for other in kept):
-            kept.append(path)
-        if len(kept) == limit:
-            break
-    return sorted(kept, key=lambda path: path.mean)
 
 
 def span_support(span: Span, labels: np.ndarray) -> np.ndarray:

@@ -163,11 +163,8 @@ class NumberImage:
             settings.loose_reach_fraction,
         )
         line_height = float(np.median([_height(group) for group in groups]))
-        read = self.reader.readings if self.reader.score is not None else None
-        spans: list[cuts.Span] = []
-        for group in groups:
-            spans.extend(cuts.split(group, self.labels, self.ink_map.ink, read, line_height, settings.cuts))
-        return spans
+        reader = self.reader if self.reader.score is not None else None
+        return cuts.split_groups(groups, self.labels, self.ink_map.ink, reader, line_height, settings.cuts)
 
     def segment(self, settings: Settings = Settings()) -> Segmentation:
         """The digits' crops and boxes in the input's pixels, left to right."""
@@ -278,15 +275,27 @@ class _Reader:
         self.ink_map = ink_map
         self.gray = gray
         self.score = score
+        self._ink: dict[cuts.Span, tuple[np.ndarray, geometry.Box] | None] = {}
         self._read: dict[cuts.Span, tuple[np.ndarray, geometry.Box] | None] = {}
         self._readings: dict[cuts.Span, cuts.Reading | None] = {}
 
     def read(self, span: cuts.Span) -> tuple[np.ndarray, geometry.Box] | None:
         """float32 (28, 28) in [0, 1] of the span and its ink's box in the working copy; None when it holds no ink."""
         if span not in self._read:
-            found = self._ink(span)
+            found = self.ink(span)
             self._read[span] = None if found is None else (normalisation.to_mnist_frame(found[0]), found[1])
         return self._read[span]
+
+    def heights(self, spans: Sequence[cuts.Span]) -> list[float | None]:
+        """Each span's ink height in reduced pixels, None without ink: no normalisation, no model."""
+        boxes = [None if found is None else found[1] for found in map(self.ink, spans)]
+        return [None if box is None else (box[3] - box[1]) / self.ink_map.factor for box in boxes]
+
+    def ink(self, span: cuts.Span) -> tuple[np.ndarray, geometry.Box] | None:
+        """The span's ink cropped tight from the working copy, float32 (h, w) in [0, 1], and its box there."""
+        if span not in self._ink:
+            self._ink[span] = self._crop(span)
+        return self._ink[span]
 
     def readings(self, spans: Sequence[cuts.Span]) -> list[cuts.Reading | None]:
         """Each span's probabilities (one call of `score` for all new ones), aspect and height; None without ink."""
@@ -310,8 +319,7 @@ class _Reader:
             self._readings.setdefault(span, None)
         return [self._readings[span] for span in spans]
 
-    def _ink(self, span: cuts.Span) -> tuple[np.ndarray, geometry.Box] | None:
-        """The span's ink cropped tight from the working copy, float32 (h, w) in [0, 1], and its box there."""
+    def _crop(self, span: cuts.Span) -> tuple[np.ndarray, geometry.Box] | None:
         support = cuts.span_support(span, self.labels)
         box = geometry.bounding_box(support)
         if box is None:

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from digit_models import cli, numbers
+from digit_models import classify, cli, numbers
 from preprocessing import ImageError
 from tests.test_segmentation import enlarged, on_paper
 
@@ -95,3 +95,20 @@ def test_cli_read_number_exits_0_when_every_file_reads(quick_models_dir, number_
     out = io.StringIO()
     assert cli.main(["read-number", path, "--models-dir", str(quick_models_dir)], out=out) == 0
     assert out.getvalue().startswith(f"{path}: ")
+
+
+def test_predict_all_from_the_scorers_kept_probabilities_equals_running_every_model(quick_models):
+    rng = np.random.default_rng(1)
+    images = rng.random((7, 28, 28), dtype=np.float32)
+    scorer = numbers.ensemble_scorer(quick_models)
+    scorer(images)
+    # Some images in another order, as the chosen digits come out of the candidates scored.
+    chosen = images[[4, 0, 6]]
+    kept = scorer.predict_all(chosen)
+    fresh = classify.predict_all(quick_models, chosen)
+    assert list(kept) == list(fresh)
+    for key in fresh:
+        np.testing.assert_allclose(kept[key], fresh[key], atol=1e-6)
+    unseen = rng.random((2, 28, 28), dtype=np.float32)  # Not scored: every model runs.
+    expected = classify.predict_all(quick_models, unseen)["ensemble"]
+    np.testing.assert_allclose(scorer.predict_all(unseen)["ensemble"], expected)

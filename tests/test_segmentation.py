@@ -167,3 +167,36 @@ def test_touching_mnist_digits_are_split_into_their_digits(test_digits, app_mode
         right += digits == "".join(str(int(label)) for label in labels[chosen])
     assert joined >= 10  # Without cuts most would lose digits: they really touch.
     assert counted >= 10 and right >= 8
+
+
+def test_reading_only_winnable_spans_chooses_as_reading_every_candidate(test_digits, quick_models):
+    """The pruning in `cuts.winnable` is a fast path: the dynamic program over every candidate agrees."""
+    from bench import number_families
+    from digit_models import numbers
+
+    images, _ = test_digits
+    rng = np.random.default_rng(11)
+    pruned = 0
+    for index in range(6):
+        chosen = rng.choice(len(images), 3, replace=False)
+        source = number_families.number_input("touching", images[chosen], 11, index)
+        prepared = segmentation.prepare(source, numbers.ensemble_scorer(quick_models))
+        line_height = float(max(piece.box[3] - piece.box[1] for piece in prepared.pieces))
+        group = prepared.pieces  # Every stroke as one group: the widest lattice.
+        found = cuts.lattice(group, prepared.labels, prepared.ink_map.ink, True, line_height, cuts.CutSettings())
+        every = list(found.spans.values())
+        heights = dict(zip(every, prepared.reader.heights(every), strict=True))
+        minimum = cuts.CutSettings().min_height_fraction * line_height
+        # The slow path: every candidate read, the short ones (not the whole group) left out by hand.
+        readable = [span for span in every if heights[span] is not None]
+        readings = dict(zip(readable, prepared.reader.readings(readable), strict=True))
+        tall = {
+            span: reading
+            for span, reading in readings.items()
+            if reading.height >= minimum or (span.left is None and span.right is None)
+        }
+        wanted = cuts.winnable(found, prepared.reader, line_height, cuts.CutSettings())
+        pruned += len(every) - len(wanted)
+        fast = cuts.best_reading(found, {span: readings[span] for span in wanted}, cuts.CutSettings())
+        assert fast == cuts.best_reading(found, tall, cuts.CutSettings())
+    assert pruned > 0
