@@ -38,15 +38,30 @@ class NeighbourSearch:
         """Features (n, n_features) -> (distances float64 (n, k), row indices (n, k)), nearest first."""
         queries = np.asarray(features, dtype=np.float64)
         k = self.knn.n_neighbors
-        # ||q - x||^2 up to the query's own norm, which does not change the order. (rows @ q.T
-        # rather than q @ rows.T: NumPy's BLAS call is four times faster for a few queries.)
-        partial = self.squared_norms[None, :] - 2 * (self.rows @ queries.astype(np.float32).T).T
+        partial = self._without_query_norm(queries.astype(np.float32))
         count = min(CANDIDATES, len(self.rows))
         candidates = np.argpartition(partial, count - 1, axis=1)[:, :count]
         differences = self.fitted_rows[candidates].astype(np.float64) - queries[:, None, :]
         exact = np.sqrt(np.einsum("ijk,ijk->ij", differences, differences))
         order = np.argsort(exact, axis=1, kind="stable")[:, :k]
         return np.take_along_axis(exact, order, axis=1), np.take_along_axis(candidates, order, axis=1)
+
+    def nearest_distance(self, features: np.ndarray) -> np.ndarray:
+        """Features (n, n_features) -> float64 (n,): the distance to the nearest fitted row, in float32.
+
+        A minimum, no sort: cheap for the many candidate digits of a number (digit_models/numbers.py).
+        """
+        queries = np.asarray(features, dtype=np.float32)
+        squared = self._without_query_norm(queries).min(axis=1) + np.einsum("ij,ij->i", queries, queries)
+        return np.sqrt(np.maximum(squared, 0.0)).astype(np.float64)
+
+    def _without_query_norm(self, queries: np.ndarray) -> np.ndarray:
+        """float32 queries (n, n_features) -> float32 (n, n_fitted): ||x||^2 - 2 x.q for every fitted row x.
+
+        ||q - x||^2 less the query's own norm, which changes no order. (rows @ q.T rather than
+        q @ rows.T: NumPy's BLAS call is four times faster for a few queries.)
+        """
+        return self.squared_norms[None, :] - 2 * (self.rows @ queries.T).T
 
     def predict_proba(self, features: np.ndarray) -> np.ndarray:
         """Features (n, n_features) -> float64 (n, n_classes), as KNeighborsClassifier.predict_proba."""

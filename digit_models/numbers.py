@@ -92,26 +92,15 @@ class EnsembleScorer:
 
 def _nearest_distance(knn: DigitModel | None) -> Callable[[np.ndarray], np.ndarray] | None:
     """images float32 (n, 28, 28) -> float (n,): Euclidean distance to the nearest row the KNN was fitted on,
-    in its feature space (after its pipeline's transforms); None when `knn` is not such a pipeline.
+    in its feature space (after its pipeline's transforms); None when `knn` has no such search.
 
-    One matrix product and a minimum (float32, about 0.1 ms per image here): the scikit-learn search
-    would also sort the neighbours, which the distance does not need.
+    One matrix product and a minimum (`NeighbourSearch.nearest_distance`, about 0.1 ms per image):
+    the scikit-learn search would also sort the neighbours, which the distance does not need.
     """
-    pipeline = getattr(knn, "pipeline", None)
-    fitted = getattr(getattr(knn, "final_step", None), "_fit_X", None)
-    if pipeline is None or fitted is None or not hasattr(pipeline, "steps"):
+    search = getattr(knn, "neighbour_search", None)
+    if search is None:
         return None
-    rows = np.ascontiguousarray(fitted, dtype=np.float32)
-    squared_norms = np.einsum("ij,ij->i", rows, rows)
-
-    def nearest(images: np.ndarray) -> np.ndarray:
-        features = np.asarray(pipeline[:-1].transform(images.reshape(len(images), -1)), dtype=np.float32)
-        # ||x - q||^2 = ||x||^2 - 2 x.q + ||q||^2; the minimum over x needs only the first two terms.
-        partial = squared_norms[:, None] - 2 * (rows @ features.T)
-        squared = partial.min(axis=0) + np.einsum("ij,ij->i", features, features)
-        return np.sqrt(np.maximum(squared, 0.0)).astype(np.float64)
-
-    return nearest
+    return lambda images: search.nearest_distance(knn.features(images.reshape(len(images), -1)))
 
 
 def read_number_details(models: Mapping[str, DigitModel], source: Any) -> NumberReading:

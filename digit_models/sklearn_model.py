@@ -48,9 +48,9 @@ class SklearnDigitModel:
         rows = batch.reshape(len(batch), -1)
         with _thread_controller().limit(limits=openmp_threads, user_api="openmp"):
             if isinstance(self.final_step, RandomForestClassifier):
-                scores = forest_probabilities(self.final_step, self._features(rows))
-            elif len(batch) <= NEIGHBOUR_SEARCH_BATCH and self._neighbour_search is not None:
-                scores = self._neighbour_search.predict_proba(self._features(rows))
+                scores = forest_probabilities(self.final_step, self.features(rows))
+            elif len(batch) <= NEIGHBOUR_SEARCH_BATCH and self.neighbour_search is not None:
+                scores = self.neighbour_search.predict_proba(self.features(rows))
             else:
                 scores = self.pipeline.predict_proba(rows)
         # A model fitted on a subset may lack some classes: place its columns by class.
@@ -59,11 +59,11 @@ class SklearnDigitModel:
         return normalise_rows(probabilities)
 
     @functools.cached_property
-    def _neighbour_search(self) -> NeighbourSearch | None:
+    def neighbour_search(self) -> NeighbourSearch | None:
         """The fast search for small batches when the final step is a KNN it supports (once fitted)."""
         return NeighbourSearch(self.final_step) if knn_search.supports(self.final_step) else None
 
-    def _features(self, rows: np.ndarray) -> np.ndarray:
+    def features(self, rows: np.ndarray) -> np.ndarray:
         """Flattened images (n, 784) -> the final step's input: every step of the pipeline but the last."""
         return self.pipeline[:-1].transform(rows) if hasattr(self.pipeline, "steps") else rows
 

@@ -30,7 +30,7 @@ def test_the_app_knn_is_one_the_fast_search_supports(app_models):
 
 def test_neighbours_and_probabilities_match_scikit_learn(app_models, test_digits):
     model = app_models["knn"]
-    features = model._features(test_digits.reshape(len(test_digits), -1))
+    features = model.features(test_digits.reshape(len(test_digits), -1))
     search = NeighbourSearch(model.final_step)
 
     distances, rows = search.kneighbors(features)
