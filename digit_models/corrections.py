@@ -16,16 +16,25 @@ import dataclasses
 import datetime
 import json
 import os
+import random
 import sqlite3
-from collections.abc import Iterator, Mapping, Sequence
+import time
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 
 FILE_NAME = "corrections.sqlite3"
 BUSY_TIMEOUT_SECONDS = 10.0
-"""How long a writer waits for another one; one insert takes about a millisecond."""
+"""How long one attempt waits for another writer; one insert takes about a millisecond here."""
+BUSY_DEADLINE_SECONDS = 60.0
+"""How long a call keeps retrying attempts that found the file busy before it gives up.
+
+SQLite's busy handler is not fair: on a slow disk under load one writer can lose the race
+for the whole timeout while others keep winning, so a busy attempt is retried after a short
+random pause rather than reported to the person who clicked."""
+_T = TypeVar("_T")
 SIDE = 28
 
 _SCHEMA = """
@@ -117,11 +126,8 @@ def store(
         json.dumps(dict(answers)),
         np.clip(pixels, 0.0, 1.0).tobytes(),
     )
-    with _connection(folder, create=True) as connection:
-        cursor = connection.execute(
-            "INSERT INTO corrections (created_at, app_version, meant, answers, image) VALUES (?, ?, ?, ?, ?)", row
-        )
-        return int(cursor.lastrowid)
+    insert = "INSERT INTO corrections (created_at, app_version, meant, answers, image) VALUES (?, ?, ?, ?, ?)"
+    return _retrying_when_busy(folder, True, lambda connection: int(connection.execute(insert, row).lastrowid))
 
 
 def list_corrections(*, folder: Path | None = None, limit: int | None = None) -> list[Correction]:
@@ -133,8 +139,7 @@ def list_corrections(*, folder: Path | None = None, limit: int | None = None) ->
     if limit is not None:
         query += " LIMIT ?"
         parameters = (int(limit),)
-    with _connection(folder, create=False) as connection:
-        rows = connection.execute(query, parameters).fetchall()
+    rows = _retrying_when_busy(folder, False, lambda connection: connection.execute(query, parameters).fetchall())
     return [_correction(row) for row in rows]
 
 
@@ -142,8 +147,8 @@ def count(*, folder: Path | None = None) -> int:
     """How many corrections are stored (0 when the file does not exist yet)."""
     if not database_path(folder).exists():
         return 0
-    with _connection(folder, create=False) as connection:
-        return int(connection.execute("SELECT COUNT(*) FROM corrections").fetchone()[0])
+    query = "SELECT COUNT(*) FROM corrections"
+    return _retrying_when_busy(folder, False, lambda connection: int(connection.execute(query).fetchone()[0]))
 
 
 def _correction(row: tuple) -> Correction:
@@ -154,6 +159,23 @@ def _correction(row: tuple) -> Correction:
             f"correction {identifier} holds {pixels.size} pixels instead of 784: the file is damaged"
         )
     return Correction(identifier, created_at, version, int(meant), json.loads(answers), pixels.reshape(SIDE, SIDE))
+
+
+def _retrying_when_busy(folder: Path | None, create: bool, work: Callable[[sqlite3.Connection], _T]) -> _T:
+    """work(connection) in one transaction, retried while the file is busy, up to BUSY_DEADLINE_SECONDS."""
+    deadline = time.monotonic() + BUSY_DEADLINE_SECONDS
+    while True:
+        try:
+            with _connection(folder, create=create) as connection:
+                return work(connection)
+        except _BusyError as busy:
+            if time.monotonic() >= deadline:
+                raise CorrectionsError(str(busy)) from busy.__cause__
+            time.sleep(random.uniform(0.01, 0.1))
+
+
+class _BusyError(Exception):
+    """Another writer held the file for a whole busy timeout; worth another attempt."""
 
 
 @contextlib.contextmanager
@@ -169,6 +191,9 @@ def _connection(folder: Path | None, *, create: bool) -> Iterator[sqlite3.Connec
             path.parent.mkdir(parents=True, exist_ok=True)
         connection = sqlite3.connect(path, timeout=BUSY_TIMEOUT_SECONDS, isolation_level=None)
         connection.execute("PRAGMA journal_mode=WAL")
+        # In WAL mode NORMAL never corrupts the file; it skips the fsync on each commit,
+        # which is what kept writers waiting on a slow disk.
+        connection.execute("PRAGMA synchronous=NORMAL")
         connection.execute(_SCHEMA)
         connection.execute("BEGIN IMMEDIATE" if create else "BEGIN")
         yield connection
@@ -177,12 +202,20 @@ def _connection(folder: Path | None, *, create: bool) -> Iterator[sqlite3.Connec
         if connection is not None and connection.in_transaction:
             with contextlib.suppress(sqlite3.Error):
                 connection.execute("ROLLBACK")
-        raise CorrectionsError(_explain(error, path)) from error
+        message = _explain(error, path)
+        if _is_busy(error):
+            raise _BusyError(message) from error
+        raise CorrectionsError(message) from error
     except OSError as error:
         raise CorrectionsError(f"corrections cannot be saved in {path.parent}: {error.strerror or error}") from error
     finally:
         if connection is not None:
             connection.close()
+
+
+def _is_busy(error: sqlite3.DatabaseError) -> bool:
+    text = str(error).lower()
+    return "locked" in text or "busy" in text
 
 
 def _explain(error: sqlite3.DatabaseError, path: Path) -> str:
@@ -191,7 +224,7 @@ def _explain(error: sqlite3.DatabaseError, path: Path) -> str:
         return f"the disk holding {path} is full or failing: free some space, then try again"
     if "not a database" in text or "malformed" in text or "no such column" in text:
         return f"{path} is damaged (not a readable corrections database): move it aside to start a new one"
-    if "locked" in text or "busy" in text:
+    if _is_busy(error):
         return f"{path} is busy with other writers: try again in a moment"
     if "readonly" in text or "unable to open" in text or "permission" in text:
         return f"{path} cannot be written: check the permissions of {path.parent} or set DIGITS_DATA_DIR"

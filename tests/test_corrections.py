@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import sqlite3
 import subprocess
 import sys
 import threading
@@ -71,6 +72,34 @@ def test_concurrent_clicks_from_threads_all_land(data_dir, test_digits):
     assert errors == []
     saved = store.list_corrections()
     assert len(saved) == 80 == len({correction.id for correction in saved})
+
+
+def test_a_click_waits_out_a_writer_holding_the_file_longer_than_one_busy_timeout(data_dir, test_digits, monkeypatch):
+    monkeypatch.setattr(store, "BUSY_TIMEOUT_SECONDS", 0.05)
+    store.store(test_digits[0][0], 0, {})
+    holder = sqlite3.connect(store.database_path(), isolation_level=None, check_same_thread=False)
+    holder.execute("BEGIN IMMEDIATE")  # Another process's write, held for 20 busy timeouts.
+    releaser = threading.Timer(1.0, holder.execute, args=("COMMIT",))
+    releaser.start()
+    store.store(test_digits[0][1], 1, {})
+    releaser.join()
+    holder.close()
+    assert [correction.meant for correction in store.list_corrections()] == [1, 0]
+
+
+def test_a_file_busy_past_the_deadline_gives_a_clear_error(data_dir, test_digits, monkeypatch):
+    monkeypatch.setattr(store, "BUSY_TIMEOUT_SECONDS", 0.05)
+    monkeypatch.setattr(store, "BUSY_DEADLINE_SECONDS", 0.5)
+    store.store(test_digits[0][0], 0, {})
+    holder = sqlite3.connect(store.database_path(), isolation_level=None)
+    holder.execute("BEGIN IMMEDIATE")
+    try:
+        with pytest.raises(store.CorrectionsError, match="busy with other writers: try again in a moment"):
+            store.store(test_digits[0][1], 1, {})
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
+    assert store.count() == 1
 
 
 def test_corrupt_database_raises_a_clear_error(data_dir, test_digits):

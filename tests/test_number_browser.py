@@ -52,13 +52,22 @@ def number_tab_app(app_models_dir) -> Iterator[str]:
     import gradio as gr
 
     from digit_models.artifacts import load_models
+    from webapp import page
     from webapp.number_tab import build_number_tab
 
     models = load_models(app_models_dir)
     with gr.Blocks() as demo, gr.Tab("Number"):
         build_number_tab(models)
     port = free_port()
-    demo.queue().launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, js=_brush_script())
+    # Styled as the real app is (app.py): the layout under test is the one people get.
+    demo.queue().launch(
+        server_name="127.0.0.1",
+        server_port=port,
+        prevent_thread_lock=True,
+        css=page.styles(),
+        head=page.head(),
+        js=page.script(),
+    )
     try:
         yield f"http://127.0.0.1:{port}/"
     finally:
@@ -71,14 +80,6 @@ def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return probe.getsockname()[1]
-
-
-def _brush_script() -> str | None:
-    """The page's own start-up script when the web app ships one (it selects the brush on every canvas)."""
-    from pathlib import Path
-
-    script = Path(__file__).resolve().parent.parent / "webapp" / "static" / "page.js"
-    return script.read_text() if script.exists() else None
 
 
 def open_number_tab(browser, url: str, width: int, height: int):
@@ -150,8 +151,12 @@ def test_number_drawn_with_the_mouse_is_read_back(browser, number_tab_app):
 
 def test_number_drawn_on_a_phone_is_read_back(browser, number_tab_app):
     page = open_number_tab(browser, number_tab_app, 390, 844)
+    canvas = page.locator("#number-sketchpad canvas").first
+    before = canvas.bounding_box()
     draw_number(page, NUMBER)
     read_back(page, NUMBER)
+    # A finger mid-stroke must not lose the canvas: the longest answer keeps the canvas where it was.
+    assert canvas.bounding_box() == before
     page.close()
 
 

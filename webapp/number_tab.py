@@ -36,7 +36,6 @@ SHORT_NAMES = {"knn": "KNN", "rf": "Forest", "sgd": "SGD", "cnn": "CNN"}
 SURE_COLOUR, UNSURE_COLOUR = (22, 163, 74), (217, 119, 6)
 
 
-
 def build_number_tab(models: Mapping[str, DigitModel]) -> None:
     """Lay out the Number tab and wire its events, inside an open Blocks/Tab context."""
     answer = gr.HTML(_prompt_html(DRAW_PROMPT), elem_id="number")
