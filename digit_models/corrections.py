@@ -192,7 +192,7 @@ def _connection(folder: Path | None, *, create: bool) -> Iterator[sqlite3.Connec
         connection = sqlite3.connect(path, timeout=BUSY_TIMEOUT_SECONDS, isolation_level=None)
         connection.execute("PRAGMA journal_mode=WAL")
         # In WAL mode NORMAL never corrupts the file; it skips the fsync on each commit,
-        # which is what kept writers waiting on a slow disk.
+        # so a writer holds the lock for less time on a slow disk.
         connection.execute("PRAGMA synchronous=NORMAL")
         connection.execute(_SCHEMA)
         connection.execute("BEGIN IMMEDIATE" if create else "BEGIN")
