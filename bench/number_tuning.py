@@ -32,6 +32,7 @@ from preprocessing import cut_paths, cuts, segmentation
 
 RESULTS = Path(__file__).resolve().parent / "results" / "number_tuning.json"
 DIGIT_COUNTS = range(2, 7)
+TIE = 1e-9
 
 GRID: dict[str, tuple[float, ...]] = {
     "speck_fraction": (0.08, 0.15, 0.25),
@@ -43,6 +44,7 @@ GRID: dict[str, tuple[float, ...]] = {
     "cuts.cut_prior": (0.5, 1.0, 2.0, 4.0, 8.0, 16.0, 32.0),
     "cuts.aspect_weight": (0.0, 0.25, 0.5, 1.0, 1.5),
     "cuts.distance_weight": (0.0, 0.25, 0.5, 0.75, 1.0, 1.5),
+    "cuts.whole_weight": (0.0, 0.25, 0.5, 1.0, 1.5, 2.0, 3.0),
     "cuts.ink_weight": (0.0, 0.1, 0.25, 0.5),
     "cuts.min_height_fraction": (0.4, 0.5, 0.55, 0.65),
 }
@@ -120,8 +122,9 @@ def search(prepared: dict[str, list[tuple[str, Any]]], rounds: int) -> tuple[seg
                 candidate = with_value(best, name, value)
                 score = evaluate(prepared, candidate)
                 table.append({"round": round_number, "setting": name, "value": value, **score})
-                # Ties keep the current value: a change must earn its place.
-                if score["mean"] > best_score["mean"]:
+                # Ties keep the current value: a change must earn its place (a mean of the same
+                # numbers added in another order differs in its last bits, which is no gain).
+                if score["mean"] > best_score["mean"] + TIE:
                     best, best_score = candidate, score
                     print(f"round {round_number}: {name} = {value} -> mean {score['mean']:.4f}")
     return best, table

@@ -12,13 +12,18 @@ import hashlib
 import json
 import zipfile
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from digit_models.base import DigitModel
 from digit_models.names import DISPLAY_NAMES, MEMBER_KEYS
 
 MODELS_DIR = Path(__file__).resolve().parent.parent / "assets" / "models"
 MANIFEST_NAME = "manifest.json"
+WHOLE_DIGIT_KEY = "whole_digit"
+"""Manifest key of the segmentation's whole-digit check (not a digit model, not an ensemble member)."""
+
+if TYPE_CHECKING:
+    from digit_models.whole_digit import WholeDigitCheck
 
 
 class ArtifactError(ValueError):
@@ -132,8 +137,26 @@ def load_models(folder: Path = MODELS_DIR, keys: tuple[str, ...] = MEMBER_KEYS) 
     members = {**models, **extras}
     weights = {key: weight for key, weight in learned.items() if key in members}
     # Loading a subset of the members whose learned weights are all zero falls back to the plain mean.
-    models["ensemble"] = EnsembleModel(members=members, weights=weights if sum(weights.values()) > 0 else None)
+    models["ensemble"] = EnsembleModel(
+        members=members,
+        weights=weights if sum(weights.values()) > 0 else None,
+        whole_digit=load_whole_digit_check(entries, folder),
+    )
     return models
+
+
+def load_whole_digit_check(entries: dict[str, Any], folder: Path) -> WholeDigitCheck | None:
+    """The segmentation's whole-digit check when the manifest has one (`python -m training whole-digit`)."""
+    entry = entries.get(WHOLE_DIGIT_KEY)
+    if entry is None:
+        return None
+    from digit_models.whole_digit import WholeDigitCheck
+
+    path = verified_path(folder, entry)
+    try:
+        return WholeDigitCheck(load_keras(path))
+    except (OSError, ValueError, zipfile.BadZipFile) as error:
+        raise ArtifactError(f"{path} could not be loaded: {error}") from error
 
 
 def update_manifest_entry(key: str, entry: dict[str, Any], folder: Path = MODELS_DIR) -> None:

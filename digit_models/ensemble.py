@@ -7,6 +7,7 @@ from collections.abc import Mapping
 import numpy as np
 
 from digit_models.base import DigitModel, as_image_batch
+from digit_models.whole_digit import WholeDigitCheck
 
 
 class EnsembleModel:
@@ -19,7 +20,13 @@ class EnsembleModel:
     key = "ensemble"
     name = "Ensemble"
 
-    def __init__(self, *, members: Mapping[str, DigitModel], weights: Mapping[str, float] | None = None) -> None:
+    def __init__(
+        self,
+        *,
+        members: Mapping[str, DigitModel],
+        weights: Mapping[str, float] | None = None,
+        whole_digit: WholeDigitCheck | None = None,
+    ) -> None:
         if not members:
             raise ValueError("an ensemble needs at least one member")
         weights = dict(weights) if weights is not None else {key: 1.0 for key in members}
@@ -31,6 +38,8 @@ class EnsembleModel:
             raise ValueError("ensemble weights must have a positive sum")
         self.members = dict(members)
         self.weights = dict(zip(self.members, values / values.sum(), strict=True))
+        # Not a member: it says whether a crop of a number is one whole digit, not which digit.
+        self.whole_digit = whole_digit
 
     def __repr__(self) -> str:
         shares = ", ".join(f"{key}={weight:.2f}" for key, weight in self.weights.items())

@@ -56,6 +56,7 @@ class EnsembleScorer:
         self.models = models
         self.ensemble = models.get("ensemble")
         self.nearest = _nearest_distance(models.get("knn"))
+        self.whole_digit = getattr(self.ensemble, "whole_digit", None)
         self.used: dict[str, float] = {}
         if isinstance(self.ensemble, EnsembleModel):
             self.used = {key: weight for key, weight in self.ensemble.weights.items() if weight > 0}
@@ -67,14 +68,15 @@ class EnsembleScorer:
     def __call__(self, images: np.ndarray) -> cuts.Scores:
         batch = as_image_batch(images)
         distances = None if self.nearest is None else self.nearest(batch)
+        whole = None if self.whole_digit is None else self.whole_digit.probability(batch)
         if not self.used:
             model = self.ensemble if self.ensemble is not None else next(iter(self.models.values()))
-            return cuts.Scores(probabilities=model.predict_proba(batch), distances=distances)
+            return cuts.Scores(probabilities=model.predict_proba(batch), distances=distances, whole=whole)
         members = {key: self.ensemble.members[key].predict_proba(batch) for key in self.used}
         for row, image in enumerate(batch):
             self.kept[image.tobytes()] = {key: values[row] for key, values in members.items()}
         probabilities = sum(weight * members[key] for key, weight in self.used.items())
-        return cuts.Scores(probabilities=probabilities, distances=distances)
+        return cuts.Scores(probabilities=probabilities, distances=distances, whole=whole)
 
     def predict_all(self, images: np.ndarray) -> dict[str, np.ndarray]:
         """`classify.predict_all` for float32 (n, 28, 28) -> key -> (n, 10), taking the members' probabilities

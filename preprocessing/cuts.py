@@ -35,10 +35,14 @@ class Scores:
         feature space of its nearest-neighbour member), or None when it cannot tell. A fragment of a
         digit or two digits run together is read as some digit with confidence, but lies far from
         every digit ever written.
+    whole: see below.
     """
 
     probabilities: np.ndarray
     distances: np.ndarray | None = None
+    whole: np.ndarray | None = None
+    """(n,) probability that each is one whole digit, not a piece of one nor two run together (a
+    check trained for this), or None when there is no such check."""
 
 
 Score = Callable[[np.ndarray], "np.ndarray | Scores"]
@@ -55,21 +59,29 @@ are 1.43 times as wide as high (99th percentile on 5,000 training digits), and t
 lone digit is its own. Wider groups must be cut. 1.6 and 1.8 tie on validation numbers
 (`bench.number_tuning`), 1.2 and 1.4 do worse."""
 
-CUT_PRIOR = 2.0
-"""Each cut multiplies the reading's probability by this. Above 1 because each digit also pays for
-its distance to the training digits (DISTANCE_WEIGHT), so a cut adds one such cost. Chosen from
-0.5-32 on numbers of MNIST validation digits by `python -m bench.number_tuning`."""
+CUT_PRIOR = 1.0
+"""Each cut multiplies the reading's probability by this. With each digit paying for its distance to
+the training digits (DISTANCE_WEIGHT) and for the whole-digit check's doubt (WHOLE_WEIGHT), a cut
+needs no extra reward: 1.0 beat 2.0 (the value before the check) on numbers of MNIST validation
+digits. Chosen from 0.5-32 by `python -m bench.number_tuning`."""
 
 ASPECT_WEIGHT = 0.5
 """Weight of the log prior of a digit's aspect given what it is read as (ASPECT_LOG_MEAN): an
 8 as wide as it is high is most likely two digits. Chosen from 0-1.5 on numbers of MNIST
 validation digits by `python -m bench.number_tuning`."""
 
-DISTANCE_WEIGHT = 0.5
+DISTANCE_WEIGHT = 1.0
 """Log-probability cost of each unit of a digit's distance to the classifier's training digits
 (`Scores.distances`; about 1.2-5 for real digits). The strongest cue against two digits read as
-one: without it 72% of validation numbers read right, with it 88%. Chosen from 0-1.5 on numbers
-of MNIST validation digits by `python -m bench.number_tuning`."""
+one: without it 87% of validation numbers read right, with it 90% (72% and 88% before the
+whole-digit check). Chosen from 0-1.5 on numbers of MNIST validation digits by
+`python -m bench.number_tuning`."""
+
+WHOLE_WEIGHT = 2.0
+"""Weight of the log probability that a span is one whole digit (`Scores.whole`): the classifiers,
+trained on whole digits only, read half a 0 as a confident 1. Chosen from 0-3 on numbers of MNIST
+validation digits by `python -m bench.number_tuning` (touching numbers: 42% at 0, 58% at 0.5,
+62% at 2, 58% at 3)."""
 
 INK_WEIGHT = 0.0
 """Log-probability cost of each stroke a cut crosses (its separated ink over the stroke width).
@@ -103,6 +115,7 @@ class CutSettings:
     aspect_weight: float = ASPECT_WEIGHT
     ink_weight: float = INK_WEIGHT
     distance_weight: float = DISTANCE_WEIGHT
+    whole_weight: float = WHOLE_WEIGHT
     min_height_fraction: float = MIN_HEIGHT_FRACTION
 
 
@@ -128,12 +141,14 @@ class Span:
 @dataclass(frozen=True)
 class Reading:
     """What a span reads as: probabilities (10,), its ink's width / height, its height in reduced pixels,
-    and its distance to the classifier's training digits (None when unknown)."""
+    its distance to the classifier's training digits and the probability that it is one whole digit
+    (None when unknown)."""
 
     probabilities: np.ndarray
     aspect: float
     height: float
     distance: float | None = None
+    whole: float | None = None
 
 
 class Reader(Protocol):
@@ -296,7 +311,8 @@ def _cross(first: cut_paths.CutPath | None, second: cut_paths.CutPath | None) ->
 
 def digit_log_score(reading: Reading, settings: CutSettings) -> float:
     """How likely the span is one digit: for its best digit, log P(digit) + the weighted log prior of
-    the span's aspect for that digit, less the weighted distance to the classifier's training digits."""
+    the span's aspect for that digit, less the weighted distance to the classifier's training digits,
+    plus the weighted log probability that it is one whole digit."""
     log_aspect = math.log(max(reading.aspect, 1e-3))
     z = (log_aspect - np.asarray(ASPECT_LOG_MEAN)) / np.asarray(ASPECT_LOG_STD)
     z[1] = max(z[1], 0.0)
@@ -304,6 +320,8 @@ def digit_log_score(reading: Reading, settings: CutSettings) -> float:
     value = float(np.max(log_probabilities - settings.aspect_weight * 0.5 * z**2))
     if reading.distance is not None:
         value -= settings.distance_weight * reading.distance
+    if reading.whole is not None:
+        value += settings.whole_weight * math.log(max(reading.whole, 1e-6))
     return value
 
 

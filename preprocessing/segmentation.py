@@ -314,6 +314,7 @@ class _Reader:
                     aspect=(right - left) / max(height, 1),
                     height=height / self.ink_map.factor,
                     distance=None if scores.distances is None else float(scores.distances[row]),
+                    whole=None if scores.whole is None else float(scores.whole[row]),
                 )
         for span in new:
             self._readings.setdefault(span, None)

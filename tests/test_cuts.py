@@ -85,3 +85,14 @@ def test_a_digit_far_from_every_training_digit_scores_lower():
     near = cuts.Reading(probabilities=probabilities, aspect=0.8, height=40.0, distance=2.0)
     far = cuts.Reading(probabilities=probabilities, aspect=0.8, height=40.0, distance=6.0)
     assert math.isclose(cuts.digit_log_score(near, settings) - cuts.digit_log_score(far, settings), 2.0)
+
+
+def test_a_span_the_whole_digit_check_doubts_scores_lower():
+    settings = cuts.CutSettings(whole_weight=1.0)
+    probabilities = np.full(10, 0.01)
+    probabilities[1] = 0.91
+    whole = cuts.Reading(probabilities=probabilities, aspect=0.3, height=40.0, whole=0.9)
+    piece = cuts.Reading(probabilities=probabilities, aspect=0.3, height=40.0, whole=0.09)
+    unknown = cuts.Reading(probabilities=probabilities, aspect=0.3, height=40.0)
+    assert math.isclose(cuts.digit_log_score(whole, settings) - cuts.digit_log_score(piece, settings), math.log(10))
+    assert math.isclose(cuts.digit_log_score(unknown, settings) - cuts.digit_log_score(whole, settings), -math.log(0.9))

@@ -71,6 +71,21 @@ def test_a_tampered_artifact_is_refused_before_loading(quick_models_dir, tmp_pat
         artifacts.load_models(folder)
 
 
+def test_the_whole_digit_check_loads_with_the_ensemble_and_is_hash_checked(quick_models, quick_models_dir, tmp_path):
+    entry = json.loads((quick_models_dir / "manifest.json").read_text())["models"][artifacts.WHOLE_DIGIT_KEY]
+    assert entry["sha256"] == artifacts.sha256_of(quick_models_dir / entry["file"])
+    assert {"parameters", "validation_accuracy", "training_seconds", "data_source"} <= set(entry)
+    check = quick_models["ensemble"].whole_digit
+    probabilities = check.probability(np.zeros((3, 28, 28), dtype=np.float32))
+    assert probabilities.shape == (3,) and ((probabilities >= 0) & (probabilities <= 1)).all()
+    folder = tmp_path / "models"
+    shutil.copytree(quick_models_dir, folder)
+    with (folder / entry["file"]).open("ab") as file:
+        file.write(b"\0")
+    with pytest.raises(artifacts.ArtifactError, match="does not match the hash"):
+        artifacts.load_models(folder)
+
+
 def test_a_missing_artifact_or_manifest_is_explained(quick_models_dir, tmp_path):
     folder = tmp_path / "models"
     shutil.copytree(quick_models_dir, folder)

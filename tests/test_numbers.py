@@ -61,7 +61,7 @@ def test_read_number_of_an_unreadable_file_raises_image_error(quick_models, tmp_
         numbers.read_number(quick_models, path)
 
 
-def test_scorer_gives_the_ensembles_probabilities_and_the_nearest_training_digits_distance(quick_models):
+def test_scorer_gives_the_ensembles_probabilities_the_nearest_distance_and_the_whole_digit_check(quick_models):
     rng = np.random.default_rng(0)
     images = rng.random((5, 28, 28), dtype=np.float32)
     scores = numbers.ensemble_scorer(quick_models)(images)
@@ -71,6 +71,7 @@ def test_scorer_gives_the_ensembles_probabilities_and_the_nearest_training_digit
     features = knn.pipeline[:-1].transform(images.reshape(5, -1))
     expected, _ = knn.final_step.kneighbors(features, n_neighbors=1)
     np.testing.assert_allclose(scores.distances, expected[:, 0], rtol=1e-4)
+    np.testing.assert_allclose(scores.whole, quick_models["ensemble"].whole_digit.probability(images), atol=1e-6)
 
 
 def test_cli_read_number_prints_one_json_line_per_file_in_order(quick_models_dir, number_image, tmp_path):

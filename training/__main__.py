@@ -1,4 +1,4 @@
-"""`python -m training {all,knn,rf,sgd,cnn,ensemble,report,examples}`: rebuild models, reports and examples."""
+"""`python -m training {all,knn,rf,sgd,cnn,ensemble,whole-digit,report,...}`: rebuild models, reports and examples."""
 
 from __future__ import annotations
 
@@ -20,8 +20,21 @@ def parse_arguments(argv: list[str] | None = None) -> argparse.Namespace:
     )
     parser.add_argument(
         "step",
-        choices=["all", "knn", "rf", "sgd", "cnn", "ensemble", "report", "knn-indices", "corrections", "extras"],
-        help="'all' trains the four models, the ensemble, then writes the report; "
+        choices=[
+            "all",
+            "knn",
+            "rf",
+            "sgd",
+            "cnn",
+            "ensemble",
+            "whole-digit",
+            "report",
+            "knn-indices",
+            "corrections",
+            "extras",
+        ],
+        help="'all' trains the four models, the ensemble and the whole-digit check, then writes the report; "
+        "'whole-digit' trains only the check that tells the number segmentation whether a crop is one digit; "
         "'knn-indices' maps an already trained KNN's rows to MNIST training indices; "
         "'corrections' scores every model on the corrections people made in the app and exports them; "
         "'extras' (separate, not in 'all') adds a report-only decision tree and XGBoost to the report",
@@ -79,7 +92,11 @@ def main(argv: list[str] | None = None) -> int:
 
     started = time.perf_counter()
     prepared = train.prepare(arguments.data, quick=arguments.quick)
-    steps = ["knn", "rf", "sgd", "cnn", "ensemble", "report"] if arguments.step == "all" else [arguments.step]
+    steps = (
+        ["knn", "rf", "sgd", "cnn", "ensemble", "whole-digit", "report"]
+        if arguments.step == "all"
+        else [arguments.step]
+    )
     summary = {}
     for step in steps:
         step_started = time.perf_counter()
@@ -101,6 +118,10 @@ def main(argv: list[str] | None = None) -> int:
             from training import ensemble
 
             entry = ensemble.train_ensemble(prepared, arguments.models_dir)
+        elif step == "whole-digit":
+            from training import whole_digit
+
+            entry = whole_digit.train_whole_digit(prepared, arguments.models_dir)
         elif step == "extras":
             from training import extras
 
