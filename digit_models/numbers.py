@@ -44,7 +44,8 @@ def ensemble_scorer(models: Mapping[str, DigitModel]) -> EnsembleScorer:
 
 class EnsembleScorer:
     """The segmentation's `score`: float32 (n, 28, 28) -> `cuts.Scores` (the ensemble's probabilities
-    (n, 10) and each image's distance to the nearest digit the KNN was fitted on, when there is a KNN).
+    (n, 10), each image's distance to the nearest digit the KNN was fitted on, when there is a KNN, and
+    the probability that it is one whole digit, when the ensemble has a whole-digit check).
 
     Members whose ensemble weight is zero are not run: the cut search scores tens of candidate
     crops, and a zero-weight member would only cost time (same numbers as `ensemble.predict_proba`).
@@ -56,10 +57,11 @@ class EnsembleScorer:
         self.models = models
         self.ensemble = models.get("ensemble")
         self.nearest = _nearest_distance(models.get("knn"))
-        self.whole_digit = getattr(self.ensemble, "whole_digit", None)
+        self.whole_digit = None
         self.used: dict[str, float] = {}
         if isinstance(self.ensemble, EnsembleModel):
             self.used = {key: weight for key, weight in self.ensemble.weights.items() if weight > 0}
+            self.whole_digit = self.ensemble.whole_digit
         self.kept: dict[bytes, dict[str, np.ndarray]] = {}  # image bytes -> member key -> probabilities (10,)
 
     def __repr__(self) -> str:

@@ -7,7 +7,8 @@ at regular steps; every stretch of the group between two cuts is a candidate dig
 models' 28x28 by the caller and scored by the classifier. A dynamic program over the cuts (exact,
 where a beam search would only approximate it) picks the reading whose digits are most probable
 together, with priors on each digit's aspect given what it is read as, on the number of cuts and on
-the ink each cut separates.
+the ink each cut separates, and the caller's word on whether each candidate is one whole digit at
+all (its distance to the training digits, a check trained on pieces and pairs of digits).
 
 The tunable numbers (`CutSettings`) were chosen on numbers made of MNIST *validation* digits by
 `python -m bench.number_tuning` (bench/results/number_tuning.json), never on test digits.
@@ -35,14 +36,13 @@ class Scores:
         feature space of its nearest-neighbour member), or None when it cannot tell. A fragment of a
         digit or two digits run together is read as some digit with confidence, but lies far from
         every digit ever written.
-    whole: see below.
+    whole: (n,) probability that each is one whole digit, not a piece of one nor two run together
+        (a check trained for this question), or None when there is no such check.
     """
 
     probabilities: np.ndarray
     distances: np.ndarray | None = None
     whole: np.ndarray | None = None
-    """(n,) probability that each is one whole digit, not a piece of one nor two run together (a
-    check trained for this), or None when there is no such check."""
 
 
 Score = Callable[[np.ndarray], "np.ndarray | Scores"]
