@@ -1,6 +1,6 @@
 """Train the whole-digit check: is a crop of a number one whole digit, or a piece, or two run together?
 
-    .venv/bin/python -m training whole-digit      # about 4 minutes on 2 cores (also part of `all`)
+    .venv/bin/python -m training whole-digit      # about 5 minutes on 2 cores (also part of `all`)
 
 The cut search of `preprocessing.cuts` weighs each candidate digit by how sure this check is that
 it is one whole digit (`digit_models.ensemble.EnsembleModel.whole_digit`). It learns from crops of
@@ -53,7 +53,10 @@ def build_network():
 
 
 def train(prepared: Prepared, *, examples: int = EXAMPLES, epochs: int = EPOCHS, seed: int = SEED):
-    """Fit the check on crops of the training digits; returns (network, figures on crops of validation digits)."""
+    """Fit the check on crops of the training digits.
+
+    Returns (network, figures on crops of the validation digits: accuracy and log loss, parameters).
+    """
     import keras
 
     X, y = whole_digit_data.whole_digit_examples(prepared.X_train, examples, np.random.default_rng(seed))
