@@ -8,6 +8,18 @@ from scipy.special import softmax
 from digit_models.base import as_image_batch
 
 
+def traced(network):
+    """The network's inference call on float32 (b, 28, 28, 1) as a traced graph: about a millisecond per
+    call, where `model.predict` costs tens of ms."""
+    import tensorflow as tf
+
+    return tf.function(
+        lambda batch: network(batch, training=False),
+        input_signature=[tf.TensorSpec([None, 28, 28, 1], tf.float32)],
+        reduce_retracing=True,
+    )
+
+
 class KerasDigitModel:
     """A Keras network that maps images (b, 28, 28, 1) to logits (b, 10).
 
@@ -16,18 +28,11 @@ class KerasDigitModel:
     """
 
     def __init__(self, *, key: str, name: str, network, temperature: float = 1.0) -> None:
-        import tensorflow as tf
-
         self.key = key
         self.name = name
         self.network = network
         self.temperature = float(temperature)
-        # A traced graph costs about a millisecond per call; `model.predict` costs tens of ms.
-        self._logits = tf.function(
-            lambda batch: network(batch, training=False),
-            input_signature=[tf.TensorSpec([None, 28, 28, 1], tf.float32)],
-            reduce_retracing=True,
-        )
+        self._logits = traced(network)
 
     def __repr__(self) -> str:
         return (

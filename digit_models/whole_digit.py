@@ -6,6 +6,7 @@ import numpy as np
 from scipy.special import expit
 
 from digit_models.base import as_image_batch
+from digit_models.cnn import traced
 
 
 class WholeDigitCheck:
@@ -16,15 +17,9 @@ class WholeDigitCheck:
     """
 
     def __init__(self, network) -> None:
-        import tensorflow as tf
-
         self.network = network
-        # A traced graph: the cut search calls it once per number on tens of crops.
-        self._logits = tf.function(
-            lambda batch: network(batch, training=False),
-            input_signature=[tf.TensorSpec([None, 28, 28, 1], tf.float32)],
-            reduce_retracing=True,
-        )
+        # The cut search calls it once per number on tens of crops.
+        self._logits = traced(network)
 
     def __repr__(self) -> str:
         return f"WholeDigitCheck({self.network.count_params():,} parameters)"
