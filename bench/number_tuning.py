@@ -45,6 +45,8 @@ GRID: dict[str, tuple[float, ...]] = {
     "cuts.aspect_weight": (0.0, 0.25, 0.5, 1.0, 1.5),
     "cuts.distance_weight": (0.0, 0.25, 0.5, 0.75, 1.0, 1.5),
     "cuts.whole_weight": (0.0, 0.25, 0.5, 1.0, 1.5, 2.0, 3.0),
+    "cuts.line_weight": (0.0, 0.25, 0.5, 1.0, 1.5, 2.0, 3.0),
+    "cuts.line_shift": (0, 1, 2, 3, 4),
     "cuts.ink_weight": (0.0, 0.1, 0.25, 0.5),
     "cuts.min_height_fraction": (0.4, 0.5, 0.55, 0.65),
 }
@@ -76,7 +78,7 @@ def validation_numbers(models: dict, count: int, seed: int) -> dict[str, list[tu
             chosen = rng.choice(len(images), length, replace=False)
             truth = "".join(str(int(label)) for label in labels[chosen])
             source = number_families.number_input(family, images[chosen], seed, index)
-            prepared[family].append((truth, segmentation.prepare(source, score)))
+            prepared[family].append((truth, segmentation.prepare(source, score, score.line_reader)))
     return prepared
 
 
@@ -84,9 +86,14 @@ def read(image: Any, settings: segmentation.Settings) -> str | None:
     """The digit string the ensemble reads from a prepared image under `settings` (None: no digit)."""
     if isinstance(image, segmentation.Segmentation):
         return None
-    spans = image.spans(settings)
-    readings = [reading for reading in image.reader.readings(spans) if reading is not None]
-    return "".join(str(int(np.argmax(reading.probabilities))) for reading in readings) or None
+    chosen = image.spans(settings)
+    readings = image.reader.readings([digit.span for digit in chosen])
+    labels = [
+        int(np.argmax(cuts.label_log_scores(reading.probabilities, digit.line, settings.cuts)))
+        for digit, reading in zip(chosen, readings, strict=True)
+        if reading is not None
+    ]
+    return "".join(map(str, labels)) or None
 
 
 def evaluate(prepared: dict[str, list[tuple[str, Any]]], settings: segmentation.Settings) -> dict[str, float]:

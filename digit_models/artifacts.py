@@ -21,8 +21,13 @@ MODELS_DIR = Path(__file__).resolve().parent.parent / "assets" / "models"
 MANIFEST_NAME = "manifest.json"
 WHOLE_DIGIT_KEY = "whole_digit"
 """Manifest key of the segmentation's whole-digit check (not a digit model, not an ensemble member)."""
+LINE_READER_KEY = "line_reader"
+"""Manifest key of the segmentation's line reader (not a digit model, not an ensemble member)."""
+SEGMENTATION_KEYS = (WHOLE_DIGIT_KEY, LINE_READER_KEY)
+"""The manifest's networks that help read numbers, not digit models."""
 
 if TYPE_CHECKING:
+    from digit_models.line_reader import LineReader
     from digit_models.whole_digit import WholeDigitCheck
 
 
@@ -141,20 +146,35 @@ def load_models(folder: Path = MODELS_DIR, keys: tuple[str, ...] = MEMBER_KEYS) 
         members=members,
         weights=weights if sum(weights.values()) > 0 else None,
         whole_digit=load_whole_digit_check(entries, folder),
+        line_reader=load_line_reader(entries, folder),
     )
     return models
 
 
 def load_whole_digit_check(entries: dict[str, Any], folder: Path) -> WholeDigitCheck | None:
     """The segmentation's whole-digit check when the manifest has one (`python -m training whole-digit`)."""
-    entry = entries.get(WHOLE_DIGIT_KEY)
-    if entry is None:
-        return None
     from digit_models.whole_digit import WholeDigitCheck
 
+    network = _load_segmentation_network(entries, folder, WHOLE_DIGIT_KEY)
+    return None if network is None else WholeDigitCheck(network)
+
+
+def load_line_reader(entries: dict[str, Any], folder: Path) -> LineReader | None:
+    """The segmentation's line reader when the manifest has one (`python -m training line-reader`)."""
+    from digit_models.line_reader import LineReader
+
+    network = _load_segmentation_network(entries, folder, LINE_READER_KEY)
+    return None if network is None else LineReader(network)
+
+
+def _load_segmentation_network(entries: dict[str, Any], folder: Path, key: str):
+    """The hash-checked Keras network of manifest entry `key`, None when there is no such entry."""
+    entry = entries.get(key)
+    if entry is None:
+        return None
     path = verified_path(folder, entry)
     try:
-        return WholeDigitCheck(load_keras(path))
+        return load_keras(path)
     except (OSError, ValueError, zipfile.BadZipFile) as error:
         raise ArtifactError(f"{path} could not be loaded: {error}") from error
 

@@ -7,6 +7,7 @@ from collections.abc import Mapping
 import numpy as np
 
 from digit_models.base import DigitModel, as_image_batch
+from digit_models.line_reader import LineReader
 from digit_models.whole_digit import WholeDigitCheck
 
 
@@ -26,6 +27,7 @@ class EnsembleModel:
         members: Mapping[str, DigitModel],
         weights: Mapping[str, float] | None = None,
         whole_digit: WholeDigitCheck | None = None,
+        line_reader: LineReader | None = None,
     ) -> None:
         if not members:
             raise ValueError("an ensemble needs at least one member")
@@ -40,6 +42,8 @@ class EnsembleModel:
         self.weights = dict(zip(self.members, values / values.sum(), strict=True))
         # Not a member: it says whether a crop of a number is one whole digit, not which digit.
         self.whole_digit = whole_digit
+        # Nor is this: it reads a group of touching digits whole, to weigh the cuts through it.
+        self.line_reader = line_reader
 
     def __repr__(self) -> str:
         shares = ", ".join(f"{key}={weight:.2f}" for key, weight in self.weights.items())

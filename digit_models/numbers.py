@@ -5,8 +5,11 @@
                  "models": {"knn": [...], ...}, "ensemble": [p0, ..., p9]}, ...]}
 
 `number` is the digits left to right (leading zeros kept), or None when no digit was found (then
-`message` says why); `confidence` is the product of the digits' ensemble confidences. The
-`read-number` command prints one such object per file, with its `path`.
+`message` says why); `confidence` is the product of the digits' confidences. A digit cut out of
+a group of touching digits also has `line`, the line reader's probabilities for it, and its
+`digit` and `confidence` weigh those with the ensemble's (`cuts.label_probabilities`): where
+digits interlock, its crop holds a piece of its neighbour and the line reader sees them whole.
+The `read-number` command prints one such object per file, with its `path`.
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 import numpy as np
+from scipy.special import softmax
 
 from digit_models import records
 from digit_models.base import DigitModel, as_image_batch
@@ -58,10 +62,12 @@ class EnsembleScorer:
         self.ensemble = models.get("ensemble")
         self.nearest = _nearest_distance(models.get("knn"))
         self.whole_digit = None
+        self.line_reader = None
         self.used: dict[str, float] = {}
         if isinstance(self.ensemble, EnsembleModel):
             self.used = {key: weight for key, weight in self.ensemble.weights.items() if weight > 0}
             self.whole_digit = self.ensemble.whole_digit
+            self.line_reader = self.ensemble.line_reader
         self.kept: dict[bytes, dict[str, np.ndarray]] = {}  # image bytes -> member key -> probabilities (10,)
 
     def __repr__(self) -> str:
@@ -114,15 +120,13 @@ def read_number_details(models: Mapping[str, DigitModel], source: Any) -> Number
     ValueError) when it is not a readable image.
     """
     scorer = ensemble_scorer(models)
-    found = segmentation.segment(source, score=scorer)
+    found = segmentation.segment(source, score=scorer, read_lines=scorer.line_reader)
     if not found.found:
         empty = {"number": None, "confidence": None, "digits": [], "message": f"No digit found: {found.reason}"}
         return NumberReading(answer=empty, images=np.zeros((0, 28, 28), dtype=np.float32))
     images = np.stack([digit.image for digit in found.digits])
     probabilities = scorer.predict_all(images)
-    digits = []
-    for row, crop in enumerate(found.digits):
-        digits.append({**answer(probabilities, row), "box": list(crop.box)})
+    digits = [_digit_answer(probabilities, row, crop) for row, crop in enumerate(found.digits)]
     confidence = float(np.prod([digit["confidence"] for digit in digits]))
     result = {
         "number": "".join(str(digit["digit"]) for digit in digits),
@@ -137,10 +141,27 @@ def read_number(models: Mapping[str, DigitModel], source: Any) -> dict[str, Any]
     return read_number_details(models, source).answer
 
 
+def _digit_answer(probabilities: Mapping[str, np.ndarray], row: int, crop: segmentation.DigitCrop) -> dict[str, Any]:
+    """One digit's answer: the ensemble's, weighed with the line reader's when its group was read as a line."""
+    found = {**answer(probabilities, row), "box": list(crop.box)}
+    if crop.line is None:
+        return found
+    settings = segmentation.Settings().cuts
+    weighed = cuts.label_probabilities(probabilities["ensemble"][row], crop.line, settings)
+    # Which digit the line reader alone finds there, given that it finds one digit.
+    line = softmax(np.maximum(crop.line, cuts.LOG_FLOOR))
+    return {
+        **found,
+        "digit": int(weighed.argmax()),
+        "confidence": round(float(weighed.max()), DECIMALS),
+        "line": [round(float(value), DECIMALS) for value in line],
+    }
+
+
 def _ordered(digit: Mapping[str, Any]) -> dict[str, Any]:
-    """The contract's key order: digit, confidence, box, models, ensemble."""
-    keys = ("digit", "confidence", "box", "models", "ensemble")
-    return {key: digit[key] for key in keys}
+    """The contract's key order: digit, confidence, box, models, ensemble (then line, when there is one)."""
+    keys = ("digit", "confidence", "box", "models", "ensemble", "line")
+    return {key: digit[key] for key in keys if key in digit}
 
 
 # --- the read-number command -------------------------------------------------------------

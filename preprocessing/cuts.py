@@ -24,7 +24,7 @@ from typing import Protocol
 import numpy as np
 from scipy import ndimage
 
-from preprocessing import cut_paths, geometry
+from preprocessing import cut_paths, geometry, line_image
 
 
 @dataclass(frozen=True)
@@ -59,16 +59,17 @@ are 1.43 times as wide as high (99th percentile on 5,000 training digits), and t
 lone digit is its own. Wider groups must be cut. 1.6 and 1.8 tie on validation numbers
 (`bench.number_tuning`), 1.2 and 1.4 do worse."""
 
-CUT_PRIOR = 1.0
-"""Each cut multiplies the reading's probability by this. With each digit paying for its distance to
-the training digits (DISTANCE_WEIGHT) and for the whole-digit check's doubt (WHOLE_WEIGHT), a cut
-needs no extra reward: 1.0 beat 2.0 (the value before the check) on numbers of MNIST validation
-digits. Chosen from 0.5-32 by `python -m bench.number_tuning`."""
+CUT_PRIOR = 16.0
+"""Each cut multiplies the reading's probability by this. With the line reader weighing every span (a
+span over two digits reads as no single digit there), the cut search can afford to cut freely: 16
+beat 1.0 (the value before the line reader) on numbers of MNIST validation digits. Chosen from
+0.5-32 by `python -m bench.number_tuning`."""
 
-ASPECT_WEIGHT = 0.5
+ASPECT_WEIGHT = 0.0
 """Weight of the log prior of a digit's aspect given what it is read as (ASPECT_LOG_MEAN): an
-8 as wide as it is high is most likely two digits. Chosen from 0-1.5 on numbers of MNIST
-validation digits by `python -m bench.number_tuning`."""
+8 as wide as it is high is most likely two digits. 0.5 helped before the line reader, which now
+tells two digits from one better: chosen from 0-1.5 on numbers of MNIST validation digits by
+`python -m bench.number_tuning`."""
 
 DISTANCE_WEIGHT = 1.0
 """Log-probability cost of each unit of a digit's distance to the classifier's training digits
@@ -83,10 +84,29 @@ trained on whole digits only, read half a 0 as a confident 1. Chosen from 0-3 on
 validation digits by `python -m bench.number_tuning` (touching numbers: 42% at 0, 58% at 0.5,
 62% at 2, 58% at 3)."""
 
+LINE_WEIGHT = 1.0
+"""Weight of the line reader's log probability that the frames under a span read as exactly one digit
+(`line_image.LineFrames.one_digit`), for groups that may hold several digits. It speaks both to the
+cut (a span over two digits or half of one reads as no single digit) and to which digit it is, where
+a crop holding a piece of its neighbour misleads the classifier. Chosen from 0-3 on numbers of MNIST
+validation digits by `python -m bench.number_tuning` (touching numbers: 58% at 0, 79% at 0.5, 87% at
+1, 88% at 1.5-3, where spaced and photo numbers begin to lose)."""
+
+LINE_SHIFT = 2
+"""Frames by which the line reader emits a digit ahead of the columns it lies in: its frames see the
+digit coming and CTC lets it speak once, early, so the frames between a span's cuts are taken this
+many frames (4 line columns, about a fifth of a digit) to the left. Chosen from 0-4 on numbers of
+MNIST validation digits by `python -m bench.number_tuning` (touching: 62% at 0, 75% at 1, 87% at 2,
+86% at 3-4)."""
+
 INK_WEIGHT = 0.0
 """Log-probability cost of each stroke a cut crosses (its separated ink over the stroke width).
 0 and 0.1 tie on numbers of MNIST validation digits, more does worse (`bench.number_tuning`):
 the path search already prefers thin crossings."""
+
+LOG_FLOOR = -30.0
+"""The line reader's log probabilities count down to this: a digit it finds impossible there is
+very unlikely, not ruled out (the classifier may still be sure of it)."""
 
 MIN_DIGIT_ASPECT = 0.12
 MAX_DIGIT_ASPECT = 1.3
@@ -116,6 +136,8 @@ class CutSettings:
     ink_weight: float = INK_WEIGHT
     distance_weight: float = DISTANCE_WEIGHT
     whole_weight: float = WHOLE_WEIGHT
+    line_weight: float = LINE_WEIGHT
+    line_shift: int = LINE_SHIFT
     min_height_fraction: float = MIN_HEIGHT_FRACTION
 
 
@@ -163,6 +185,10 @@ class Reader(Protocol):
         """Each span's reading, None for a span with no ink; all spans in one batch."""
         ...
 
+    def lines(self, groups: Sequence[Span]) -> list[line_image.LineFrames | None]:
+        """What the line reader says of each group (a whole span), None without a line reader; one batch."""
+        ...
+
 
 @dataclass(frozen=True)
 class Lattice:
@@ -192,6 +218,15 @@ def whole(group: Sequence[Piece]) -> Span:
     return Span(pieces=tuple(piece.label for piece in group), box=box_of(group))
 
 
+@dataclass(frozen=True)
+class Chosen:
+    """A digit the cut search chose: its span, and the line reader's log P(its frames read as exactly
+    digit d) (10,) when its group was read as a line (None otherwise)."""
+
+    span: Span
+    line: np.ndarray | None = None
+
+
 def split_groups(
     groups: Sequence[list[Piece]],
     labels: np.ndarray,
@@ -199,24 +234,27 @@ def split_groups(
     reader: Reader | None,
     line_height: float,
     settings: CutSettings = CutSettings(),
-) -> list[Span]:
+) -> list[Chosen]:
     """Each group as one or more digits, left to right: the most probable cuts where it may hold several.
 
     labels: int32 (h, w) strokes of the reduced copy, the pieces' labels; ink: float32 (h, w) there;
     reader: the caller's normalisation and classifier, None to never cut; line_height: in reduced pixels.
     The candidates of every group, and the groups not to be cut, are read in one batch: each call of the
-    models has a fixed cost, and the reader keeps its readings for the digits finally chosen.
+    models has a fixed cost, and the reader keeps its readings for the digits finally chosen. The groups
+    that may be cut are also read whole by the line reader, in one batch.
     """
     lattices = [lattice(group, labels, ink, reader is not None, line_height, settings) for group in groups]
     if reader is None:
-        return [found.whole for found in lattices]
+        return [Chosen(found.whole) for found in lattices]
     wanted = [
         span
         for found in lattices
         for span in (winnable(found, reader, line_height, settings) if found.spans else [found.whole])
     ]
     readings = dict(zip(wanted, reader.readings(wanted), strict=True))
-    return [span for found in lattices for span in best_reading(found, readings, settings)]
+    cut = [found for found in lattices if found.spans]
+    lines = dict(zip((id(found) for found in cut), reader.lines([found.whole for found in cut]), strict=True))
+    return [chosen for found in lattices for chosen in best_reading(found, readings, settings, lines.get(id(found)))]
 
 
 def lattice(
@@ -278,28 +316,52 @@ def winnable(found: Lattice, reader: Reader, line_height: float, settings: CutSe
     return [found.spans[key] for key in usable if key[0] in reached and key[1] in finishing]
 
 
-def best_reading(found: Lattice, readings: dict[Span, Reading | None], settings: CutSettings) -> list[Span]:
+def best_reading(
+    found: Lattice,
+    readings: dict[Span, Reading | None],
+    settings: CutSettings,
+    line: line_image.LineFrames | None = None,
+) -> list[Chosen]:
     """The chain of spans from edge to edge whose digits are most probable together (dynamic programming
-    over the cut positions); the whole group when no span was read or no chain is complete."""
+    over the cut positions); the whole group when no span was read or no chain is complete. With the
+    line reader's frames of the group, each span's score adds what they say of it (`line_scores`)."""
     last = found.last
+    scores = line_scores(found, line, settings)
     # best[stop]: the most probable reading of the group up to position stop, and where its last digit starts.
     best: list[tuple[float, int]] = [(0.0, -1)] + [(-math.inf, -1)] * last
     for (start, stop), span in sorted(found.spans.items(), key=lambda item: item[0][1]):
         reading = readings.get(span)
         if reading is None or best[start][0] == -math.inf:
             continue
-        value = best[start][0] + digit_log_score(reading, settings) + found.cut_costs[stop]
+        value = best[start][0] + digit_log_score(reading, settings, scores.get(span)) + found.cut_costs[stop]
         if value > best[stop][0]:
             best[stop] = (value, start)
     if best[last][1] < 0:
-        return [found.whole]
+        return [Chosen(found.whole, scores.get(found.whole))]
     chosen = []
     stop = last
     while stop > 0:
         start = best[stop][1]
-        chosen.append(found.spans[(start, stop)])
+        span = found.spans[(start, stop)]
+        chosen.append(Chosen(span, scores.get(span)))
         stop = start
     return chosen[::-1]
+
+
+def line_scores(found: Lattice, line: line_image.LineFrames | None, settings: CutSettings) -> dict[Span, np.ndarray]:
+    """For each span of the lattice, log P(the line reader reads the frames under it as exactly digit d),
+    float64 (10,); the span's ends are its cuts' mean columns. Empty without a line reading."""
+    if line is None:
+        return {}
+    shift = settings.line_shift
+    scores = {
+        span: line.one_digit(
+            None if span.left is None else span.left.mean, None if span.right is None else span.right.mean, shift
+        )
+        for span in found.spans.values()
+    }
+    scores[found.whole] = line.one_digit(None, None)
+    return scores
 
 
 def _cross(first: cut_paths.CutPath | None, second: cut_paths.CutPath | None) -> bool:
@@ -309,20 +371,36 @@ def _cross(first: cut_paths.CutPath | None, second: cut_paths.CutPath | None) ->
     return bool(np.any(np.asarray(second.columns) < np.asarray(first.columns)))
 
 
-def digit_log_score(reading: Reading, settings: CutSettings) -> float:
+def digit_log_score(reading: Reading, settings: CutSettings, line: np.ndarray | None = None) -> float:
     """How likely the span is one digit: for its best digit, log P(digit) + the weighted log prior of
-    the span's aspect for that digit, less the weighted distance to the classifier's training digits,
-    plus the weighted log probability that it is one whole digit."""
+    the span's aspect for that digit (+ the weighted line reader's log P(one digit, that one) when
+    given, (10,)), less the weighted distance to the classifier's training digits, plus the weighted
+    log probability that it is one whole digit."""
     log_aspect = math.log(max(reading.aspect, 1e-3))
     z = (log_aspect - np.asarray(ASPECT_LOG_MEAN)) / np.asarray(ASPECT_LOG_STD)
     z[1] = max(z[1], 0.0)
-    log_probabilities = np.log(np.maximum(np.asarray(reading.probabilities, dtype=np.float64), 1e-12))
-    value = float(np.max(log_probabilities - settings.aspect_weight * 0.5 * z**2))
+    value = float(np.max(label_log_scores(reading.probabilities, line, settings) - settings.aspect_weight * 0.5 * z**2))
     if reading.distance is not None:
         value -= settings.distance_weight * reading.distance
     if reading.whole is not None:
         value += settings.whole_weight * math.log(max(reading.whole, 1e-6))
     return value
+
+
+def label_log_scores(probabilities: np.ndarray, line: np.ndarray | None, settings: CutSettings) -> np.ndarray:
+    """float64 (10,): the classifier's log P(d) plus the weighted line reader's log P(exactly d) when given.
+    Its largest entry is the digit the number reads there (`label`)."""
+    scores = np.log(np.maximum(np.asarray(probabilities, dtype=np.float64), 1e-12))
+    if line is not None:
+        scores = scores + settings.line_weight * np.maximum(line, LOG_FLOOR)
+    return scores
+
+
+def label_probabilities(probabilities: np.ndarray, line: np.ndarray | None, settings: CutSettings) -> np.ndarray:
+    """float64 (10,) summing to 1: `label_log_scores` normalised, what the number reader answers for the digit."""
+    scores = label_log_scores(probabilities, line, settings)
+    exponentials = np.exp(scores - scores.max())
+    return exponentials / exponentials.sum()
 
 
 def span_support(span: Span, labels: np.ndarray) -> np.ndarray:

@@ -84,9 +84,15 @@ def resize_longest_side(image: np.ndarray, side: int) -> np.ndarray:
     """
     height, width = image.shape
     scale = side / max(height, width)
-    size = (max(1, round(width * scale)), max(1, round(height * scale)))
-    resample = Image.Resampling.BOX if scale < 1 else Image.Resampling.BILINEAR
-    return np.asarray(Image.fromarray(np.ascontiguousarray(image, dtype=np.float32), "F").resize(size, resample))
+    return resize(image, max(1, round(height * scale)), max(1, round(width * scale)))
+
+
+def resize(image: np.ndarray, height: int, width: int) -> np.ndarray:
+    """Scale float32 (h, w) to float32 (height, width): box averaging when shrinking, bilinear when enlarging."""
+    resample = Image.Resampling.BOX if height * width < image.size else Image.Resampling.BILINEAR
+    return np.asarray(
+        Image.fromarray(np.ascontiguousarray(image, dtype=np.float32), "F").resize((width, height), resample)
+    )
 
 
 def strokes(values: np.ndarray, low: float, high: float) -> tuple[np.ndarray, int]:

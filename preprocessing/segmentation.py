@@ -7,13 +7,15 @@
 3. pieces whose horizontal extents overlap substantially are one digit (a 5 whose top bar is
    a separate stroke, a crossed 7, a 4 in two strokes, a broken pencil line);
 4. a group wider than one digit may hold touching digits: candidate cut paths (through the thin
-   points of the ink, round overhangs, `cut_paths`) are scored by a classifier, and the cuts
-   whose digits are most probable together win (dynamic programming over the cuts, in `cuts`);
+   points of the ink, round overhangs, `cut_paths`) are scored by a classifier, and by a line
+   reader that reads the whole group at once (`line_image`), and the cuts whose digits are most
+   probable together win (dynamic programming over the cuts, in `cuts`);
 5. each digit's ink is read from the full working copy and goes through the same
    MNIST-style normalisation as a single digit (`normalisation.to_mnist_frame`).
 
 No model is imported here: `segment` takes a `score` callable (28x28 images -> probabilities and
-distances to the training digits), which `digit_models.numbers` builds from the loaded models.
+distances to the training digits) and a `read_lines` callable (line images -> log probabilities per
+frame), which `digit_models.numbers` builds from the loaded models.
 
 The thresholds (`Settings`, whose defaults are the constants below and `cuts`') were chosen on
 numbers made of MNIST *validation* digits by `python -m bench.number_tuning`
@@ -22,17 +24,21 @@ numbers made of MNIST *validation* digits by `python -m bench.number_tuning`
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 from scipy import ndimage
 
-from preprocessing import background, cuts, detection, geometry, loading, normalisation, pipeline
+from preprocessing import background, cuts, detection, geometry, line_image, loading, normalisation, pipeline
 
 Score = cuts.Score
 """float32 (n, 28, 28) in [0, 1], ink bright -> probabilities (n, 10) rows summing to 1, or `cuts.Scores`."""
+
+ReadLines = Callable[[list[np.ndarray]], list[np.ndarray]]
+"""Line images float32 (LINE_HEIGHT, W_i) (`line_image.to_line_image`) -> log probabilities per frame
+float64 (W_i / FRAME_STRIDE, 11), blank first: the line reader (`digit_models.line_reader`)."""
 
 SPECK_FRACTION = 0.25
 """A stroke whose longest side is under this fraction of the tallest stroke's height is a speck
@@ -63,10 +69,13 @@ class DigitCrop:
 
     image: float32 (28, 28) in [0, 1], ink bright, as `to_mnist` makes it for a single digit.
     box: (left, top, right, bottom) in the input image's pixels (after EXIF rotation), right/bottom exclusive.
+    line: the line reader's log P(the frames under the digit read as exactly d), float64 (10,), when
+        it was cut out of a group of touching digits read as a line; None otherwise.
     """
 
     image: np.ndarray
     box: geometry.Box
+    line: np.ndarray | None = None
 
 
 @dataclass(frozen=True)
@@ -98,18 +107,21 @@ class Settings:
     cuts: cuts.CutSettings = field(default_factory=cuts.CutSettings)
 
 
-def segment(source: Any, score: Score | None = None, settings: Settings = Settings()) -> Segmentation:
+def segment(
+    source: Any, score: Score | None = None, settings: Settings = Settings(), read_lines: ReadLines | None = None
+) -> Segmentation:
     """Split an image of a number into its digits, left to right.
 
     source: anything `preprocessing.to_mnist` accepts (canvas dict, PIL image, array, path, bytes).
     score: the classifier that chooses between cuts of touching digits; without it, groups of
-        touching digits stay whole. Raises `loading.ImageError` for unreadable inputs.
+        touching digits stay whole. read_lines: the line reader that also weighs those cuts, if any.
+    Raises `loading.ImageError` for unreadable inputs.
     """
-    found = prepare(source, score)
+    found = prepare(source, score, read_lines)
     return found if isinstance(found, Segmentation) else found.segment(settings)
 
 
-def prepare(source: Any, score: Score | None = None) -> NumberImage | Segmentation:
+def prepare(source: Any, score: Score | None = None, read_lines: ReadLines | None = None) -> NumberImage | Segmentation:
     """Load the image and find its ink and strokes: what every setting of the segmentation shares.
 
     Returns the image ready to segment, or a Segmentation with no digits and the reason.
@@ -129,7 +141,7 @@ def prepare(source: Any, score: Score | None = None) -> NumberImage | Segmentati
     limit = max(detection.MIN_DIGIT_EXTENT_PIXELS, detection.MIN_DIGIT_EXTENT_FRACTION * max(labels.shape))
     if tallest < limit:
         return Segmentation(digits=(), reason=detection.NoDigitKind.ONLY_SPECKS.value, inverted=ink_map.inverted)
-    return NumberImage(loaded, ink_map, labels, pieces, score)
+    return NumberImage(loaded, ink_map, labels, pieces, score, read_lines)
 
 
 class NumberImage:
@@ -146,16 +158,18 @@ class NumberImage:
         labels: np.ndarray,
         pieces: list[cuts.Piece],
         score: Score | None,
+        read_lines: ReadLines | None = None,
     ) -> None:
         self.loaded = loaded
         self.ink_map = ink_map
         self.labels = labels
         self.pieces = pieces
         self.tallest = max(piece.box[3] - piece.box[1] for piece in pieces)
-        self.reader = _Reader(labels, ink_map, loaded.gray, score)
+        self.reader = _Reader(labels, ink_map, loaded.gray, score, read_lines)
 
-    def spans(self, settings: Settings = Settings()) -> list[cuts.Span]:
-        """The digits found as spans of the reduced copy, left to right (some may hold no ink)."""
+    def spans(self, settings: Settings = Settings()) -> list[cuts.Chosen]:
+        """The digits found as spans of the reduced copy, left to right (some may hold no ink), with what
+        the line reader says of each."""
         pieces = [piece for piece in self.pieces if _extent(piece.box) >= settings.speck_fraction * self.tallest]
         groups = _attach_loose_pieces(
             _merge_overlapping(pieces, settings.merge_overlap),
@@ -168,11 +182,14 @@ class NumberImage:
 
     def segment(self, settings: Settings = Settings()) -> Segmentation:
         """The digits' crops and boxes in the input's pixels, left to right."""
-        crops = [self.reader.read(span) for span in self.spans(settings)]
+        chosen = self.spans(settings)
+        crops = [self.reader.read(digit.span) for digit in chosen]
         gray, inverted = self.loaded.gray, self.ink_map.inverted
         digits = tuple(
-            DigitCrop(image=crop[0], box=geometry.to_input_box(crop[1], gray.shape, self.loaded.input_size))
-            for crop in crops
+            DigitCrop(
+                image=crop[0], box=geometry.to_input_box(crop[1], gray.shape, self.loaded.input_size), line=digit.line
+            )
+            for crop, digit in zip(crops, chosen, strict=True)
             if crop is not None
         )
         if not digits:
@@ -270,11 +287,20 @@ class _Reader:
     """Reads spans of one image as the models' 28x28 and scores them, each span once (the cut search,
     the answer and every setting tried share them)."""
 
-    def __init__(self, labels: np.ndarray, ink_map: detection.InkMap, gray: np.ndarray, score: Score | None) -> None:
+    def __init__(
+        self,
+        labels: np.ndarray,
+        ink_map: detection.InkMap,
+        gray: np.ndarray,
+        score: Score | None,
+        read_lines: ReadLines | None = None,
+    ) -> None:
         self.labels = labels
         self.ink_map = ink_map
         self.gray = gray
         self.score = score
+        self.read_lines = read_lines
+        self._lines: dict[cuts.Span, line_image.LineFrames | None] = {}
         self._ink: dict[cuts.Span, tuple[np.ndarray, geometry.Box] | None] = {}
         self._read: dict[cuts.Span, tuple[np.ndarray, geometry.Box] | None] = {}
         self._readings: dict[cuts.Span, cuts.Reading | None] = {}
@@ -319,6 +345,22 @@ class _Reader:
         for span in new:
             self._readings.setdefault(span, None)
         return [self._readings[span] for span in spans]
+
+    def lines(self, groups: Sequence[cuts.Span]) -> list[line_image.LineFrames | None]:
+        """The line reader's frames of each group (a whole span), one call for the new ones; None without
+        a line reader or ink. Frames map to the reduced copy's columns, as the cuts' do."""
+        new = [group for group in dict.fromkeys(groups) if group not in self._lines]
+        inked = [(group, found) for group in new if (found := self.ink(group)) is not None]
+        if inked and self.read_lines is not None:
+            made = [line_image.to_line_image(found[0]) for _, found in inked]
+            frames = self.read_lines([line for line, _ in made])
+            for (group, found), (_, scale), log_probabilities in zip(inked, made, frames, strict=True):
+                # The crop's columns are the working copy's; the cuts' are the reduced copy's.
+                factor = self.ink_map.factor
+                self._lines[group] = line_image.LineFrames(log_probabilities, found[1][0] / factor, scale * factor)
+        for group in new:
+            self._lines.setdefault(group, None)
+        return [self._lines[group] for group in groups]
 
     def _crop(self, span: cuts.Span) -> tuple[np.ndarray, geometry.Box] | None:
         support = cuts.span_support(span, self.labels)

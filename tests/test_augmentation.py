@@ -124,3 +124,20 @@ def test_warp_moves_ink_but_keeps_most_of_it():
     ratio = warped.sum(axis=(1, 2)) / image.sum(axis=(1, 2))
     assert np.all((ratio > 0.6) & (ratio < 1.6))
     assert not np.allclose(warped[:, 6:34, 6:34], image, atol=0.1)
+
+
+def test_a_short_stem_four_loses_its_stem_above_the_bar_and_a_closed_four_is_kept():
+    open_four = np.zeros((28, 28), np.float32)
+    open_four[4:16, 6:9] = 1.0  # the open arm, down to the bar
+    open_four[14:17, 6:22] = 1.0  # the bar
+    open_four[4:25, 18:21] = 1.0  # the stem, from the top to well below the bar
+    shortened = augmentation.shorten_stem(open_four, np.random.default_rng(0))
+    rows, columns = np.nonzero(shortened > 0.5)
+    right = columns > columns.min() + 0.6 * (columns.max() - columns.min())
+    left = ~right
+    # The stem now starts a little above the bar; the arm still reaches the top.
+    assert rows[left].min() + 0.3 * (rows.max() - rows.min()) < rows[right].min()
+    closed_four = open_four.copy()
+    closed_four[4:7, 6:21] = 1.0  # a bar across the top joins arm and stem
+    kept = augmentation.shorten_stem(closed_four, np.random.default_rng(0))
+    assert np.array_equal(kept, augmentation.renormalise(closed_four))

@@ -6,7 +6,7 @@ import math
 
 import numpy as np
 
-from preprocessing import cut_paths, cuts
+from preprocessing import cut_paths, cuts, line_image
 
 
 def test_a_cut_path_goes_round_an_overhang_without_crossing_ink():
@@ -96,3 +96,41 @@ def test_a_span_the_whole_digit_check_doubts_scores_lower():
     unknown = cuts.Reading(probabilities=probabilities, aspect=0.3, height=40.0)
     assert math.isclose(cuts.digit_log_score(whole, settings) - cuts.digit_log_score(piece, settings), math.log(10))
     assert math.isclose(cuts.digit_log_score(unknown, settings) - cuts.digit_log_score(whole, settings), -math.log(0.9))
+
+
+def _lattice_of_two_digits() -> tuple[cuts.Lattice, cuts.Span, cuts.Span, cuts.Span]:
+    """A group 40 columns wide with one candidate cut at column 20: the whole group, or two halves."""
+    cut = cut_paths.CutPath(top=0, columns=(20,) * 10, cost=0.0)
+    whole = cuts.Span(pieces=(1,), box=(0, 0, 40, 10))
+    left = cuts.Span(pieces=(1,), box=(0, 0, 40, 10), right=cut)
+    right = cuts.Span(pieces=(1,), box=(0, 0, 40, 10), left=cut)
+    found = cuts.Lattice(whole=whole, spans={(0, 2): whole, (0, 1): left, (1, 2): right}, cut_costs=[0.0, 0.0, 0.0])
+    return found, whole, left, right
+
+
+def test_the_line_reader_decides_the_cut_and_the_digits_where_the_classifier_is_misled():
+    found, whole, left, right = _lattice_of_two_digits()
+    # The classifier reads the whole group as a sure 8 and each half as a doubtful 1.
+    eight, one = np.full(10, 1e-3), np.full(10, 0.05)
+    eight[8], one[1] = 1 - 9e-3, 0.55
+    readings = {
+        span: cuts.Reading(probabilities=p, aspect=0.5, height=10.0)
+        for span, p in ((whole, eight), (left, one), (right, one))
+    }
+    settings = cuts.CutSettings(aspect_weight=0.0)
+    assert [chosen.span for chosen in cuts.best_reading(found, readings, settings)] == [whole]
+    # The line reader's frames, one per 2 columns: a 7 over the left half, a 3 over the right, blanks between.
+    log_frames = np.full((24, 11), math.log(1e-4))
+    log_frames[:, 0] = math.log(1 - 10e-4)
+    log_frames[6, 1 + 7] = log_frames[17, 1 + 3] = math.log(1 - 10e-4)
+    log_frames[6, 0] = log_frames[17, 0] = math.log(1e-4)
+    line = line_image.LineFrames(log_frames, left=0.0, scale=1.0)
+    chosen = cuts.best_reading(found, readings, settings, line)
+    assert [digit.span for digit in chosen] == [left, right]
+    labels = [
+        int(np.argmax(cuts.label_probabilities(readings[d.span].probabilities, d.line, settings))) for d in chosen
+    ]
+    assert labels == [7, 3]
+    # Without weight the line reader changes nothing.
+    unweighted = cuts.best_reading(found, readings, cuts.CutSettings(aspect_weight=0.0, line_weight=0.0), line)
+    assert [digit.span for digit in unweighted] == [whole]

@@ -158,13 +158,10 @@ def test_touching_mnist_digits_are_split_into_their_digits(test_digits, app_mode
     for index in range(12):
         chosen = rng.choice(len(images), 2 + index % 2, replace=False)
         source = number_families.number_input("touching", images[chosen], 10, index)
-        prepared = segmentation.prepare(source, score)
+        prepared = segmentation.prepare(source, score, score.line_reader)
         joined += len(prepared.spans(segmentation.Settings(cuts=NEVER_CUT))) < len(chosen)
-        found = prepared.segment()
-        counted += len(found.digits) == len(chosen)
-        read = models["ensemble"].predict_proba(np.stack([digit.image for digit in found.digits]))
-        digits = "".join(str(int(digit)) for digit in read.argmax(axis=1))
-        right += digits == "".join(str(int(label)) for label in labels[chosen])
+        counted += len(prepared.segment().digits) == len(chosen)
+        right += numbers.read_number(models, source)["number"] == "".join(str(int(label)) for label in labels[chosen])
     assert joined >= 10  # Without cuts most would lose digits: they really touch.
     assert counted >= 10 and right >= 8
 

@@ -1,4 +1,7 @@
-"""`python -m training {all,knn,rf,sgd,cnn,ensemble,whole-digit,report,...}`: rebuild models, reports and examples."""
+"""`python -m training {all,knn,rf,sgd,cnn,ensemble,whole-digit,line-reader,report,...}`.
+
+Rebuilds models, reports and examples.
+"""
 
 from __future__ import annotations
 
@@ -28,13 +31,15 @@ def parse_arguments(argv: list[str] | None = None) -> argparse.Namespace:
             "cnn",
             "ensemble",
             "whole-digit",
+            "line-reader",
             "report",
             "knn-indices",
             "corrections",
             "extras",
         ],
-        help="'all' trains the four models, the ensemble and the whole-digit check, then writes the report; "
-        "'whole-digit' trains only the check that tells the number segmentation whether a crop is one digit; "
+        help="'all' trains the four models, the ensemble, the whole-digit check and the line reader, then "
+        "writes the report; 'whole-digit' trains only the check that tells the number segmentation whether a "
+        "crop is one digit; 'line-reader' only the network that reads a group of touching digits whole; "
         "'knn-indices' maps an already trained KNN's rows to MNIST training indices; "
         "'corrections' scores every model on the corrections people made in the app and exports them; "
         "'extras' (separate, not in 'all') adds a report-only decision tree and XGBoost to the report",
@@ -93,7 +98,7 @@ def main(argv: list[str] | None = None) -> int:
     started = time.perf_counter()
     prepared = train.prepare(arguments.data, quick=arguments.quick)
     steps = (
-        ["knn", "rf", "sgd", "cnn", "ensemble", "whole-digit", "report"]
+        ["knn", "rf", "sgd", "cnn", "ensemble", "whole-digit", "line-reader", "report"]
         if arguments.step == "all"
         else [arguments.step]
     )
@@ -122,6 +127,10 @@ def main(argv: list[str] | None = None) -> int:
             from training import whole_digit
 
             entry = whole_digit.train_whole_digit(prepared, arguments.models_dir)
+        elif step == "line-reader":
+            from training import line_reader
+
+            entry = line_reader.train_line_reader(prepared, arguments.models_dir)
         elif step == "extras":
             from training import extras
 

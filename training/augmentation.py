@@ -49,9 +49,13 @@ is 7.2..14.1 (preprocessing.normalisation.STROKE_WIDTH_RANGE)."""
 LOW_RESOLUTION_SIDES = (8, 16)
 """Longest side of the digit once shrunk: load_digits is 8x8; tight phone crops are 10..16 px."""
 
-STYLE_SHARES = {1: 0.5, 7: 0.3}
-"""Share of the re-drawn 1s given a flag (half of those a base too) and of 7s given a cross bar:
-styles common in Europe that MNIST's American writers rarely used (the issue's misread 1s and 7s)."""
+STYLE_SHARES = {1: 0.5, 4: 0.3, 7: 0.3}
+"""Share of the re-drawn 1s given a flag (half of those a base too), of 4s whose stem barely rises
+above the bar and of 7s given a cross bar: styles common in Europe that MNIST's American writers
+rarely used (the issue's misread 1s and 7s; other writers' 4s read as 6)."""
+
+SHORT_STEM_RISE = (0.05, 0.25)
+"""How far a shortened 4's stem still rises above its bar, as a share of the digit's height."""
 
 _INKED = 0.05
 """A pixel above this (of 1.0) counts as ink when cropping; MNIST's background is exactly 0."""
@@ -198,7 +202,7 @@ def add_stroke(image: np.ndarray, digit: int, rng: np.random.Generator) -> np.nd
 
     if digit == 1:
         column = columns[rows == top].mean()
-        length, angle = extent * rng.uniform(0.3, 0.5), np.radians(rng.uniform(20, 50))
+        length, angle = extent * rng.uniform(0.3, 0.5), np.radians(rng.uniform(20, 70))
         line(top, column, top + length * np.sin(angle), column - length * np.cos(angle))
         if rng.uniform() < 0.5:
             column, half = columns[rows == bottom].mean(), extent * rng.uniform(0.2, 0.35)
@@ -210,6 +214,32 @@ def add_stroke(image: np.ndarray, digit: int, rng: np.random.Generator) -> np.nd
     return renormalise(np.asarray(canvas, dtype=np.float32) / 255)
 
 
+def shorten_stem(image: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """A 4 whose stem barely rises above its bar (a "ч"-like 4): float32 (h, w) -> MNIST frame (28, 28).
+
+    The bar is the row of the digit's middle band whose ink spans widest. Above it, in each row that holds
+    two separate strokes (the open arm and the stem), the stem's part is erased, up to a random
+    rise above the bar. A closed 4 (one stroke across its top) is left as it is.
+    """
+    digit = crop_ink(image).copy()
+    inked = digit > 0.5 * digit.max()
+    height = len(digit)
+    middle = np.arange(int(0.35 * height), max(int(0.75 * height), int(0.35 * height) + 1))
+    # The bar spans the digit from the open arm to the stem: the middle row whose ink reaches furthest apart.
+    spans = [np.ptp(np.flatnonzero(inked[row])) if inked[row].any() else 0 for row in middle]
+    bar = int(middle[int(np.argmax(spans))])
+    keep_from = max(bar - round(rng.uniform(*SHORT_STEM_RISE) * height), 0)
+    # Above that row an open 4 is two strokes, the arm and the stem: the stem's is the one reaching furthest right.
+    parts, count = ndimage.label(inked[:keep_from])
+    if count >= 2:
+        rightmost = [np.flatnonzero((parts == label).any(axis=0)).max() for label in range(1, count + 1)]
+        stem = parts == 1 + int(np.argmax(rightmost))
+        digit[:keep_from][ndimage.binary_dilation(stem) & (parts != 1 + int(np.argmin(rightmost)))] = (
+            0.0  # and its grey edge
+        )
+    return renormalise(digit)
+
+
 def augment_styles(
     images: np.ndarray, styles: tuple[str, ...], *, seed: int, labels: np.ndarray | None = None
 ) -> np.ndarray:
@@ -218,10 +248,18 @@ def augment_styles(
     images: uint8 (n, 28, 28) MNIST digits. Returns uint8 (n, 28, 28) in the MNIST frame.
     "warp" (elastic + slant + aspect) is applied first to the digits that draw a pen style
     too, when "warp" is among the styles, so that shapes and pens vary together. With
-    "strokes" and the labels (n,), some 1s get a flag and some 7s a bar (STYLE_SHARES).
+    "strokes" and the labels (n,), some 1s get a flag, some 4s a short stem and some 7s a bar
+    (STYLE_SHARES), before the pen styles, so that the new strokes are re-drawn with the rest.
     """
     rng = np.random.default_rng(seed)
     floats = np.asarray(images, dtype=np.float32) / 255.0
+    if "strokes" in styles and labels is not None:
+        floats = floats.copy()
+        for digit, share in STYLE_SHARES.items():
+            for index in np.flatnonzero((labels == digit) & (rng.uniform(size=len(labels)) < share)):
+                floats[index] = (
+                    shorten_stem(floats[index], rng) if digit == 4 else add_stroke(floats[index], digit, rng)
+                )
     if "warp" in styles:
         floats = warp(floats, rng)
     pens = [style for style in styles if style not in ("warp", "strokes")]
@@ -240,10 +278,6 @@ def augment_styles(
             out[index] = low_resolution(image, int(sides[index]))
         else:
             out[index] = renormalise(image)
-    if "strokes" in styles and labels is not None:
-        for digit, share in STYLE_SHARES.items():
-            for index in np.flatnonzero((labels == digit) & (rng.uniform(size=len(labels)) < share)):
-                out[index] = add_stroke(out[index], digit, rng)
     return np.round(np.clip(out, 0.0, 1.0) * 255).astype(np.uint8)
 
 

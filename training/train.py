@@ -261,6 +261,40 @@ MIN_WEIGHT = 0.01
 and a share under 1% moves the validation log loss by less than its run-to-run noise."""
 
 
+def save_segmentation_network(
+    key: str,
+    network,
+    prepared: Prepared,
+    models_dir: Path,
+    *,
+    purpose: str,
+    parameters: dict[str, Any],
+    figures: dict[str, float],
+    started: float,
+) -> dict[str, Any]:
+    """Save a network that helps read numbers (`artifacts.SEGMENTATION_KEYS`) as `<key>.keras` with its
+    manifest entry: hash, size, purpose, recipe, held-out figures, time since `started` (perf_counter)."""
+    models_dir.mkdir(parents=True, exist_ok=True)
+    path = models_dir / f"{key}.keras"
+    artifacts.save_keras(network, path)
+    entry = {
+        "kind": "keras",
+        "file": path.name,
+        "sha256": artifacts.sha256_of(path),
+        "size_bytes": path.stat().st_size,
+        "purpose": purpose,
+        "data_source": prepared.source,
+        "parameters": parameters,
+        "parameter_count": int(network.count_params()),
+        **figures,
+        "training_seconds": round(time.perf_counter() - started, 1),
+        "trained_at": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
+        "library_versions": artifacts.library_versions(),
+    }
+    artifacts.update_manifest_entry(key, entry, models_dir)
+    return entry
+
+
 def learn_ensemble_weights(member_probabilities: dict[str, np.ndarray], labels: np.ndarray) -> dict[str, float]:
     """Non-negative weights summing to 1 that minimise the log loss of the weighted mean.
 

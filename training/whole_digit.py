@@ -11,7 +11,6 @@ its held-out figures come from pairs of *validation* digits. The test digits cho
 from __future__ import annotations
 
 import time
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +18,7 @@ import numpy as np
 
 from digit_models import artifacts
 from training import whole_digit_data
-from training.train import Prepared
+from training.train import Prepared, save_segmentation_network
 
 EXAMPLES = 120_000
 """Training crops (half whole digits): two per pair of training digits, 60,000 pairs."""
@@ -91,24 +90,16 @@ def train_whole_digit(prepared: Prepared, models_dir: Path) -> dict[str, Any]:
     started = time.perf_counter()
     quick = prepared.quick
     network, figures, parameters = train(prepared, examples=6_000 if quick else EXAMPLES, epochs=1 if quick else EPOCHS)
-    models_dir.mkdir(parents=True, exist_ok=True)
-    path = models_dir / f"{artifacts.WHOLE_DIGIT_KEY}.keras"
-    artifacts.save_keras(network, path)
-    entry = {
-        "kind": "keras",
-        "file": path.name,
-        "sha256": artifacts.sha256_of(path),
-        "size_bytes": path.stat().st_size,
-        "purpose": "segmentation of numbers: probability that a crop is one whole digit (not a piece, not two)",
-        "data_source": prepared.source,
-        "parameters": parameters,
-        "parameter_count": int(network.count_params()),
-        **figures,
-        "training_seconds": round(time.perf_counter() - started, 1),
-        "trained_at": datetime.now(UTC).isoformat(timespec="seconds"),
-        "library_versions": artifacts.library_versions(),
-    }
-    artifacts.update_manifest_entry(artifacts.WHOLE_DIGIT_KEY, entry, models_dir)
+    entry = save_segmentation_network(
+        artifacts.WHOLE_DIGIT_KEY,
+        network,
+        prepared,
+        models_dir,
+        purpose="segmentation of numbers: probability that a crop is one whole digit (not a piece, not two)",
+        parameters=parameters,
+        figures=figures,
+        started=started,
+    )
     print(
         f"whole-digit check: validation accuracy {figures['validation_accuracy']:.4f}, "
         f"log loss {figures['validation_log_loss']:.4f}"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from digit_models.artifacts import MEMBER_KEYS, WHOLE_DIGIT_KEY, read_manifest
+from digit_models.artifacts import MEMBER_KEYS, SEGMENTATION_KEYS, read_manifest
 from digit_models.names import DISPLAY_NAMES
 
 
@@ -35,7 +35,7 @@ def models_markdown(reports_dir: Path, models_dir: Path) -> str:
                 "how_it_works": entry.get("how_it_works", ""),
             }
             for key, entry in entries.items()
-            if key != WHOLE_DIGIT_KEY  # the segmentation's check, not a digit model
+            if key not in SEGMENTATION_KEYS  # the segmentation's networks, not digit models
         }
         source = "From the model manifest; run `python -m training report` for the full report."
     lines = [

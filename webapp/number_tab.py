@@ -134,10 +134,13 @@ def number_html(result: Mapping[str, Any]) -> str:
 
 
 def digit_caption(digit: Mapping[str, Any]) -> str:
-    """One digit's caption: the ensemble's digit and confidence, "I'm not sure" when in doubt, each model's digit."""
+    """One digit's caption: the digit and confidence, "I'm not sure" when in doubt, each model's digit (and
+    the line reader's, for a digit cut out of touching digits)."""
     members = " · ".join(
         f"{SHORT_NAMES.get(key, key)} {int(np.argmax(values))}" for key, values in digit["models"].items()
     )
+    if digit.get("line") is not None:
+        members += f" · Line {int(np.argmax(digit['line']))}"
     doubt = "I'm not sure: " if rendering.is_unsure(digit) else ""
     return f"{doubt}{digit['digit']} ({digit['confidence']:.0%}) — {members}"
 
