@@ -389,7 +389,7 @@ def digit_log_score(reading: Reading, settings: CutSettings, line: np.ndarray | 
 
 def label_log_scores(probabilities: np.ndarray, line: np.ndarray | None, settings: CutSettings) -> np.ndarray:
     """float64 (10,): the classifier's log P(d) plus the weighted line reader's log P(exactly d) when given.
-    Its largest entry is the digit the number reads there (`label`)."""
+    Its largest entry is the digit the number reads there."""
     scores = np.log(np.maximum(np.asarray(probabilities, dtype=np.float64), 1e-12))
     if line is not None:
         scores = scores + settings.line_weight * np.maximum(line, LOG_FLOOR)
