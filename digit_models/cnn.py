@@ -8,14 +8,14 @@ from scipy.special import softmax
 from digit_models.base import as_image_batch
 
 
-def traced(network):
-    """The network's inference call on float32 (b, 28, 28, 1) as a traced graph: about a millisecond per
-    call, where `model.predict` costs tens of ms."""
+def traced(network, shape: tuple[int | None, ...] = (None, 28, 28, 1)):
+    """The network's inference call on float32 batches of `shape` (None: any size) as a traced graph:
+    about a millisecond per call, where `model.predict` costs tens of ms."""
     import tensorflow as tf
 
     return tf.function(
         lambda batch: network(batch, training=False),
-        input_signature=[tf.TensorSpec([None, 28, 28, 1], tf.float32)],
+        input_signature=[tf.TensorSpec(list(shape), tf.float32)],
         reduce_retracing=True,
     )
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from digit_models.cnn import traced
 from preprocessing import line_image
 
 
@@ -16,15 +17,9 @@ class LineReader:
     """
 
     def __init__(self, network) -> None:
-        import tensorflow as tf
-
         self.network = network
         # One traced graph for any batch and width: the cut search calls it once per number.
-        self._logits = tf.function(
-            lambda batch: network(batch, training=False),
-            input_signature=[tf.TensorSpec([None, line_image.LINE_HEIGHT, None, 1], tf.float32)],
-            reduce_retracing=True,
-        )
+        self._logits = traced(network, (None, line_image.LINE_HEIGHT, None, 1))
 
     def __repr__(self) -> str:
         return f"LineReader({self.network.count_params():,} parameters)"
