@@ -1,6 +1,6 @@
 """Train the line reader: a group of touching digits read whole, with CTC (Graves et al. 2006).
 
-    .venv/bin/python -m training line-reader      # about 29 minutes on 2 cores (also part of `all`)
+    .venv/bin/python -m training line-reader      # about 41 minutes on 2 cores (also part of `all`)
 
 A small convolutional network turns a line image (28 px high, `preprocessing.line_image`) into
 one distribution per frame (every 2 columns) over "blank" and the ten digits; CTC trains it from
@@ -26,7 +26,7 @@ from training.train import Prepared, save_segmentation_network
 EXAMPLES = 80_000
 """Training groups, 1 to 6 digits each (about 280,000 digits)."""
 VALIDATION_EXAMPLES = 3_000
-EPOCHS = 10
+EPOCHS = 15
 BATCH_SIZE = 64
 SEED = 0
 CLASSES = 11
