@@ -93,16 +93,9 @@ def single_digit_on_wide_canvas(models: dict, images: np.ndarray, labels: np.nda
     """One test digit drawn alone on the 1200x400 canvas: read as exactly that one digit?"""
     rng = np.random.default_rng([seed, 2])
     chosen = rng.choice(len(images), count, replace=False)
-    width, height = number_families.CANVAS_SIZE
     right, split = [], 0
     for index in chosen:
-        pen = rng.uniform(10, 30)
-        digit_height = rng.uniform(0.4, 0.85) * height
-        aspect = families.crop_to_ink(images[index]).shape[1] / families.crop_to_ink(images[index]).shape[0]
-        x = rng.uniform(pen, max(width - pen - aspect * digit_height, pen + 1))
-        y = rng.uniform(pen, max(height - pen - digit_height, pen + 1))
-        coverage = families.draw_strokes(images[index], (width, height), digit_height, pen, (x, y))
-        result = numbers.read_number(models, families.opaque_canvas(coverage))
+        result = numbers.read_number(models, number_families.draw_single(images[index], rng))
         right.append(result["number"] == str(int(labels[index])))
         split += result["number"] is not None and len(result["number"]) != 1
     return {"digits": count, "exact_accuracy": float(np.mean(right)), "not_one_digit": int(split)}

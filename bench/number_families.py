@@ -141,6 +141,22 @@ def draw_number(digits: np.ndarray, rng: np.random.Generator, canvas_size: tuple
     return coverage
 
 
+def draw_single(digit: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """One digit (uint8 (28, 28), ink bright) drawn alone with a round pen of 10-30 px, 0.4-0.85 of the
+    canvas high, somewhere on the wide canvas: uint8 RGBA (H, W, 4), black on opaque white.
+
+    What a person drawing a single digit on the number tab hands the app: it must stay one digit.
+    """
+    width, height = CANVAS_SIZE
+    pen = rng.uniform(10, 30)
+    digit_height = rng.uniform(0.4, 0.85) * height
+    ink = families.crop_to_ink(digit)
+    aspect = ink.shape[1] / ink.shape[0]
+    x = rng.uniform(pen, max(width - pen - aspect * digit_height, pen + 1))
+    y = rng.uniform(pen, max(height - pen - digit_height, pen + 1))
+    return families.opaque_canvas(families.draw_strokes(digit, (width, height), digit_height, pen, (x, y)))
+
+
 def _inks(digits: np.ndarray, rng: np.random.Generator) -> list[np.ndarray]:
     scale = rng.uniform(3, 6)
     return [families.upscale(digit, scale) for digit in digits]

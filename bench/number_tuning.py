@@ -1,13 +1,14 @@
 """Choose the segmentation's thresholds on numbers made of MNIST *validation* digits.
 
     .venv/bin/python -m bench.number_tuning                      # 100 numbers per family, about 10 minutes
-    .venv/bin/python -m bench.number_tuning --count 30 --rounds 1
+    .venv/bin/python -m bench.number_tuning --count 30 --single 50 --rounds 1
 
 The thresholds of `preprocessing.segmentation` and `preprocessing.cuts` (`segmentation.Settings`)
 decide which strokes make one digit and where touching digits are cut. They must not be chosen by
 looking at numbers of test digits, which `bench/number_accuracy.py` keeps for measuring. This
 command builds numbers of every family of `bench/number_families.py` from the validation digits
-that every model holds out (`digit_models.splits`), reads each with the committed models, and
+that every model holds out (`digit_models.splits`), and single ones drawn alone on the wide canvas
+(a family of its own: one digit must stay one digit), reads each with the committed models, and
 searches the settings one at a time over a grid (coordinate ascent, `--rounds` passes), keeping a
 change only when it raises the mean whole-number accuracy over the families. Each image is loaded
 and each candidate digit read and scored once, whatever the settings (`segmentation.NumberImage`),
@@ -56,6 +57,7 @@ GRID: dict[str, tuple[float, ...]] = {
 def parse_arguments(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m bench.number_tuning", description=__doc__.split("\n\n")[0])
     parser.add_argument("--count", type=int, default=100, help="numbers per family (default 100)")
+    parser.add_argument("--single", type=int, default=300, help="single digits alone on the wide canvas (default 300)")
     parser.add_argument("--rounds", type=int, default=2, help="passes over the settings (default 2)")
     parser.add_argument("--seed", type=int, default=0, help="seed of the digit choice and of every family (default 0)")
     parser.add_argument(
@@ -65,8 +67,11 @@ def parse_arguments(argv: list[str] | None = None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
-def validation_numbers(models: dict, count: int, seed: int) -> dict[str, list[tuple[str, Any]]]:
-    """family -> [(digit string, prepared image)] of `count` numbers of 2-6 validation digits each."""
+def validation_numbers(models: dict, count: int, seed: int, single: int = 0) -> dict[str, list[tuple[str, Any]]]:
+    """family -> [(digit string, prepared image)] of `count` numbers of 2-6 validation digits each,
+    and ("single") `single` validation digits drawn alone on the wide canvas, which must stay one digit:
+    without them the search would be free to cut more and more, at the cost of single digits.
+    """
     images, labels = number_families.digits_of("validation")
     score = numbers.ensemble_scorer(models)
     prepared: dict[str, list[tuple[str, Any]]] = {}
@@ -79,6 +84,15 @@ def validation_numbers(models: dict, count: int, seed: int) -> dict[str, list[tu
             truth = "".join(str(int(label)) for label in labels[chosen])
             source = number_families.number_input(family, images[chosen], seed, index)
             prepared[family].append((truth, segmentation.prepare(source, score, score.line_reader)))
+    if single:
+        rng = np.random.default_rng([seed, 5])
+        prepared["single"] = [
+            (
+                str(int(labels[index])),
+                segmentation.prepare(number_families.draw_single(images[index], rng), score, score.line_reader),
+            )
+            for index in rng.choice(len(images), single, replace=False)
+        ]
     return prepared
 
 
@@ -97,7 +111,7 @@ def read(image: Any, settings: segmentation.Settings) -> str | None:
 
 
 def evaluate(prepared: dict[str, list[tuple[str, Any]]], settings: segmentation.Settings) -> dict[str, float]:
-    """Exact whole-number accuracy per family, and their mean ("mean")."""
+    """Exact whole-number accuracy per family (and of single digits), and their mean ("mean")."""
     accuracy = {
         family: float(np.mean([read(image, settings) == truth for truth, image in items]))
         for family, items in prepared.items()
@@ -145,13 +159,15 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     arguments = parse_arguments(argv)
     started = time.perf_counter()
     models = artifacts.load_models(arguments.models_dir)
-    prepared = validation_numbers(models, arguments.count, arguments.seed)
+    prepared = validation_numbers(models, arguments.count, arguments.seed, arguments.single)
     best, table = search(prepared, arguments.rounds)
     report = {
-        "what": "segmentation settings tried on numbers of 2-6 MNIST validation digits (exact whole-number "
-        "accuracy of the ensemble's reading, per family and their mean); the chosen one is the best mean",
+        "what": "segmentation settings tried on numbers of 2-6 MNIST validation digits and on single validation "
+        "digits alone on the wide canvas (exact whole-number accuracy of the ensemble's reading, per family and "
+        "their mean); the chosen one is the best mean",
         "models_dir": str(arguments.models_dir),
         "numbers_per_family": arguments.count,
+        "single_digits": arguments.single,
         "seed": arguments.seed,
         "start": as_dict(segmentation.Settings()),
         "chosen": as_dict(best),
