@@ -1,6 +1,6 @@
 """Choose the segmentation's thresholds on numbers made of MNIST *validation* digits.
 
-    .venv/bin/python -m bench.number_tuning                      # 100 numbers per family, about 10 minutes
+    .venv/bin/python -m bench.number_tuning      # 100 numbers per family + 300 single digits, about 18 minutes
     .venv/bin/python -m bench.number_tuning --count 30 --single 50 --rounds 1
 
 The thresholds of `preprocessing.segmentation` and `preprocessing.cuts` (`segmentation.Settings`)
