@@ -123,8 +123,12 @@ A 1 may be any narrower than its mean: a pen stroke is as narrow as the pen."""
 
 MIN_HEIGHT_FRACTION = 0.4
 """A digit cut out of a group stands at least this fraction of the line height, as a group must to be
-a digit: a cut-off tail or bar is not a digit. 0.4-0.55 are within one touching number of each other
-on numbers of MNIST validation digits, 0.65 does worse (`bench.number_tuning`)."""
+a digit: a cut-off tail or bar is not a digit. Chosen by `bench.number_tuning` (round 6: 88 touching
+numbers of 100 at 0.4, 87 at 0.5-0.55, 85 at 0.65). It costs time: shorter spans are candidates the cut
+search must read. Against 0.55, side by side, the 6-digit canvas read takes 103-119 ms median where it
+took 76-88 ms, and on the other 200 touching validation numbers (`bench.number_accuracy --digits
+validation`) 0.4 reads 88.5% against 85.5%. The read misses its 100 ms p95 budget on this machine with
+either, so the accuracy was kept."""
 
 
 @dataclass(frozen=True)
