@@ -65,7 +65,11 @@ class NeighbourSearch:
 
     def predict_proba(self, features: np.ndarray) -> np.ndarray:
         """Features (n, n_features) -> float64 (n, n_classes), as KNeighborsClassifier.predict_proba."""
-        distances, indices = self.kneighbors(features)
+        return self.votes(*self.kneighbors(features))
+
+    def votes(self, distances: np.ndarray, indices: np.ndarray) -> np.ndarray:
+        """Each query's k neighbours (distances (n, k), fitted row indices (n, k), from this search or
+        the KNN's own `kneighbors`) -> float64 (n, n_classes), as KNeighborsClassifier.predict_proba."""
         if self.knn.weights == "distance":
             # scikit-learn's rule: a neighbour at distance 0 takes the whole vote (with any others at 0).
             with np.errstate(divide="ignore"):

@@ -75,12 +75,20 @@ class EnsembleScorer:
 
     def __call__(self, images: np.ndarray) -> cuts.Scores:
         batch = as_image_batch(images)
-        distances = None if self.nearest is None else self.nearest(batch)
         whole = None if self.whole_digit is None else self.whole_digit.probability(batch)
+        members: dict[str, np.ndarray] = {}
+        distances = None
+        if self.nearest is not None and "knn" in self.used:
+            # The KNN member and the nearest distance from one search of its fitted rows.
+            members["knn"], distances = self.models["knn"].predict_proba_and_nearest(batch)
+        elif self.nearest is not None:
+            distances = self.nearest(batch)
         if not self.used:
             model = self.ensemble if self.ensemble is not None else next(iter(self.models.values()))
             return cuts.Scores(probabilities=model.predict_proba(batch), distances=distances, whole=whole)
-        members = {key: self.ensemble.members[key].predict_proba(batch) for key in self.used}
+        for key in self.used:
+            if key not in members:
+                members[key] = self.ensemble.members[key].predict_proba(batch)
         for row, image in enumerate(batch):
             self.kept[image.tobytes()] = {key: values[row] for key, values in members.items()}
         probabilities = sum(weight * members[key] for key, weight in self.used.items())

@@ -58,6 +58,29 @@ class SklearnDigitModel:
         probabilities[:, np.asarray(self.pipeline.classes_, dtype=int)] = scores
         return normalise_rows(probabilities)
 
+    def predict_proba_and_nearest(self, images: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """A KNN's `predict_proba` and each image's distance to the nearest fitted row (in its feature
+        space), from one neighbour search: float32 (n, 28, 28) -> (float64 (n, 10), float64 (n,)).
+
+        The cut search needs both for tens of candidate digits; two searches of the fitted rows would
+        cost twice. Only for a final step `NeighbourSearch` supports (`neighbour_search` is not None).
+        """
+        if self.neighbour_search is None:
+            raise ValueError(f"{self!r} has no neighbour search to find the nearest fitted row with")
+        batch = as_image_batch(images)
+        features = self.features(batch.reshape(len(batch), -1))
+        openmp_threads = 1 if len(batch) <= SMALL_BATCH else None  # as in predict_proba
+        with _thread_controller().limit(limits=openmp_threads, user_api="openmp"):
+            if len(batch) <= NEIGHBOUR_SEARCH_BATCH:
+                distances, indices = self.neighbour_search.kneighbors(features)
+            else:
+                distances, indices = self.final_step.kneighbors(features)
+        probabilities = np.zeros((len(batch), N_CLASSES))
+        probabilities[:, np.asarray(self.pipeline.classes_, dtype=int)] = self.neighbour_search.votes(
+            distances, indices
+        )
+        return normalise_rows(probabilities), distances[:, 0]
+
     @functools.cached_property
     def neighbour_search(self) -> NeighbourSearch | None:
         """The fast search for small batches when the final step is a KNN it supports (once fitted)."""

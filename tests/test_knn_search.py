@@ -42,6 +42,19 @@ def test_neighbours_and_probabilities_match_scikit_learn(app_models, test_digits
     np.testing.assert_allclose(search.predict_proba(features), model.final_step.predict_proba(features), atol=1e-6)
 
 
+@pytest.mark.parametrize("count", [3, NEIGHBOUR_SEARCH_BATCH + 12])
+def test_one_search_gives_the_probabilities_and_the_nearest_distance(app_models, test_digits, count):
+    """The cut search's single search (both sides of NEIGHBOUR_SEARCH_BATCH) answers as the two it replaces."""
+    model = app_models["knn"]
+    images = test_digits[:count]
+    probabilities, nearest = model.predict_proba_and_nearest(images)
+
+    np.testing.assert_allclose(probabilities, model.predict_proba(images), atol=1e-9)
+    expected = model.neighbour_search.nearest_distance(model.features(images.reshape(count, -1)))
+    np.testing.assert_allclose(nearest, expected, rtol=1e-4)  # the old one is float32's
+    assert nearest.shape == (count,) and probabilities.shape == (count, 10)
+
+
 def test_a_fitted_row_itself_takes_the_whole_vote(app_models):
     knn = app_models["knn"].final_step
     rows = knn._fit_X[:5]
