@@ -41,22 +41,15 @@ class SklearnDigitModel:
     def predict_proba(self, images: np.ndarray) -> np.ndarray:
         """float32 (n, 28, 28) in [0, 1] -> float64 (n, 10), rows summing to 1."""
         batch = as_image_batch(images)
-        # The app sends a few images at a time from several threads at once. OpenMP threads
-        # waiting on each other then cost 10-100 ms per call (KNN's neighbour search), where
-        # one thread takes 4 ms; large batches still use every core through BLAS.
-        openmp_threads = 1 if len(batch) <= SMALL_BATCH else None
         rows = batch.reshape(len(batch), -1)
-        with _thread_controller().limit(limits=openmp_threads, user_api="openmp"):
+        with _openmp_threads_for(len(batch)):
             if isinstance(self.final_step, RandomForestClassifier):
                 scores = forest_probabilities(self.final_step, self.features(rows))
             elif len(batch) <= NEIGHBOUR_SEARCH_BATCH and self.neighbour_search is not None:
                 scores = self.neighbour_search.predict_proba(self.features(rows))
             else:
                 scores = self.pipeline.predict_proba(rows)
-        # A model fitted on a subset may lack some classes: place its columns by class.
-        probabilities = np.zeros((len(batch), N_CLASSES))
-        probabilities[:, np.asarray(self.pipeline.classes_, dtype=int)] = scores
-        return normalise_rows(probabilities)
+        return self._by_class(scores)
 
     def predict_proba_and_nearest(self, images: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """A KNN's `predict_proba` and each image's distance to the nearest fitted row (in its feature
@@ -69,17 +62,19 @@ class SklearnDigitModel:
             raise ValueError(f"{self!r} has no neighbour search to find the nearest fitted row with")
         batch = as_image_batch(images)
         features = self.features(batch.reshape(len(batch), -1))
-        openmp_threads = 1 if len(batch) <= SMALL_BATCH else None  # as in predict_proba
-        with _thread_controller().limit(limits=openmp_threads, user_api="openmp"):
+        with _openmp_threads_for(len(batch)):
             if len(batch) <= NEIGHBOUR_SEARCH_BATCH:
                 distances, indices = self.neighbour_search.kneighbors(features)
             else:
                 distances, indices = self.final_step.kneighbors(features)
-        probabilities = np.zeros((len(batch), N_CLASSES))
-        probabilities[:, np.asarray(self.pipeline.classes_, dtype=int)] = self.neighbour_search.votes(
-            distances, indices
-        )
-        return normalise_rows(probabilities), distances[:, 0]
+        return self._by_class(self.neighbour_search.votes(distances, indices)), distances[:, 0]
+
+    def _by_class(self, scores: np.ndarray) -> np.ndarray:
+        """The final step's scores (n, its classes) -> float64 (n, 10) rows summing to 1: a model fitted
+        on a subset may lack some classes, so its columns are placed by class."""
+        probabilities = np.zeros((len(scores), N_CLASSES))
+        probabilities[:, np.asarray(self.pipeline.classes_, dtype=int)] = scores
+        return normalise_rows(probabilities)
 
     @functools.cached_property
     def neighbour_search(self) -> NeighbourSearch | None:
@@ -103,6 +98,13 @@ def forest_probabilities(forest: RandomForestClassifier, features: np.ndarray) -
         fractions = tree.tree_.predict(features)[:, : forest.n_classes_]
         total += fractions / np.maximum(fractions.sum(axis=1, keepdims=True), 1e-12)
     return total / len(forest.estimators_)
+
+
+def _openmp_threads_for(count: int):
+    """The OpenMP thread limit for a call on `count` images. The app sends a few images at a time from
+    several threads at once; OpenMP threads waiting on each other then cost 10-100 ms per call (KNN's
+    neighbour search), where one thread takes 4 ms. Large batches still use every core through BLAS."""
+    return _thread_controller().limit(limits=1 if count <= SMALL_BATCH else None, user_api="openmp")
 
 
 @functools.cache
