@@ -17,7 +17,7 @@ The tunable numbers (`CutSettings`) were chosen on numbers made of MNIST *valida
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -245,22 +245,31 @@ def split_groups(
 
     labels: int32 (h, w) strokes of the reduced copy, the pieces' labels; ink: float32 (h, w) there;
     reader: the caller's normalisation and classifier, None to never cut; line_height: in reduced pixels.
-    The candidates of every group, and the groups not to be cut, are read in one batch: each call of the
-    models has a fixed cost, and the reader keeps its readings for the digits finally chosen. The groups
-    that may be cut are also read whole by the line reader, in one batch.
+    The groups that may be cut are first read whole by the line reader, in one batch. Then the candidates
+    are read in two batches (each call of the models has a fixed cost, and the reader keeps its readings for
+    the digits finally chosen): the groups not to be cut with, in each group to cut, the chain of candidates
+    the line reader finds likeliest; then only the candidates that could still be part of a better chain
+    (`could_win`). The choice is the one reading every candidate would make, at a fraction of the
+    normalisations and model calls.
     """
     lattices = [lattice(group, labels, ink, reader is not None, line_height, settings) for group in groups]
     if reader is None:
         return [Chosen(found.whole) for found in lattices]
-    wanted = [
-        span
-        for found in lattices
-        for span in (winnable(found, reader, line_height, settings) if found.spans else [found.whole])
-    ]
-    readings = dict(zip(wanted, reader.readings(wanted), strict=True))
     cut = [found for found in lattices if found.spans]
-    lines = dict(zip((id(found) for found in cut), reader.lines([found.whole for found in cut]), strict=True))
-    return [chosen for found in lattices for chosen in best_reading(found, readings, settings, lines.get(id(found)))]
+    lines = reader.lines([found.whole for found in cut])
+    scores = {id(found): line_scores(found, line, settings) for found, line in zip(cut, lines, strict=True)}
+    candidates = {id(found): winnable(found, reader, line_height, settings) for found in cut}
+    # First the groups not to be cut and, in each group to cut, the chain the line reader finds likeliest...
+    first = [found.whole for found in lattices if not found.spans] + [
+        span for found in cut for span in likeliest_chain(found, candidates[id(found)], scores[id(found)], settings)
+    ]
+    readings = dict(zip(first, reader.readings(first), strict=True))
+    # ...then only the candidates that could still beat the best chain read so far.
+    rest = [
+        span for found in cut for span in could_win(found, candidates[id(found)], readings, scores[id(found)], settings)
+    ]
+    readings.update(zip(rest, reader.readings(rest), strict=True))
+    return [chosen for found in lattices for chosen in best_reading(found, readings, settings, scores.get(id(found)))]
 
 
 def lattice(
@@ -324,34 +333,119 @@ def winnable(found: Lattice, reader: Reader, line_height: float, settings: CutSe
 
 def best_reading(
     found: Lattice,
-    readings: dict[Span, Reading | None],
+    readings: Mapping[Span, Reading | None],
     settings: CutSettings,
-    line: line_image.LineFrames | None = None,
+    scores: Mapping[Span, np.ndarray] | None = None,
 ) -> list[Chosen]:
     """The chain of spans from edge to edge whose digits are most probable together (dynamic programming
     over the cut positions); the whole group when no span was read or no chain is complete. With the
-    line reader's frames of the group, each span's score adds what they say of it (`line_scores`)."""
-    last = found.last
-    scores = line_scores(found, line, settings)
-    # best[stop]: the most probable reading of the group up to position stop, and where its last digit starts.
-    best: list[tuple[float, int]] = [(0.0, -1)] + [(-math.inf, -1)] * last
-    for (start, stop), span in sorted(found.spans.items(), key=lambda item: item[0][1]):
-        reading = readings.get(span)
-        if reading is None or best[start][0] == -math.inf:
-            continue
-        value = best[start][0] + digit_log_score(reading, settings, scores.get(span)) + found.cut_costs[stop]
-        if value > best[stop][0]:
-            best[stop] = (value, start)
-    if best[last][1] < 0:
+    line reader's `line_scores` of the group, each span's score adds what they say of it."""
+    scores = scores or {}
+    values = {
+        key: digit_log_score(reading, settings, scores.get(span))
+        for key, span in found.spans.items()
+        if (reading := readings.get(span)) is not None
+    }
+    best = _best_chains_to(values, found.cut_costs)
+    if best[found.last][1] < 0:
         return [Chosen(found.whole, scores.get(found.whole))]
-    chosen = []
-    stop = last
+    return [Chosen(found.spans[key], scores.get(found.spans[key])) for key in _trace(best)]
+
+
+def optimistic_log_score(line: np.ndarray | None, settings: CutSettings) -> float:
+    """An upper bound of a span's `digit_log_score` before it is read, from the line reader's log P(exactly d)
+    (10,) alone (None without a line reading): the classifier's log P(d), the aspect prior, the distance
+    term and the whole-digit term are each at most 0 (with the weights at least 0, as every tuning tries)."""
+    if line is None:
+        return 0.0
+    return float(np.max(settings.line_weight * np.maximum(line, LOG_FLOOR)))
+
+
+def likeliest_chain(
+    found: Lattice, candidates: Sequence[Span], scores: Mapping[Span, np.ndarray], settings: CutSettings
+) -> list[Span]:
+    """The chain of candidates from edge to edge with the highest `optimistic_log_score`s (what the line
+    reader alone finds likeliest), left to right; empty when they make no complete chain."""
+    keys = _keys(found)
+    values = {keys[span]: optimistic_log_score(scores.get(span), settings) for span in candidates}
+    best = _best_chains_to(values, found.cut_costs)
+    return [found.spans[key] for key in _trace(best)] if best[found.last][1] >= 0 else []
+
+
+def could_win(
+    found: Lattice,
+    candidates: Sequence[Span],
+    readings: Mapping[Span, Reading | None],
+    scores: Mapping[Span, np.ndarray],
+    settings: CutSettings,
+) -> list[Span]:
+    """The candidates not yet read through which some chain could still beat the best chain of read ones.
+
+    A chain's value is bounded by its read spans' scores and its unread ones' `optimistic_log_score`s; a
+    candidate whose every chain is bounded below the best read chain can never be chosen by `best_reading`,
+    so leaving it unread changes nothing but the time. All unread candidates when no chain is read yet.
+    """
+    unread = [span for span in candidates if span not in readings]
+    if min(settings.aspect_weight, settings.distance_weight, settings.whole_weight) < 0:
+        return unread  # The bound holds only for terms that can only lower a span's score.
+    keys = _keys(found)
+    known = {
+        keys[span]: digit_log_score(reading, settings, scores.get(span))
+        for span in candidates
+        if (reading := readings.get(span)) is not None
+    }
+    to_beat = _best_chains_to(known, found.cut_costs)[found.last][0]
+    if not unread or to_beat == -math.inf:
+        return unread
+    bounds = {keys[span]: optimistic_log_score(scores.get(span), settings) for span in unread}
+    optimistic = {**known, **bounds}
+    before = _best_chains_to(optimistic, found.cut_costs)
+    after = _best_chains_from(optimistic, found.cut_costs)
+    return [
+        found.spans[key]
+        for key, bound in bounds.items()
+        if before[key[0]][0] + bound + found.cut_costs[key[1]] + after[key[1]] >= to_beat
+    ]
+
+
+def _keys(found: Lattice) -> dict[Span, tuple[int, int]]:
+    """Each span of the lattice -> its (start, stop) cut positions."""
+    return {span: key for key, span in found.spans.items()}
+
+
+def _best_chains_to(values: Mapping[tuple[int, int], float], cut_costs: Sequence[float]) -> list[tuple[float, int]]:
+    """best[p]: the highest total of span values and cut costs over chains of spans from the left edge to
+    cut position p, and where its last span starts (-1 where no chain reaches p). values: (start, stop) ->
+    the span's value; cut_costs: per position, added after each span."""
+    best: list[tuple[float, int]] = [(0.0, -1)] + [(-math.inf, -1)] * (len(cut_costs) - 1)
+    for (start, stop), value in sorted(values.items(), key=lambda item: item[0][1]):
+        if best[start][0] == -math.inf:
+            continue
+        total = best[start][0] + value + cut_costs[stop]
+        if total > best[stop][0]:
+            best[stop] = (total, start)
+    return best
+
+
+def _best_chains_from(values: Mapping[tuple[int, int], float], cut_costs: Sequence[float]) -> list[float]:
+    """after[p]: the highest total over chains of spans from cut position p to the right edge (-inf where
+    none); the mirror of `_best_chains_to`."""
+    after = [-math.inf] * (len(cut_costs) - 1) + [0.0]
+    for (start, stop), value in sorted(values.items(), key=lambda item: -item[0][0]):
+        if after[stop] > -math.inf:
+            after[start] = max(after[start], value + cut_costs[stop] + after[stop])
+    return after
+
+
+def _trace(best: Sequence[tuple[float, int]]) -> list[tuple[int, int]]:
+    """The (start, stop) keys of the best chain to the right edge in `_best_chains_to`'s table, left to right."""
+    keys = []
+    stop = len(best) - 1
     while stop > 0:
         start = best[stop][1]
-        span = found.spans[(start, stop)]
-        chosen.append(Chosen(span, scores.get(span)))
+        keys.append((start, stop))
         stop = start
-    return chosen[::-1]
+    return keys[::-1]
 
 
 def line_scores(found: Lattice, line: line_image.LineFrames | None, settings: CutSettings) -> dict[Span, np.ndarray]:

@@ -125,12 +125,45 @@ def test_the_line_reader_decides_the_cut_and_the_digits_where_the_classifier_is_
     log_frames[6, 1 + 7] = log_frames[17, 1 + 3] = math.log(1 - 10e-4)
     log_frames[6, 0] = log_frames[17, 0] = math.log(1e-4)
     line = line_image.LineFrames(log_frames, left=0.0, scale=1.0)
-    chosen = cuts.best_reading(found, readings, settings, line)
+    chosen = cuts.best_reading(found, readings, settings, cuts.line_scores(found, line, settings))
     assert [digit.span for digit in chosen] == [left, right]
     labels = [
         int(np.argmax(cuts.label_probabilities(readings[d.span].probabilities, d.line, settings))) for d in chosen
     ]
     assert labels == [7, 3]
     # Without weight the line reader changes nothing.
-    unweighted = cuts.best_reading(found, readings, cuts.CutSettings(aspect_weight=0.0, line_weight=0.0), line)
+    unweighted_settings = cuts.CutSettings(aspect_weight=0.0, line_weight=0.0)
+    unweighted = cuts.best_reading(found, readings, unweighted_settings, cuts.line_scores(found, line, settings))
     assert [digit.span for digit in unweighted] == [whole]
+
+
+def test_the_cut_search_reads_first_what_the_line_reader_finds_likeliest_and_then_only_what_could_beat_it():
+    found, whole, left, right = _lattice_of_two_digits()
+    # The line reader sees a 7 over the left half and a 3 over the right one: two digits, not one.
+    log_frames = np.full((24, 11), math.log(1e-4))
+    log_frames[:, 0] = math.log(1 - 10e-4)
+    log_frames[6, 1 + 7] = log_frames[17, 1 + 3] = math.log(1 - 10e-4)
+    log_frames[6, 0] = log_frames[17, 0] = math.log(1e-4)
+    settings = cuts.CutSettings(aspect_weight=0.0, line_shift=0)
+    scores = cuts.line_scores(found, line_image.LineFrames(log_frames, left=0.0, scale=1.0), settings)
+    candidates = [whole, left, right]
+    assert cuts.likeliest_chain(found, candidates, scores, settings) == [left, right]
+    seven, three = np.full(10, 0.05), np.full(10, 0.05)
+    seven[7], three[3] = 0.55, 0.55
+    readings = {
+        left: cuts.Reading(probabilities=seven, aspect=0.5, height=10.0, distance=2.0),
+        right: cuts.Reading(probabilities=three, aspect=0.5, height=10.0, distance=2.0),
+    }
+    # Read as one digit, the group could at best score the line reader's log P(exactly one digit there),
+    # far below the two halves' chain: it is not worth reading.
+    assert max(scores[whole]) < 2 * (math.log(0.55) - 2.0)
+    assert cuts.could_win(found, candidates, readings, scores, settings) == []
+    # The bound is only the line reader's word: without its weight, or with the halves read as less likely
+    # than any single digit could be, the whole group must be read.
+    assert cuts.could_win(found, candidates, readings, scores, cuts.CutSettings(line_weight=0.0)) == [whole]
+    doubtful = {
+        span: cuts.Reading(reading.probabilities, 0.5, 10.0, distance=20.0) for span, reading in readings.items()
+    }
+    assert cuts.could_win(found, candidates, doubtful, scores, settings) == [whole]
+    # With nothing read yet, every candidate is worth reading.
+    assert cuts.could_win(found, candidates, {}, scores, settings) == candidates
