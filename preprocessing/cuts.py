@@ -127,8 +127,8 @@ a digit: a cut-off tail or bar is not a digit. Chosen by `bench.number_tuning` (
 numbers of 100 at 0.4, 87 at 0.5-0.55, 85 at 0.65). It costs time: shorter spans are candidates the cut
 search must read. Against 0.55, side by side, the 6-digit canvas read takes 103-119 ms median where it
 took 76-88 ms, and on the other 200 touching validation numbers (`bench.number_accuracy --digits
-validation`) 0.4 reads 88.5% against 85.5%. The read misses its 100 ms p95 budget on this machine with
-either, so the accuracy was kept."""
+validation`) 0.4 reads 88.5% against 85.5%, so the accuracy was kept. Since round 7 only the candidates
+that could still win are read (`could_win`), which takes most of that cost away again."""
 
 
 @dataclass(frozen=True)
