@@ -74,3 +74,35 @@ def test_small_batches_answer_as_one_large_batch(app_models, test_digits):
     assert all(len(chunk) <= NEIGHBOUR_SEARCH_BATCH for chunk in np.array_split(test_digits, 50))
     for key, values in large.items():
         np.testing.assert_allclose(np.concatenate([part[key] for part in small]), values, atol=1e-6, err_msg=key)
+
+
+@pytest.mark.parametrize("blocks", [3, 40])
+def test_the_blockwise_partial_sort_finds_the_smallest_columns(blocks):
+    """Few blocks fall back to one partial sort; many go through the blocks' minima first."""
+    values = np.random.default_rng(blocks).normal(size=(7, blocks * knn_search.BLOCK)).astype(np.float32)
+    # The smallest values of a row crowded into one block, and spread over every block, alike.
+    values[0, : knn_search.BLOCK] -= 10
+
+    columns = knn_search.smallest_columns(values, 32)
+
+    expected = np.argpartition(values, 31, axis=1)[:, :32]
+    assert [sorted(row) for row in columns] == [sorted(row) for row in expected]
+
+
+def test_a_knn_fitted_on_rows_that_fill_no_whole_block_answers_as_scikit_learn(app_models, test_digits):
+    """The search's padding rows are never anyone's neighbours."""
+    from sklearn.neighbors import KNeighborsClassifier
+
+    model = app_models["knn"]
+    fitted = model.final_step
+    count = 5 * knn_search.BLOCK + 17
+    knn = KNeighborsClassifier(n_neighbors=fitted.n_neighbors, weights=fitted.weights, algorithm="brute")
+    knn.fit(fitted._fit_X[:count], fitted.classes_[fitted._y[:count]])
+    features = model.features(test_digits[:NEIGHBOUR_SEARCH_BATCH].reshape(NEIGHBOUR_SEARCH_BATCH, -1))
+
+    distances, rows = NeighbourSearch(knn).kneighbors(features)
+
+    expected_distances, expected_rows = knn.kneighbors(features)
+    np.testing.assert_array_equal(rows, expected_rows)
+    np.testing.assert_allclose(distances, expected_distances, rtol=1e-6)
+    assert rows.max() < count
