@@ -194,6 +194,47 @@ class TestStrokeWidth:
         assert normalisation.binarise(work, keep_faint=True)[10:70, 40].all()
 
 
+def ring(side: int = 120, width: float = 14.0) -> np.ndarray:
+    """float32 (side, side): a hard-edged ring (a pen-drawn 0) of stroke `width`, ink 1 on 0."""
+    rows, columns = np.mgrid[:side, :side] - (side - 1) / 2
+    radius = np.hypot(rows / 1.3, columns)
+    return (np.abs(radius - side / 3) <= width / 2).astype(np.float32)
+
+
+def blurred(image: np.ndarray, sigma: float) -> np.ndarray:
+    """A blur of `image` with its peak brought back to 1, as when a few-pixel digit is enlarged."""
+    soft = ndimage.gaussian_filter(image, sigma)
+    return (soft / soft.max()).astype(np.float32)
+
+
+class TestBlurredDigits:
+    def test_softness_tells_a_blurred_stroke_from_a_pen_stroke(self):
+        pen = normalisation.to_work_resolution(ring())
+        assert normalisation.softness(pen) < normalisation.BLUR_SOFTNESS
+        assert (
+            normalisation.softness(normalisation.to_work_resolution(blurred(ring(), 6))) >= normalisation.BLUR_SOFTNESS
+        )
+        assert normalisation.softness(np.zeros((8, 8), np.float32)) == 0.0
+
+    def test_a_blurred_digit_keeps_its_grey_levels_and_a_pen_stroke_is_redrawn(self):
+        soft = blurred(ring(), 6)
+        kept = normalisation.centre_by_mass(normalisation.fit_into_digit_box(normalisation.stretch_to_peak(soft)))
+        np.testing.assert_allclose(normalisation.to_mnist_frame(soft), kept, atol=1e-6)
+        pen = ring()
+        own = normalisation.centre_by_mass(normalisation.fit_into_digit_box(pen))
+        assert np.abs(normalisation.to_mnist_frame(pen) - own).max() > 0.2  # Redrawn at MNIST's width.
+
+    def test_a_faint_blur_is_stretched_to_full_ink(self):
+        frame = normalisation.to_mnist_frame(0.4 * blurred(ring(), 6))
+        assert frame.max() == pytest.approx(1.0, abs=0.05)
+
+    def test_a_thin_blurred_line_is_still_thickened(self):
+        """Half-tones across a thin line are a faint pen, not a blur of a wide stroke: it gets MNIST's width."""
+        thin = blurred(ring(width=2.0), 1.0)
+        kept = normalisation.centre_by_mass(normalisation.fit_into_digit_box(thin))
+        assert normalisation.to_mnist_frame(thin).sum() > 1.5 * kept.sum()
+
+
 def test_fit_into_digit_box_keeps_the_aspect_ratio():
     digit = normalisation.fit_into_digit_box(np.ones((80, 40), dtype=np.float32))
     assert digit.shape == (20, 10)
