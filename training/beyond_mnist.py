@@ -61,8 +61,9 @@ def markdown(beyond: dict[str, Any]) -> list[str]:
         "",
         f"load_digits: {beyond['images']:,} digits by 43 writers who are not in MNIST (8x8, 16 grey levels), "
         "enlarged to 128x128 dark ink on white and fed through the whole preprocessing "
-        "(`digit_models/cross_writer.py`). It chose nothing trained; it only judged which augmentation "
-        f"ideas to keep. No digit found: {beyond['not_found']} of {beyond['images']:,} (counted as wrong).",
+        "(`digit_models/cross_writer.py`). It chose nothing trained; it only judged which ideas to keep "
+        "(augmentations; blurred digits keeping their grey levels, whose threshold the validation families "
+        f"chose). No digit found: {beyond['not_found']} of {beyond['images']:,} (counted as wrong).",
         "",
         "| model | MNIST test | load_digits (other writers) | ensemble weight |",
         "| --- | --- | --- | --- |",
