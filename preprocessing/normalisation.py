@@ -82,6 +82,13 @@ def to_work_resolution(ink: np.ndarray) -> np.ndarray:
     return geometry.resize_longest_side(ink, WORK_SIDE)
 
 
+def peak_level(image: np.ndarray) -> float:
+    """The stroke's peak level in float32 (h, w), ink bright: the PEAK_QUANTILE of its inked pixels
+    (above _INKED); 0.0 without ink."""
+    inked = image[image > _INKED]
+    return statistics.quantile(inked, PEAK_QUANTILE) if inked.size else 0.0
+
+
 def binarise(work: np.ndarray, *, keep_faint: bool = False) -> np.ndarray:
     """The stroke at working resolution: bool (h, w), pixels above half the stroke's peak level.
 
@@ -91,10 +98,9 @@ def binarise(work: np.ndarray, *, keep_faint: bool = False) -> np.ndarray:
     the stroke. Such a line is uneven as well as faint, and a single threshold would break
     it into pieces; for strokes of ordinary width it would only add a fringe.
     """
-    inked = work[work > _INKED]
-    if inked.size == 0:
+    peak = peak_level(work)
+    if peak == 0.0:
         return np.zeros(work.shape, dtype=bool)
-    peak = statistics.quantile(inked, PEAK_QUANTILE)
     strong = work > BINARISE_FRACTION * peak
     if not keep_faint:
         return strong
@@ -113,17 +119,17 @@ def softness(work: np.ndarray) -> float:
     inked = work[work > _INKED]
     if inked.size == 0:
         return 0.0
-    peak = statistics.quantile(inked, PEAK_QUANTILE)
+    peak = peak_level(work)
     return float(np.mean((inked > HALF_TONES[0] * peak) & (inked < HALF_TONES[1] * peak)))
 
 
 def stretch_to_peak(ink: np.ndarray) -> np.ndarray:
     """float32 (h, w) in [0, 1], ink bright -> the same with the stroke's peak level (PEAK_QUANTILE of
     the inked pixels) brought to 1: a faint photo or scan gets MNIST's full-ink strokes."""
-    inked = ink[ink > _INKED]
-    if inked.size == 0:
+    peak = peak_level(ink)
+    if peak == 0.0:
         return ink
-    return np.clip(ink / max(statistics.quantile(inked, PEAK_QUANTILE), 1e-6), 0.0, 1.0).astype(np.float32)
+    return np.clip(ink / peak, 0.0, 1.0).astype(np.float32)
 
 
 def stroke_width(mask: np.ndarray) -> float:
