@@ -280,7 +280,7 @@ def close_top(image: np.ndarray) -> np.ndarray:
         rows, columns = np.nonzero(parts == label)
         tops.append((rows.min(), columns[rows == rows.min()].mean()))
     canvas = Image.fromarray(np.round(digit / max(digit.max(), 1e-6) * 255).astype(np.uint8))
-    width = max(int(round(normalisation.stroke_width(inked))), 1)
+    width = max(round(normalisation.stroke_width(inked)), 1)
     ImageDraw.Draw(canvas).line([(tops[0][1], tops[0][0]), (tops[1][1], tops[1][0])], fill=255, width=width)
     return renormalise(np.asarray(canvas, dtype=np.float32) / 255)
 
@@ -299,7 +299,8 @@ def scan(image: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     digit = crop_ink(image)
     height, width = digit.shape
     width = max(width, round(height * rng.uniform(*SCAN_ASPECTS)))
-    work = resize(digit, normalisation.WORK_SIDE, max(round(normalisation.WORK_SIDE * width / height), 1), Image.BILINEAR)
+    work_width = max(round(normalisation.WORK_SIDE * width / height), 1)
+    work = resize(digit, normalisation.WORK_SIDE, work_width, Image.BILINEAR)
     mask = work > 0.5 * work.max()
     centre_line = ndimage.distance_transform_edt(~normalisation.ridge(mask, ndimage.distance_transform_edt(mask)))
     for pen_width in (rng.uniform(*SCAN_PEN_WIDTHS), SCAN_PEN_WIDTHS[0]):
