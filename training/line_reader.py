@@ -97,7 +97,7 @@ def train(prepared: Prepared, *, examples: int = EXAMPLES, epochs: int = EPOCHS,
     rng = np.random.default_rng(seed)
     half = len(prepared.X_train) // 2
     styled = augmentation.augment_styles(
-        prepared.X_train[:half], augmentation.LINE_READER_STYLES, seed=seed, labels=prepared.y_train[:half]
+        prepared.X_train[:half], augmentation.PEN_STYLES, seed=seed, labels=prepared.y_train[:half]
     )
     pool = np.concatenate([styled, prepared.X_train[half:]])
     images, sequences = line_data.line_examples(pool, prepared.y_train, examples, rng)
