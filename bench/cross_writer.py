@@ -25,7 +25,11 @@ import platform
 import time
 from pathlib import Path
 
-from digit_models import artifacts, cross_writer
+import numpy as np
+
+from digit_models import artifacts, cross_writer, personal
+from digit_models.classify import predict_all
+from digit_models.personal import PersonalExamples
 
 RESULTS = Path(__file__).resolve().parent / "results" / "cross_writer.json"
 
@@ -44,6 +48,7 @@ def main(argv: list[str] | None = None) -> int:
     models = artifacts.load_models(arguments.models_dir)
     started = time.perf_counter()
     sets = {name: measure_set(models, name, arguments.side) for name in cross_writer.SETS}
+    sets["mfeat_development"]["personal"] = personal_curve(models, arguments.side)
     result = sets["load_digits"]
     manifest = artifacts.read_manifest(arguments.models_dir)
     report = {
@@ -63,8 +68,53 @@ def main(argv: list[str] | None = None) -> int:
     for name, measured in sets.items():
         cells = ", ".join(f"{key} {100 * value:.1f}%" for key, value in measured["accuracy"].items())
         print(f"{name}, {measured['images']} digits: {cells}; no digit found: {measured['not_found']}")
+    curve = ", ".join(
+        f"{row['examples_per_digit']} per digit {100 * row['ensemble_accuracy']:.1f}%"
+        for row in sets["mfeat_development"]["personal"]["rows"]
+    )
+    print(f"mfeat development half with a writer's own examples (ensemble, scored on the rest): {curve}")
     print(f"written to {arguments.output}")
     return 0
+
+
+PERSONAL_EXAMPLES_PER_DIGIT = (0, 1, 3, 5)
+PERSONAL_DRAWS = 5
+"""Random draws of the examples per count; the accuracy is their mean, with the lowest and highest."""
+
+
+def personal_curve(models, side: int) -> dict:
+    """The ensemble on the mfeat development half with 0, 1, 3 and 5 of its digits per class given as one
+    writer's examples (digit_models.personal), scored on the rest; the mean of PERSONAL_DRAWS draws."""
+    images, labels = cross_writer.mfeat_development_inputs(side)
+    inputs, found, _ = cross_writer.preprocess(images)
+    plain = predict_all(models, inputs)
+    rng = np.random.default_rng(0)
+    rows = []
+    for per_digit in PERSONAL_EXAMPLES_PER_DIGIT:
+        scores = []
+        for _ in range(PERSONAL_DRAWS if per_digit else 1):
+            chosen = np.concatenate(
+                [rng.permutation(np.flatnonzero(labels == digit))[:per_digit] for digit in range(10)]
+            ).astype(int)
+            rest = np.setdiff1d(np.arange(len(labels)), chosen)
+            examples = PersonalExamples(inputs[chosen], labels[chosen])
+            ensemble = personal.adapt(plain["ensemble"][rest], inputs[rest], examples, models["cnn"])
+            scores.append(float(np.mean((ensemble.argmax(axis=1) == labels[rest]) & found[rest])))
+        rows.append(
+            {
+                "examples_per_digit": per_digit,
+                "ensemble_accuracy": round(float(np.mean(scores)), 4),
+                "lowest": round(min(scores), 4),
+                "highest": round(max(scores), 4),
+                "draws": len(scores),
+            }
+        )
+    return {
+        "what": "one writer's examples taken from the development half, scored on the rest of it",
+        "temperature": personal.TEMPERATURE,
+        "strength": personal.STRENGTH,
+        "rows": rows,
+    }
 
 
 def measure_set(models, name: str, side: int) -> dict:

@@ -15,16 +15,22 @@ from typing import Any
 
 import numpy as np
 
+from digit_models import personal
 from digit_models.base import DigitModel, as_image_batch
 from digit_models.ensemble import EnsembleModel
+from digit_models.personal import PersonalExamples
 
 DECIMALS = 6
 
 
-def predict_all(models: Mapping[str, DigitModel], images: np.ndarray) -> dict[str, np.ndarray]:
+def predict_all(
+    models: Mapping[str, DigitModel], images: np.ndarray, personal_examples: PersonalExamples | None = None
+) -> dict[str, np.ndarray]:
     """Every model's probabilities for float32 images (n, 28, 28): key -> (n, 10).
 
     Each member runs once; the ensemble combines their outputs instead of running them again.
+    With a person's examples (digit_models.personal) the ensemble's row is adapted to them; every
+    model keeps its own.
     """
     batch = as_image_batch(images)
     ensemble = models.get("ensemble")
@@ -34,6 +40,8 @@ def predict_all(models: Mapping[str, DigitModel], images: np.ndarray) -> dict[st
         probabilities["ensemble"] = ensemble.combine(probabilities, batch)
     elif ensemble is not None:
         probabilities["ensemble"] = ensemble.predict_proba(batch)
+    if personal_examples is not None and len(personal_examples) and "ensemble" in probabilities:
+        probabilities["ensemble"] = personal.adapt(probabilities["ensemble"], batch, personal_examples, models["cnn"])
     return probabilities
 
 
@@ -53,11 +61,16 @@ def no_digit_answer(reason: str) -> dict[str, Any]:
     return {"digit": None, "confidence": None, "models": {}, "ensemble": None, "message": f"No digit found: {reason}"}
 
 
-def classify_images(models: Mapping[str, DigitModel], images: Sequence[np.ndarray]) -> list[dict[str, Any]]:
-    """Answers for a list of float32 (28, 28) images, all models run once on the whole batch."""
+def classify_images(
+    models: Mapping[str, DigitModel],
+    images: Sequence[np.ndarray],
+    personal_examples: PersonalExamples | None = None,
+) -> list[dict[str, Any]]:
+    """Answers for a list of float32 (28, 28) images, all models run once on the whole batch (and the
+    ensemble adapted to a person's examples when given)."""
     if not images:
         return []
-    probabilities = predict_all(models, np.stack(images))
+    probabilities = predict_all(models, np.stack(images), personal_examples)
     return [answer(probabilities, row) for row in range(len(images))]
 
 

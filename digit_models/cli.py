@@ -30,6 +30,7 @@ from typing import Any, TextIO
 import numpy as np
 
 from digit_models import artifacts, mnist, records
+from digit_models.personal import PersonalExamples
 
 BATCH_SIZE = 256
 """Files preprocessed and classified together: model calls are batched, answers still stream out."""
@@ -45,6 +46,13 @@ def parse_arguments(argv: Sequence[str] | None = None) -> argparse.Namespace:
     predict = commands.add_parser("predict", help="classify image files (PNG, JPEG, ...): one answer per file")
     predict.add_argument("images", nargs="+", metavar="IMAGE", help="image files to classify")
     predict.add_argument("--json", action="store_true", help="one JSON object per line (the contract in DESIGN.md)")
+    predict.add_argument(
+        "--personal",
+        type=Path,
+        metavar="EXAMPLES_CSV",
+        help="a person's labelled examples (CSV header file,label; paths relative to the CSV): the ensemble's "
+        "answers adapt to their handwriting, and each answer says how many examples it used",
+    )
     _add_models_dir(predict)
 
     predict_csv = commands.add_parser("predict-csv", help="classify Kaggle's digit-recognizer test.csv")
@@ -88,6 +96,7 @@ def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
     try:
         # A malformed CSV is reported before the models take seconds to load.
         images = read_kaggle_test_csv(arguments.csv) if arguments.command == "predict-csv" else None
+        examples = read_personal_examples(arguments.personal) if getattr(arguments, "personal", None) else None
         models = artifacts.load_models(arguments.models_dir)
     except ValueError as error:  # ArtifactError is a ValueError too.
         print(f"error: {error}", file=sys.stderr)
@@ -101,7 +110,7 @@ def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
 
         return numbers.read_number_files(models, arguments.images, as_json=arguments.json, out=out)
     if images is None:
-        return predict_files(models, arguments.images, as_json=arguments.json, out=out)
+        return predict_files(models, arguments.images, as_json=arguments.json, out=out, personal_examples=examples)
     write_submission(models, images, arguments.output)
     print(f"wrote {len(images):,} predictions to {arguments.output}", file=out)
     return 0
@@ -110,13 +119,34 @@ def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
 # --- predict -------------------------------------------------------------------------
 
 
-def predict_files(models: Mapping[str, Any], paths: Sequence[str], *, as_json: bool, out: TextIO) -> int:
+def predict_files(
+    models: Mapping[str, Any],
+    paths: Sequence[str],
+    *,
+    as_json: bool,
+    out: TextIO,
+    personal_examples: PersonalExamples | None = None,
+) -> int:
     """Print one answer per file, in order; returns 1 if any file could not be read, else 0."""
-    return records.print_records(answers(models, paths), describe, as_json=as_json, out=out)
+    return records.print_records(answers(models, paths, personal_examples), describe, as_json=as_json, out=out)
 
 
-def answers(models: Mapping[str, Any], paths: Sequence[str]) -> Iterator[dict[str, Any]]:
-    """{"path": ..., **answer} or {"path": ..., "error": ...} per path, classifying BATCH_SIZE files at a time."""
+def read_personal_examples(path: Path) -> PersonalExamples:
+    """The examples of `--personal`, each row left out said on stderr; ValueError when the CSV is unreadable."""
+    from digit_models import personal
+
+    examples, warnings = personal.read_examples_csv(path)
+    for warning in warnings:
+        print(f"warning: {warning}", file=sys.stderr)
+    return examples
+
+
+def answers(
+    models: Mapping[str, Any], paths: Sequence[str], personal_examples: PersonalExamples | None = None
+) -> Iterator[dict[str, Any]]:
+    """{"path": ..., **answer} or {"path": ..., "error": ...} per path, classifying BATCH_SIZE files at a time.
+
+    With a person's examples, the ensemble adapts to them and each answer adds "personal": how many."""
     from digit_models import classify
     from preprocessing import ImageError, to_mnist
 
@@ -141,8 +171,12 @@ def answers(models: Mapping[str, Any], paths: Sequence[str]) -> Iterator[dict[st
                 else:
                     record.update(classify.no_digit_answer(result.reason))
             records.append(record)
-        for record, answer in zip(waiting, classify.classify_images(models, images), strict=True):
+        for record, answer in zip(waiting, classify.classify_images(models, images, personal_examples), strict=True):
             record.update(answer)
+        if personal_examples is not None:
+            for record in records:
+                if "error" not in record:
+                    record["personal"] = len(personal_examples)
         yield from records
 
 

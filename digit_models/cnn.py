@@ -33,6 +33,7 @@ class KerasDigitModel:
         self.network = network
         self.temperature = float(temperature)
         self._logits = traced(network)
+        self._features = None
 
     def __repr__(self) -> str:
         return (
@@ -45,6 +46,19 @@ class KerasDigitModel:
         batch = as_image_batch(images)[..., None]
         chunks = [self._logits(batch[start : start + batch_size]).numpy() for start in range(0, len(batch), batch_size)]
         return np.concatenate(chunks).astype(np.float64) if chunks else np.zeros((0, 10))
+
+    def features(self, images: np.ndarray, *, batch_size: int = 1024) -> np.ndarray:
+        """float32 (n, 28, 28) in [0, 1] -> float32 (n, d): the input of the last layer (the penultimate
+        features, where digits of one shape lie close; digit_models.personal compares in them)."""
+        if self._features is None:
+            import keras
+
+            self._features = traced(keras.Model(self.network.inputs, self.network.layers[-2].output))
+        batch = as_image_batch(images)[..., None]
+        chunks = [
+            self._features(batch[start : start + batch_size]).numpy() for start in range(0, len(batch), batch_size)
+        ]
+        return np.concatenate(chunks) if chunks else np.zeros((0, self.network.layers[-1].input.shape[-1]), np.float32)
 
     def predict_proba(self, images: np.ndarray) -> np.ndarray:
         """float32 (n, 28, 28) in [0, 1] -> float64 (n, 10), rows summing to 1."""

@@ -30,6 +30,7 @@ def parse_arguments(argv: list[str] | None = None) -> argparse.Namespace:
             "sgd",
             "cnn",
             "ensemble",
+            "personal",
             "whole-digit",
             "line-reader",
             "report",
@@ -41,6 +42,7 @@ def parse_arguments(argv: list[str] | None = None) -> argparse.Namespace:
         "writes the report; 'whole-digit' trains only the check that tells the number segmentation whether a "
         "crop is one digit; 'line-reader' only the network that reads a group of touching digits whole; "
         "'knn-indices' maps an already trained KNN's rows to MNIST training indices; "
+        "'personal' chooses how a person's examples tilt the answers (validation digits only); "
         "'corrections' scores every model on the corrections people made in the app and exports them; "
         "'extras' (separate, not in 'all') adds a report-only decision tree and XGBoost to the report",
     )
@@ -98,7 +100,7 @@ def main(argv: list[str] | None = None) -> int:
     started = time.perf_counter()
     prepared = train.prepare(arguments.data, quick=arguments.quick)
     steps = (
-        ["knn", "rf", "sgd", "cnn", "ensemble", "whole-digit", "line-reader", "report"]
+        ["knn", "rf", "sgd", "cnn", "ensemble", "personal", "whole-digit", "line-reader", "report"]
         if arguments.step == "all"
         else [arguments.step]
     )
@@ -123,6 +125,10 @@ def main(argv: list[str] | None = None) -> int:
             from training import ensemble
 
             entry = ensemble.train_ensemble(prepared, arguments.models_dir)
+        elif step == "personal":
+            from training import personal_rule
+
+            entry = personal_rule.main(prepared, arguments.models_dir, arguments.reports_dir)
         elif step == "whole-digit":
             from training import whole_digit
 

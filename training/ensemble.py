@@ -25,7 +25,7 @@ def train_ensemble(prepared: Prepared, models_dir: Path) -> dict[str, Any]:
 
     Candidates: the four shown models plus every extra CNN of training.cnn.MEMBERS that has been
     trained. The weights are learned on the validation digits and on a copy of them re-drawn in
-    other writers' styles (augmentation.WRITER_STYLES), so that they reward robustness as well as MNIST.
+    other writers' styles (augmentation.PEN_STYLES), so that they reward robustness as well as MNIST.
     """
     from digit_models.ensemble import EnsembleModel
     from training.cnn import MEMBERS
@@ -37,7 +37,7 @@ def train_ensemble(prepared: Prepared, models_dir: Path) -> dict[str, Any]:
     styled = style_augmented(
         prepared.X_val,
         prepared.y_val,
-        augmentation.WRITER_STYLES,
+        augmentation.PEN_STYLES,
         seed=VALIDATION_STYLE_SEED,
         cache_key=prepared.cache_key,
     )

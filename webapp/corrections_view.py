@@ -41,6 +41,23 @@ def saved_message(meant: int, result: Mapping[str, Any]) -> str:
     return text + " Thank you: corrections like this one show where the models fail."
 
 
+def personal_note(counts: Sequence[int]) -> str:
+    """What the page says about this session's examples, from how many of each digit (10,) it knows."""
+    total = int(sum(counts))
+    if total == 0:
+        return (
+            "Each correction also teaches this page your handwriting: the next answers take your corrected "
+            "digits into account. They stay in this browser tab only and are gone when you close it."
+        )
+    known = ", ".join(f"{digit} ×{count}" for digit, count in enumerate(counts) if count)
+    digits = "digit" if total == 1 else "digits"
+    return (
+        f"**The page knows {total} of your {digits}** ({known}) and adapts its answers to your handwriting. "
+        "They stay in this browser tab only (other visitors never see them) and go when you close it or press "
+        "*Forget my digits*."
+    )
+
+
 def error_message(error: Exception) -> str:
     """The text for a correction that could not be saved (CorrectionsError); the app keeps serving."""
     return f"Your correction could not be saved: {error}. Everything else keeps working."

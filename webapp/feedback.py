@@ -17,6 +17,7 @@ import numpy as np
 from digit_models import corrections
 from digit_models.base import DigitModel
 from digit_models.explain import Explainer, explain_path, load_knn_rows, neighbour_images
+from digit_models.personal import PersonalExamples
 from webapp import corrections_view, explanation_view
 
 WHY_PROMPT = "Draw or upload a digit first: then *Why?* shows how each model decided."
@@ -74,19 +75,33 @@ class Feedback:
         record.pop("path")
         return record
 
-    def correct(self, meant: int, current: Mapping[str, Any] | None) -> tuple[str, list, str]:
-        """A click on "I meant: `meant`" -> (message, gallery items, gallery summary); never raises."""
+    def correct(
+        self, meant: int, current: Mapping[str, Any] | None, examples: PersonalExamples | None = None
+    ) -> tuple[str, list, str, PersonalExamples, str]:
+        """A click on "I meant: `meant`" -> (message, gallery items, gallery summary, this session's examples
+        with the drawing added, the note on them); never raises.
+
+        The drawing becomes one of the session's examples even when the store cannot save it: the
+        person's correction is never lost for their own answers."""
+        examples = examples if examples is not None else PersonalExamples.empty()
         if not self.corrections_enabled:
-            return corrections_view.DISABLED, [], ""
+            return corrections_view.DISABLED, [], "", examples, personal_note(examples)
         if not current:
-            return corrections_view.NOTHING_TO_CORRECT, *self.gallery()
+            return corrections_view.NOTHING_TO_CORRECT, *self.gallery(), examples, personal_note(examples)
         result = current["result"]
+        examples = examples.add(current["image"], meant)
         try:
             corrections.store(current["image"], meant, corrections.answers_from_result(result))
         except corrections.CorrectionsError as error:
             gr.Warning(corrections_view.error_message(error))
-            return corrections_view.error_message(error), *self.gallery()
-        return corrections_view.saved_message(meant, result), *self.gallery()
+            return corrections_view.error_message(error), *self.gallery(), examples, personal_note(examples)
+        return corrections_view.saved_message(meant, result), *self.gallery(), examples, personal_note(examples)
+
+    @staticmethod
+    def forget(_examples: PersonalExamples | None = None) -> tuple[PersonalExamples, str]:
+        """ "Forget my digits": this session's examples emptied, and the note saying so."""
+        examples = PersonalExamples.empty()
+        return examples, personal_note(examples)
 
     def gallery(self) -> tuple[list, str]:
         """("Your corrections" gallery items, newest first; a one-line summary)."""
@@ -97,3 +112,8 @@ class Feedback:
         except corrections.CorrectionsError as error:
             return [], corrections_view.error_message(error)
         return corrections_view.gallery_items(stored), corrections_view.summary(stored)
+
+
+def personal_note(examples: PersonalExamples) -> str:
+    """The page's note on this session's examples."""
+    return corrections_view.personal_note(np.bincount(examples.labels, minlength=10).tolist())

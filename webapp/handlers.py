@@ -16,8 +16,10 @@ import numpy as np
 import threadpoolctl
 
 import preprocessing
+from digit_models import personal
 from digit_models.base import DigitModel
 from digit_models.classify import answer, no_digit_answer
+from digit_models.personal import PersonalExamples
 from webapp.batching import SharedBatches
 from webapp.rendering import (
     DRAW_PROMPT,
@@ -63,22 +65,27 @@ class Presenter:
 
     # Inputs from the page.
 
-    def show_canvas(self, value: Mapping[str, Any] | None) -> tuple[Any, ...]:
-        """Sketchpad value {background, layers, composite} (or None) -> outputs for the page."""
-        return self.show_image(value, empty_prompt=DRAW_PROMPT).as_tuple()
+    def show_canvas(self, value: Mapping[str, Any] | None, examples: PersonalExamples | None = None) -> tuple[Any, ...]:
+        """Sketchpad value {background, layers, composite} (or None) -> outputs for the page.
+
+        examples: this session's own digits (digit_models.personal), which the ensemble adapts to."""
+        return self.show_image(value, empty_prompt=DRAW_PROMPT, examples=examples).as_tuple()
 
     def show_blank_canvas(self) -> tuple[Any, ...]:
         """The page after the canvas is cleared: the "draw a digit" prompt."""
         return empty_outputs(DRAW_PROMPT).as_tuple()
 
-    def show_upload(self, value: Any) -> tuple[Any, ...]:
+    def show_upload(self, value: Any, examples: PersonalExamples | None = None) -> tuple[Any, ...]:
         """Uploaded, photographed or pasted image (path, PIL image or array; None when cleared) -> outputs."""
-        return self.show_image(value, empty_prompt=UPLOAD_PROMPT, describe=True).as_tuple()
+        return self.show_image(value, empty_prompt=UPLOAD_PROMPT, describe=True, examples=examples).as_tuple()
 
-    def show_image(self, source: Any, *, empty_prompt: str, describe: bool = False) -> Outputs:
+    def show_image(
+        self, source: Any, *, empty_prompt: str, describe: bool = False, examples: PersonalExamples | None = None
+    ) -> Outputs:
         """Preprocess any image and run every model on it; an unreadable file raises gr.Error.
 
         describe: add a note saying where the digit was found and whether it was inverted.
+        examples: this session's own digits, which the ensemble adapts to.
         """
         if is_empty(source):
             return empty_outputs(empty_prompt)
@@ -86,14 +93,24 @@ class Presenter:
         if not prepared.found:
             return empty_outputs(empty_prompt, reason=prepared.reason, image=prepared.image)
         note = preprocessing_note(prepared) if describe else ""
-        return build_outputs(answer(self.predictor.predict(prepared.image)), prepared.image, note=note)
+        return build_outputs(answer(self.predict(prepared.image, examples)), prepared.image, note=note)
 
-    def show_random_test_digit(self) -> tuple[Any, ...]:
+    def predict(self, image: np.ndarray, examples: PersonalExamples | None = None) -> dict[str, np.ndarray]:
+        """float32 (28, 28) -> {key: float64 (1, 10)}, the ensemble's row adapted to a session's examples.
+
+        The models run in the batches shared by every session; only the adaptation is the session's own."""
+        probabilities = self.predictor.predict(image)
+        if examples is None or len(examples) == 0:
+            return probabilities
+        adapted = personal.adapt(probabilities["ensemble"], image[None], examples, self.models["cnn"])
+        return {**probabilities, "ensemble": adapted}
+
+    def show_random_test_digit(self, examples: PersonalExamples | None = None) -> tuple[Any, ...]:
         """A random MNIST test digit (never seen in training): outputs plus its true label."""
         images, labels = self.test_digits()
         index = int(self.random.integers(len(images)))
         image = images[index].astype(np.float32) / 255
-        result = answer(self.predictor.predict(image))
+        result = answer(self.predict(image, examples))
         return build_outputs(result, image, note=truth_note(result, int(labels[index]), index)).as_tuple()
 
     def test_digits(self) -> tuple[np.ndarray, np.ndarray]:

@@ -12,6 +12,7 @@ from pathlib import Path
 import gradio as gr
 
 from digit_models.names import DISPLAY_NAMES, MEMBER_KEYS
+from digit_models.personal import PersonalExamples
 from webapp import corrections_view, models_tab
 from webapp.canvas import drawing_canvas
 from webapp.feedback import WHY_PROMPT, Feedback
@@ -147,6 +148,8 @@ def digit_tab(presenter: Presenter, feedback: Feedback, folders: Folders) -> Non
     gr.Markdown(ABOUT)
 
     current = gr.State(None)  # This session's answer: the 28x28 the models saw and what they said.
+    # This session's own digits (every correction adds one); Gradio keeps a State per browser session.
+    examples = gr.State(PersonalExamples.empty())
     live = {
         "outputs": [verdict, model_view, *labels, chart, note, current],
         "show_progress": "hidden",
@@ -156,22 +159,26 @@ def digit_tab(presenter: Presenter, feedback: Feedback, folders: Folders) -> Non
         "concurrency_limit": CONCURRENCY,
         "api_visibility": "private",
     }
-    sketchpad.change(presenter.show_canvas, sketchpad, **live)
+    sketchpad.change(presenter.show_canvas, [sketchpad, examples], **live)
     sketchpad.clear(presenter.show_blank_canvas, None, **live)
-    upload.change(presenter.show_upload, upload, **live)
-    random_digit.click(presenter.show_random_test_digit, None, **live)
+    upload.change(presenter.show_upload, [upload, examples], **live)
+    random_digit.click(presenter.show_random_test_digit, examples, **live)
 
     # Explanations cost 50-150 ms, so they run only when asked, never on every stroke.
     why_button.click(
         feedback.explain, current, why_outputs, api_name="why", api_visibility="private", concurrency_id="why"
     )
+    if not correction_buttons:
+        return
+    *shown, personal_note, forget_button = correction_outputs
     for digit, button in enumerate(correction_buttons):
         button.click(
-            lambda state, meant=digit: feedback.correct(meant, state),
-            current,
-            correction_outputs,
+            lambda state, known, meant=digit: feedback.correct(meant, state, known),
+            [current, examples],
+            [*shown, examples, personal_note],
             api_visibility="private",
         )
+    forget_button.click(feedback.forget, examples, [examples, personal_note], api_visibility="private")
 
 
 def why_view() -> tuple[gr.Button, list]:
@@ -203,10 +210,13 @@ def corrections_panel(enabled: bool) -> tuple[list[gr.Button], list]:
             "meant, each model's answer, the time and the app version.",
             elem_id="correction-message",
         )
+        with gr.Row(elem_id="personal", equal_height=True):
+            note = gr.Markdown(corrections_view.personal_note([0] * 10), elem_id="personal-note")
+            forget = gr.Button("Forget my digits", size="sm", variant="secondary", elem_id="forget-digits", scale=0)
         with gr.Accordion("Your corrections", open=False):
             summary = gr.Markdown(corrections_view.EMPTY_GALLERY)
             gallery = gr.Gallery(columns=4, height="auto", allow_preview=False, elem_id="corrections-gallery")
-    return buttons, [message, gallery, summary]
+    return buttons, [message, gallery, summary, note, forget]
 
 
 def api_endpoints(presenter: Presenter, feedback: Feedback) -> None:
