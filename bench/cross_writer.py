@@ -49,6 +49,7 @@ def main(argv: list[str] | None = None) -> int:
     started = time.perf_counter()
     sets = {name: measure_set(models, name, arguments.side) for name in cross_writer.SETS}
     sets["mfeat_development"]["personal"] = personal_curve(models, arguments.side)
+    mnist_guard = personal_guard(models, arguments.side)
     result = sets["load_digits"]
     manifest = artifacts.read_manifest(arguments.models_dir)
     report = {
@@ -62,6 +63,7 @@ def main(argv: list[str] | None = None) -> int:
         "seconds": round(time.perf_counter() - started, 1),
         **result,
         "sets": sets,
+        "personal_on_mnist_test": mnist_guard,
     }
     arguments.output.parent.mkdir(parents=True, exist_ok=True)
     arguments.output.write_text(json.dumps(report, indent=2) + "\n")
@@ -73,6 +75,12 @@ def main(argv: list[str] | None = None) -> int:
         for row in sets["mfeat_development"]["personal"]["rows"]
     )
     print(f"mfeat development half with a writer's own examples (ensemble, scored on the rest): {curve}")
+    print(
+        f"MNIST test {100 * mnist_guard['plain']:.2f}%; with another writer's 30 examples "
+        f"{100 * mnist_guard['another_writers_30_examples']:.2f}%; one mislabelled example: worst "
+        f"{100 * mnist_guard['one_mislabelled_example']['lowest']:.2f}% "
+        f"of {mnist_guard['one_mislabelled_example']['trials']} trials"
+    )
     print(f"written to {arguments.output}")
     return 0
 
@@ -114,6 +122,48 @@ def personal_curve(models, side: int) -> dict:
         "temperature": personal.TEMPERATURE,
         "strength": personal.STRENGTH,
         "rows": rows,
+    }
+
+
+MISLABELLED_TRIALS = 20
+
+
+def personal_guard(models, side: int) -> dict:
+    """The ensemble on MNIST's 10,000 test digits: plain, with another writer's 30 examples (the mfeat
+    development half, 3 per digit), and with one mislabelled example (a validation digit given a wrong
+    digit; MISLABELLED_TRIALS of them, each alone): what a person's examples cost everyone else's digits."""
+    from digit_models.mnist import load_mnist
+    from digit_models.splits import train_validation_indices
+
+    data = load_mnist()
+    images, labels = data.X_test.astype(np.float32) / 255, data.y_test
+    plain = predict_all(models, images)["ensemble"]
+    features = personal.normalised_features(models["cnn"], images)
+
+    def accuracy_with(examples: PersonalExamples) -> float:
+        found = personal.evidence(
+            features, personal.normalised_features(models["cnn"], examples.images), examples.labels
+        )
+        return float(np.mean(personal.tilt(plain, found).argmax(axis=1) == labels))
+
+    scans, scan_labels = cross_writer.mfeat_development_inputs(side)
+    inputs, _, _ = cross_writer.preprocess(scans)
+    chosen = np.concatenate([np.flatnonzero(scan_labels == digit)[:3] for digit in range(10)])
+    rng = np.random.default_rng(1)
+    _, validation = train_validation_indices(data.y_train)
+    pranks = []
+    for index in rng.choice(validation, MISLABELLED_TRIALS, replace=False):
+        wrong = (int(data.y_train[index]) + int(rng.integers(1, 10))) % 10
+        pranks.append(accuracy_with(PersonalExamples(data.X_train[index : index + 1] / 255, np.array([wrong]))))
+    return {
+        "what": "the ensemble on MNIST's 10,000 test digits with a person's examples loaded",
+        "plain": round(float(np.mean(plain.argmax(axis=1) == labels)), 4),
+        "another_writers_30_examples": round(accuracy_with(PersonalExamples(inputs[chosen], scan_labels[chosen])), 4),
+        "one_mislabelled_example": {
+            "trials": MISLABELLED_TRIALS,
+            "mean": round(float(np.mean(pranks)), 4),
+            "lowest": round(float(np.min(pranks)), 4),
+        },
     }
 
 

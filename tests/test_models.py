@@ -186,4 +186,5 @@ def test_the_report_scores_every_model_on_other_writers_digits(quick_run):
     assert {*artifacts.MEMBER_KEYS, "ensemble"} <= keys
     for row in beyond["rows"]:
         assert 0.10 < row["load_digits_accuracy"] <= 1.0, f"{row['key']} is at chance on load_digits"
-    assert "## Beyond MNIST" in (quick_run["reports"] / "REPORT.md").read_text()
+        assert 0.10 < row["mfeat_development_accuracy"] <= 1.0, f"{row['key']} is at chance on the mfeat scans"
+    assert "## Writers beyond MNIST" in (quick_run["reports"] / "REPORT.md").read_text()

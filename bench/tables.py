@@ -1,0 +1,105 @@
+"""Write the measured tables into README.md from the JSON that the benchmarks and training wrote.
+
+    .venv/bin/python -m bench.tables            # rewrites every marked table; a second, --check, fails if stale
+
+A table lives in the README between `<!-- table:NAME -->` and `<!-- /table:NAME -->`; this command
+replaces what is between the markers with the table built from its JSON, so no figure there is
+typed by hand. Tables:
+- `writers`: MNIST test, load_digits and the mfeat development half per model, and the development
+  half with a writer's own examples (bench/results/cross_writer.json, `python -m bench.cross_writer`;
+  MNIST test accuracy from assets/models/manifest.json).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+from collections.abc import Callable
+from pathlib import Path
+
+from digit_models.names import DISPLAY_NAMES
+
+REPOSITORY = Path(__file__).resolve().parent.parent
+README = REPOSITORY / "README.md"
+CROSS_WRITER = REPOSITORY / "bench" / "results" / "cross_writer.json"
+MANIFEST = REPOSITORY / "assets" / "models" / "manifest.json"
+
+
+def percent(value: float) -> str:
+    return f"{100 * value:.1f}%"
+
+
+def writers_table() -> list[str]:
+    """The "Writers beyond MNIST" table and the personal-examples row."""
+    measured = json.loads(CROSS_WRITER.read_text())
+    manifest = json.loads(MANIFEST.read_text())["models"]
+    sets = measured["sets"]
+    keys = [key for key in sets["load_digits"]["accuracy"] if key != "ensemble"] + ["ensemble"]
+    lines = [
+        "| model | MNIST test | load_digits (43 writers) | mfeat development half (scans) |",
+        "| --- | --- | --- | --- |",
+    ]
+    for key in keys:
+        name = DISPLAY_NAMES.get(key, f"{key} (ensemble member)")
+        mnist = manifest.get(key, {}).get("test_accuracy")
+        cells = [
+            f"{100 * mnist:.2f}%" if mnist is not None else "",
+            percent(sets["load_digits"]["accuracy"][key]),
+            percent(sets["mfeat_development"]["accuracy"][key]),
+        ]
+        bold = "**" if key == "ensemble" else ""
+        lines.append(f"| {bold}{name}{bold} | " + " | ".join(f"{bold}{cell}{bold}" for cell in cells) + " |")
+    curve = sets["mfeat_development"]["personal"]["rows"]
+    guard = measured["personal_on_mnist_test"]
+    lines += [
+        "",
+        "With a writer's own examples (`--personal`, or the page's corrections): the ensemble on the mfeat "
+        "development half with that many of its digits per class as examples, scored on the rest "
+        f"(mean of {curve[-1]['draws']} random draws); on MNIST's test digits with another writer's 30 examples "
+        "loaded, and with one mislabelled example (the worst of "
+        f"{guard['one_mislabelled_example']['trials']}):",
+        "",
+        "| examples per digit | " + " | ".join(str(row["examples_per_digit"]) for row in curve) + " |",
+        "| --- |" + " --- |" * len(curve),
+        "| mfeat development half | " + " | ".join(percent(row["ensemble_accuracy"]) for row in curve) + " |",
+        "",
+        "| MNIST test, ensemble | alone | another writer's 30 examples | one mislabelled example |",
+        "| --- | --- | --- | --- |",
+        f"| accuracy | {100 * guard['plain']:.2f}% | {100 * guard['another_writers_30_examples']:.2f}% | "
+        f"{100 * guard['one_mislabelled_example']['lowest']:.2f}% |",
+    ]
+    return lines
+
+
+TABLES: dict[str, Callable[[], list[str]]] = {"writers": writers_table}
+
+
+def fill(text: str, name: str, lines: list[str]) -> str:
+    """`text` with the block between the markers of table `name` replaced by `lines`."""
+    pattern = re.compile(rf"(<!-- table:{name} -->\n).*?(<!-- /table:{name} -->)", re.DOTALL)
+    if not pattern.search(text):
+        raise ValueError(f"README.md has no <!-- table:{name} --> ... <!-- /table:{name} --> markers")
+    return pattern.sub(lambda match: match.group(1) + "\n".join(lines) + "\n" + match.group(2), text)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench.tables", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--check", action="store_true", help="exit 1 when a table differs from its JSON")
+    arguments = parser.parse_args(argv)
+    text = README.read_text()
+    updated = text
+    for name, build in TABLES.items():
+        updated = fill(updated, name, build())
+    if arguments.check:
+        if updated != text:
+            print("README.md's tables differ from their JSON: run python -m bench.tables")
+            return 1
+        return 0
+    README.write_text(updated)
+    print(f"README.md: {', '.join(TABLES)} written from their JSON")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
