@@ -43,6 +43,8 @@ class PersonalExamples:
 
     images: np.ndarray
     labels: np.ndarray
+    # The examples' normalised features per feature model (id -> (m, d)): computed once per set, not per answer.
+    _features: dict = dataclasses.field(default_factory=dict, compare=False, repr=False)
 
     def __post_init__(self) -> None:
         images = as_image_batch(self.images)
@@ -70,6 +72,13 @@ class PersonalExamples:
             np.concatenate([self.images, as_image_batch(image)]), np.append(self.labels, int(label))
         )
 
+    def features(self, feature_model) -> np.ndarray:
+        """The examples' normalised features in `feature_model` (float64 (m, d)), computed on first use."""
+        key = id(feature_model)
+        if key not in self._features:
+            self._features[key] = normalised_features(feature_model, self.images)
+        return self._features[key]
+
 
 def normalised_features(feature_model, images: np.ndarray) -> np.ndarray:
     """The CNN's penultimate features of float32 (n, 28, 28), each row of unit length: float64 (n, d)."""
@@ -95,14 +104,13 @@ def tilt(probabilities: np.ndarray, digit_evidence: np.ndarray, strength: float 
 def adapt(probabilities: np.ndarray, images: np.ndarray, examples: PersonalExamples, feature_model) -> np.ndarray:
     """The ensemble's probabilities (n, 10) for images float32 (n, 28, 28), adapted to `examples`.
 
-    feature_model: the CNN whose `features` give the comparison space (models["cnn"]). The images
-    and the examples go through it in one batch. Without examples the probabilities come back as they are.
+    feature_model: the CNN whose `features` give the comparison space (models["cnn"]); the examples'
+    features are computed once per set of examples. Without examples the probabilities come back as they are.
     """
     if len(examples) == 0:
         return probabilities
-    batch = as_image_batch(images)
-    features = normalised_features(feature_model, np.concatenate([batch, examples.images]))
-    return tilt(probabilities, evidence(features[: len(batch)], features[len(batch) :], examples.labels))
+    features = normalised_features(feature_model, as_image_batch(images))
+    return tilt(probabilities, evidence(features, examples.features(feature_model), examples.labels))
 
 
 def read_examples_csv(path: Path) -> tuple[PersonalExamples, list[str]]:
