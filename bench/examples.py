@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from bench import families
+from bench import families, number_families
 from digit_models.mnist import load_mnist
 
 EXAMPLES_DIR = Path(__file__).resolve().parent.parent / "assets" / "examples"
@@ -141,6 +141,36 @@ EXAMPLES = (
 )
 
 
+NUMBERS_DIR = "numbers"
+"""The Number tab's examples, in their own folder so that the digit gallery does not show them."""
+
+NUMBER_EXAMPLES = (
+    ("number_2026_drawn.png", "2026", "canvas", "a number drawn on the 1200x400 canvas with a round pen"),
+    ("number_1975_photo.jpg", "1975", "photo", "a phone photo of a handwritten number (ink, paper, light, JPEG)"),
+    ("number_4093_touching.png", "4093", "touching", "touching digits: each one's ink overlaps its neighbour's"),
+)
+"""(file, the number, bench.number_families family, what it shows)."""
+
+
+def write_numbers(data, folder: Path) -> list[str]:
+    """Write the Number tab's examples into `folder`, each digit the first MNIST test digit of its label
+    not used before; returns one README line per file."""
+    used: set[int] = set()
+    lines = []
+    for number, (name, text, family, description) in enumerate(NUMBER_EXAMPLES):
+        indices = []
+        for character in text:
+            candidates = [int(i) for i in np.flatnonzero(data.y_test == int(character)) if int(i) not in used]
+            indices.append(candidates[0])
+            used.add(candidates[0])
+        made = number_families.number_input(family, data.X_test[indices], SEED, number)
+        if isinstance(made, np.ndarray):  # A canvas: uint8 RGBA, saved as the page would send it.
+            made = png(Image.fromarray(made, "RGBA").convert("RGB"))
+        (folder / name).write_bytes(made)
+        lines.append(f"| `{NUMBERS_DIR}/{name}` | {text} | {', '.join(map(str, indices))} | {description} |")
+    return lines
+
+
 def pick_digit(example: Example, y_test: np.ndarray) -> int:
     """Index into the test set of the digit an example is made from: `index`, or the first of its label from `start`."""
     if example.index is not None:
@@ -153,7 +183,7 @@ def pick_digit(example: Example, y_test: np.ndarray) -> int:
     return int(candidates[candidates >= example.start][0])
 
 
-def write_readme(folder: Path, chosen: dict[str, int]) -> None:
+def write_readme(folder: Path, chosen: dict[str, int], number_lines: list[str]) -> None:
     lines = [
         "# Example images",
         "",
@@ -170,6 +200,15 @@ def write_readme(folder: Path, chosen: dict[str, int]) -> None:
         f"| `{example.name}` | {example.label} | {chosen[example.name]} | {example.description} |"
         for example in EXAMPLES
     ]
+    lines += [
+        "",
+        f"`{NUMBERS_DIR}/`: the *Number* tab's examples, whole numbers of MNIST test digits made by",
+        "`bench/number_families.py`, deterministically, by the same command.",
+        "",
+        "| file | true number | MNIST test indices | what it shows |",
+        "| --- | ---: | --- | --- |",
+        *number_lines,
+    ]
     (folder / "README.md").write_text("\n".join(lines) + "\n")
 
 
@@ -182,7 +221,8 @@ def main(data_path: str | None = None, folder: Path = EXAMPLES_DIR) -> dict[str,
         index = pick_digit(example, data.y_test)
         (folder / example.name).write_bytes(example.render(data.X_test[index], SEED + number))
         chosen[example.name] = index
-    write_readme(folder, chosen)
+    (folder / NUMBERS_DIR).mkdir(exist_ok=True)
+    write_readme(folder, chosen, write_numbers(data, folder / NUMBERS_DIR))
     print(f"examples: wrote {len(EXAMPLES)} images and README.md into {folder}")
     return chosen
 

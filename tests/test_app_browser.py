@@ -86,11 +86,21 @@ def clear_canvas(page) -> None:
     wait_for_brush(page)
 
 
+def boxes(page, selector: str) -> list[dict]:
+    """The bounding boxes (x, y, width, height) of every element matching `selector`."""
+    return [box for box in (element.bounding_box() for element in page.locator(selector).all()) if box]
+
+
 def test_drawn_digits_photo_and_clear_show_on_the_page(browser, app_server):
     from playwright.sync_api import expect
 
     # Tall enough for the whole page: a full-page screenshot would resize the canvas mid-shot.
     page = open_page(browser, app_server, 1280, 1100)
+    # "Wrong? I meant:" on one line, its ten buttons beside it on the same row.
+    (prompt,) = boxes(page, "#correction-buttons > div:first-child")
+    buttons = boxes(page, "#correction-buttons > button")
+    assert prompt["height"] <= 32 and len(buttons) == 10
+    assert all(abs(button["y"] - prompt["y"]) <= 6 for button in buttons), (prompt, buttons)
     for digit, stroke in (("0", ZERO), ("1", ONE)):
         draw(page, stroke)
         expect_verdict(page, digit)
@@ -169,6 +179,10 @@ def test_phone_finger_drawing_shows_the_answer_above_the_canvas(browser, app_ser
     assert on_screen(page, "#sketchpad canvas", height)
     canvas = page.locator("#sketchpad canvas").first.bounding_box()
     assert canvas["width"] >= 0.9 * width  # The canvas uses the width of the screen.
+    # The whole 28x28 view shows, below its label, not cut by the answer bar.
+    (view,), (image,), (label,) = (boxes(page, f"#model-view {part}") for part in (".image-container", "img", "label"))
+    assert image["y"] >= label["y"] + label["height"] - 1, (image, label)
+    assert image["y"] + image["height"] <= view["y"] + view["height"] + 1, (image, view)
     page.screenshot(path=str(PHONE_SCREENSHOT))
 
     # Why? works at phone width too: the neighbours' strip and the maps wrap to the screen.

@@ -10,7 +10,7 @@ the HTTP endpoint `/read_number`: one image file in, DESIGN.md's object (without
 from __future__ import annotations
 
 import html
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import gradio as gr
@@ -36,8 +36,10 @@ SHORT_NAMES = {"knn": "KNN", "rf": "Forest", "sgd": "SGD", "cnn": "CNN"}
 SURE_COLOUR, UNSURE_COLOUR = (22, 163, 74), (217, 119, 6)
 
 
-def build_number_tab(models: Mapping[str, DigitModel]) -> None:
-    """Lay out the Number tab and wire its events, inside an open Blocks/Tab context."""
+def build_number_tab(models: Mapping[str, DigitModel], examples: Sequence[str] = ()) -> None:
+    """Lay out the Number tab and wire its events, inside an open Blocks/Tab context.
+
+    examples: image files of whole numbers shown as a clickable gallery under the upload."""
     answer = gr.HTML(_prompt_html(DRAW_PROMPT), elem_id="number")
     with gr.Tab("Draw"):
         sketchpad = drawing_canvas(
@@ -56,6 +58,12 @@ def build_number_tab(models: Mapping[str, DigitModel]) -> None:
             image_mode=None,
             height=300,
         )
+        if examples:
+            gr.Examples(
+                examples=list(examples),
+                inputs=upload,
+                label="Examples: a drawn number, a photo of a handwritten number, touching digits (click one)",
+            )
     found = gr.Image(label="Digits found", format="png", interactive=False, buttons=[])
     digits = gr.Gallery(label="What the models see, digit by digit", columns=6, height="auto", allow_preview=False)
 

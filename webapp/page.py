@@ -44,6 +44,10 @@ ABOUT = (
 )
 
 
+NUMBER_EXAMPLES = "numbers"
+"""The Number tab's examples: a folder inside the examples folder (assets/examples/numbers)."""
+
+
 @dataclass(frozen=True)
 class Folders:
     """Where the page reads from: the models' manifest, the report's files, the example images."""
@@ -80,7 +84,7 @@ def build_demo(presenter: Presenter, feedback: Feedback, folders: Folders) -> gr
         with gr.Tab("Digit"):
             digit_tab(presenter, feedback, folders)
         with gr.Tab("Number"):
-            build_number_tab(presenter.models)
+            build_number_tab(presenter.models, example_paths(folders.examples / NUMBER_EXAMPLES))
         with gr.Tab("Models"):
             gr.Markdown(models_tab.models_markdown(folders.reports, folders.models))
             for path, caption in models_tab.report_figures(folders.reports):
