@@ -65,7 +65,7 @@ odd format of 600, but many photos took the grey path, which cost the forest and
 there (photos -0.3, tight crops and odd formats -0.5 points); at 0.5 the ensemble reads every family
 at least as well as with no grey path, and the classic models lose on the enlarged digits (forest
 -0.9, linear -0.5 points) and the linear model 0.3 on tight crops. `load_digits` only checked the
-idea (README, "Beyond MNIST")."""
+idea (docs/results.md, "Beyond MNIST's writers")."""
 
 HALF_TONES = (0.2, 0.8)
 """A half-tone pixel lies between these fractions of the stroke's peak level."""

@@ -50,7 +50,7 @@ class Presenter:
         self.models = models
         # The app sends the BLAS library (NumPy, SciPy, scikit-learn) a stream of tiny products.
         # With its default of one thread per core, the idle threads spin between calls: half a
-        # core under 20 clients for nothing (1.5 -> 1.0 core, README "Where a request's time
+        # core under 20 clients for nothing (1.5 -> 1.0 core, docs/deployment.md, "Where a request's time
         # goes"). One thread does each tiny product as fast. It holds for the whole process.
         threadpoolctl.threadpool_limits(limits=1, user_api="blas")
         self.predictor = SharedBatches(models)
