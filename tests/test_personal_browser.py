@@ -1,5 +1,7 @@
 """A real browser: a person corrects a digit written in their own style, and the page learns it.
 
+Also: "Your corrections" lists this session's corrections only; another session sees none.
+
 A 1 written with a long flag, as many Europeans write it, is read as 7 by every model. The person
 presses "1" under "Wrong? I meant:", draws it again in the same browser session, and the page reads
 1; a second session, drawing the same strokes, still sees 7 and knows none of the first one's
@@ -49,6 +51,8 @@ def test_a_correction_teaches_this_session_and_no_other(browser, app_server):
     first.locator("#correction-buttons button", has_text="1").click()
     expect(first.locator("#correction-message")).to_contain_text("Saved: you meant 1")
     expect(first.locator("#personal-note")).to_contain_text("knows 1 of your digit")
+    first.get_by_role("button", name=re.compile("^Your corrections")).click()
+    expect(first.locator("#corrections-gallery img")).to_have_count(1)
     clear_canvas(first)
     draw_all(first, LONG_FLAG_ONE)
     expect_verdict(first, "1")
@@ -65,6 +69,9 @@ def test_a_correction_teaches_this_session_and_no_other(browser, app_server):
     wait_for_brush(second)
     draw_all(second, LONG_FLAG_ONE)
     expect_verdict(second, "7")
+    second.get_by_role("button", name=re.compile("^Your corrections")).click()
+    expect(second.get_by_text("No corrections yet")).to_be_visible()
+    expect(second.locator("#corrections-gallery img")).to_have_count(0)
     context.close()
 
     first.locator("#forget-digits").click()

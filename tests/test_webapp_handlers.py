@@ -281,7 +281,7 @@ def test_correction_click_stores_the_model_input_and_lists_it(presenter, feedbac
 
     monkeypatch.setenv("DIGITS_DATA_DIR", str(tmp_path))
     shown = outputs_of(presenter.show_canvas(canvas_value(drawn_one())))
-    message, gallery, summary, examples, note = feedback.correct(7, shown["current"])
+    message, gallery, summary, examples, note, mine = feedback.correct(7, shown["current"])
     assert message.startswith("Saved: you meant 7")
     (stored,) = corrections.list_corrections()
     assert stored.meant == 7
@@ -290,6 +290,18 @@ def test_correction_click_stores_the_model_input_and_lists_it(presenter, feedbac
     # The correction is also this session's first example of its writer's handwriting.
     assert examples.labels.tolist() == [7] and "knows 1 of your digit" in note
     np.testing.assert_array_equal(examples.images[0], shown["current"]["image"])
+    assert [correction.meant for correction in mine] == [7]
+
+
+def test_your_corrections_lists_this_sessions_only(presenter, feedback, tmp_path, monkeypatch):
+    monkeypatch.setenv("DIGITS_DATA_DIR", str(tmp_path))
+    current = outputs_of(presenter.show_canvas(canvas_value(drawn_one())))["current"]
+    *_, first_examples, _, first = feedback.correct(4, current)
+    *_, first_examples, _, first = feedback.correct(9, current, first_examples, first)
+    _, gallery, summary, _, _, second = feedback.correct(1, current)  # Another browser session.
+    assert [correction.meant for correction in first] == [9, 4]
+    assert [correction.meant for correction in second] == [1] and len(gallery) == 1
+    assert summary.startswith("1 correction")
 
 
 def test_a_sessions_examples_adapt_its_answers_and_forgetting_them_restores_the_models(
@@ -302,18 +314,18 @@ def test_a_sessions_examples_adapt_its_answers_and_forgetting_them_restores_the_
     plain = outputs_of(presenter.show_canvas(value))["current"]["result"]
     meant = int(np.argsort(plain["ensemble"])[-2])  # The models' second choice for this stroke.
     examples = PersonalExamples.empty()
-    *_, examples, note = feedback.correct(meant, outputs_of(presenter.show_canvas(value))["current"], examples)
+    *_, examples, note, _ = feedback.correct(meant, outputs_of(presenter.show_canvas(value))["current"], examples)
     assert "knows 1 of your digit" in note
     once = outputs_of(presenter.show_canvas(value, examples))["current"]["result"]
     assert once["ensemble"][meant] > plain["ensemble"][meant] and once["models"] == plain["models"]
     for _ in range(4):  # Five corrections of the same drawing: more than one slip of the finger.
-        *_, examples, note = feedback.correct(meant, outputs_of(presenter.show_canvas(value))["current"], examples)
+        *_, examples, note, _ = feedback.correct(meant, outputs_of(presenter.show_canvas(value))["current"], examples)
     assert "knows 5 of your digits" in note
     adapted = outputs_of(presenter.show_canvas(value, examples))["current"]["result"]
     assert adapted["digit"] == meant and adapted["models"] == plain["models"]
     assert outputs_of(presenter.show_canvas(value, PersonalExamples.empty()))["current"]["result"] == plain
-    examples, note = feedback.forget(examples)
-    assert len(examples) == 0 and "knows" not in note
+    examples, note, mine, gallery, _ = feedback.forget(examples)
+    assert len(examples) == 0 and "knows" not in note and mine == [] and gallery == []
 
 
 def test_correction_without_an_answer_or_when_switched_off_stores_nothing(

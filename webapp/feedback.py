@@ -6,8 +6,9 @@ classify's answer), so they never re-read or keep the person's upload.
 
 from __future__ import annotations
 
+import datetime
 import threading
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -76,42 +77,54 @@ class Feedback:
         return record
 
     def correct(
-        self, meant: int, current: Mapping[str, Any] | None, examples: PersonalExamples | None = None
-    ) -> tuple[str, list, str, PersonalExamples, str]:
+        self,
+        meant: int,
+        current: Mapping[str, Any] | None,
+        examples: PersonalExamples | None = None,
+        mine: Sequence[corrections.Correction] = (),
+    ) -> tuple[str, list, str, PersonalExamples, str, list[corrections.Correction]]:
         """A click on "I meant: `meant`" -> (message, gallery items, gallery summary, this session's examples
-        with the drawing added, the note on them); never raises.
+        with the drawing added, the note on them, this session's corrections newest first); never raises.
 
-        The drawing becomes one of the session's examples even when the store cannot save it: the
-        person's correction is never lost for their own answers."""
+        mine: this browser session's corrections so far; "Your corrections" shows only these, never
+        another visitor's. The drawing becomes one of the session's examples even when the store cannot
+        save it: the person's correction is never lost for their own answers."""
         examples = examples if examples is not None else PersonalExamples.empty()
+        mine = list(mine)
         if not self.corrections_enabled:
-            return corrections_view.DISABLED, [], "", examples, personal_note(examples)
+            return corrections_view.DISABLED, [], "", examples, personal_note(examples), mine
         if not current:
-            return corrections_view.NOTHING_TO_CORRECT, *self.gallery(), examples, personal_note(examples)
+            message = corrections_view.NOTHING_TO_CORRECT
+            return message, *gallery(mine), examples, personal_note(examples), mine
         result = current["result"]
         examples = examples.add(current["image"], meant)
+        answers = corrections.answers_from_result(result)
         try:
-            corrections.store(current["image"], meant, corrections.answers_from_result(result))
+            stored_id = corrections.store(current["image"], meant, answers)
         except corrections.CorrectionsError as error:
             gr.Warning(corrections_view.error_message(error))
-            return corrections_view.error_message(error), *self.gallery(), examples, personal_note(examples)
-        return corrections_view.saved_message(meant, result), *self.gallery(), examples, personal_note(examples)
+            message, stored_id = corrections_view.error_message(error), 0
+        else:
+            message = corrections_view.saved_message(meant, result)
+        made = datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds")
+        image = np.asarray(current["image"], dtype=np.float32)
+        mine = [corrections.Correction(stored_id, made, corrections.app_version(), meant, answers, image), *mine]
+        mine = mine[: corrections_view.GALLERY_LIMIT]
+        return message, *gallery(mine), examples, personal_note(examples), mine
 
     @staticmethod
-    def forget(_examples: PersonalExamples | None = None) -> tuple[PersonalExamples, str]:
-        """ "Forget my digits": this session's examples emptied, and the note saying so."""
+    def forget(
+        _examples: PersonalExamples | None = None, _mine: Sequence[corrections.Correction] = ()
+    ) -> tuple[PersonalExamples, str, list, list, str]:
+        """ "Forget my digits": this session's examples and its corrections list emptied (the stored,
+        anonymous corrections stay on the server) -> (examples, note, corrections, gallery, summary)."""
         examples = PersonalExamples.empty()
-        return examples, personal_note(examples)
+        return examples, personal_note(examples), [], *gallery([])
 
-    def gallery(self) -> tuple[list, str]:
-        """("Your corrections" gallery items, newest first; a one-line summary)."""
-        if not self.corrections_enabled:
-            return [], corrections_view.DISABLED
-        try:
-            stored = corrections.list_corrections(limit=corrections_view.GALLERY_LIMIT)
-        except corrections.CorrectionsError as error:
-            return [], corrections_view.error_message(error)
-        return corrections_view.gallery_items(stored), corrections_view.summary(stored)
+
+def gallery(mine: Sequence[corrections.Correction]) -> tuple[list, str]:
+    """("Your corrections" gallery items, newest first; a one-line summary) of this session's corrections."""
+    return corrections_view.gallery_items(mine), corrections_view.summary(mine)
 
 
 def personal_note(examples: PersonalExamples) -> str:

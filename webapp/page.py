@@ -154,6 +154,7 @@ def digit_tab(presenter: Presenter, feedback: Feedback, folders: Folders) -> Non
     current = gr.State(None)  # This session's answer: the 28x28 the models saw and what they said.
     # This session's own digits (every correction adds one); Gradio keeps a State per browser session.
     examples = gr.State(PersonalExamples.empty())
+    mine = gr.State([])  # This session's corrections, newest first: "Your corrections" shows only these.
     live = {
         "outputs": [verdict, model_view, *labels, chart, note, current],
         "show_progress": "hidden",
@@ -174,15 +175,17 @@ def digit_tab(presenter: Presenter, feedback: Feedback, folders: Folders) -> Non
     )
     if not correction_buttons:
         return
-    *shown, personal_note, forget_button = correction_outputs
+    message, gallery, summary, personal_note, forget_button = correction_outputs
     for digit, button in enumerate(correction_buttons):
         button.click(
-            lambda state, known, meant=digit: feedback.correct(meant, state, known),
-            [current, examples],
-            [*shown, examples, personal_note],
+            lambda state, known, corrected, meant=digit: feedback.correct(meant, state, known, corrected),
+            [current, examples, mine],
+            [message, gallery, summary, examples, personal_note, mine],
             api_visibility="private",
         )
-    forget_button.click(feedback.forget, examples, [examples, personal_note], api_visibility="private")
+    forget_button.click(
+        feedback.forget, [examples, mine], [examples, personal_note, mine, gallery, summary], api_visibility="private"
+    )
 
 
 def why_view() -> tuple[gr.Button, list]:
@@ -211,7 +214,8 @@ def corrections_panel(enabled: bool) -> tuple[list[gr.Button], list]:
             buttons = [gr.Button(label, size="sm", min_width=28) for label in corrections_view.BUTTON_LABELS]
         message = gr.Markdown(
             "A click keeps, on this server, the 28×28 image the models saw (never your upload), the digit you "
-            "meant, each model's answer, the time and the app version.",
+            "meant, each model's answer, the time and the app version, with nothing that tells who you are. "
+            "*Your corrections* lists only this tab's.",
             elem_id="correction-message",
         )
         with gr.Row(elem_id="personal", equal_height=True):
