@@ -104,7 +104,7 @@ def read_file(path: Path) -> bytes:
     if path.is_dir():
         raise ImageError(f"{name}: is a folder, not an image file")
     if size > MAX_INPUT_BYTES:
-        raise ImageError(_named(name, _too_many_bytes(size)))
+        raise ImageError(_named(name, too_many_bytes(size)))
     try:
         return path.read_bytes()
     except OSError as error:
@@ -121,7 +121,7 @@ def open_image_bytes(data: bytes, *, name: str = "") -> tuple[Image.Image, tuple
     if not data:
         raise ImageError(_named(name, "the file is empty (0 bytes)"))
     if len(data) > MAX_INPUT_BYTES:
-        raise ImageError(_named(name, _too_many_bytes(len(data))))
+        raise ImageError(_named(name, too_many_bytes(len(data))))
     # Decoders raise many exception types for corrupt data (OSError, SyntaxError, struct.error,
     # zlib.error, ...); every one of them means the same thing to the user: not a readable image.
     try:
@@ -145,6 +145,12 @@ def open_image_bytes(data: bytes, *, name: str = "") -> tuple[Image.Image, tuple
     return image, header_size
 
 
+def limit_decoding() -> None:
+    """Make Pillow itself refuse, at `Image.open`, any image over twice MAX_INPUT_PIXELS, wherever it is
+    opened (Gradio's own decoding of a component's value included); called once at start-up."""
+    Image.MAX_IMAGE_PIXELS = MAX_INPUT_PIXELS
+
+
 def check_pixel_count(size: tuple[int, int], name: str = "") -> None:
     """Raise ImageError when (width, height) is empty or exceeds MAX_INPUT_PIXELS."""
     width, height = size
@@ -155,7 +161,7 @@ def check_pixel_count(size: tuple[int, int], name: str = "") -> None:
         raise ImageError(_named(name, f"{width}x{height} pixels is over the limit of {limit}; reduce the image first"))
 
 
-def _too_many_bytes(size: int) -> str:
+def too_many_bytes(size: int) -> str:
     return f"the file is {size / 2**20:.1f} MiB; the limit is {MAX_INPUT_BYTES / 2**20:.0f} MiB"
 
 

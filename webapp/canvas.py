@@ -2,18 +2,65 @@
 
 from __future__ import annotations
 
+from io import BytesIO
+from pathlib import Path
+from typing import Any
+
 import gradio as gr
+from PIL import Image
+
+from preprocessing import loading
+
+CANVAS_TITLE = "Cannot read this drawing"
+
+
+class LimitedSketchpad(gr.Sketchpad):
+    """A Sketchpad whose every image (background, layers, composite) is checked by size in bytes and by
+    the pixel count in its header before Gradio decodes it, with the upload path's message.
+
+    Gradio decodes the canvas value itself, before any handler runs: without this check a 0.6 MB PNG
+    claiming 12,000 x 12,000 transparent pixels, sent through the page's own event, took 13-16 s and
+    4.2 GB of memory before the app's own limit answered."""
+
+    def get_block_name(self) -> str:
+        return "sketchpad"  # The same Svelte component in the browser.
+
+    def convert_and_format_image(self, file: Any, flatten_on_white: bool = False) -> Any:
+        if file is not None:
+            check_canvas_image(file)
+        return super().convert_and_format_image(file, flatten_on_white)
+
+
+def check_canvas_image(file: Any) -> None:
+    """Raise gr.Error when a canvas image (Gradio FileData or bytes) is over loading's byte or pixel limits.
+
+    Only the file's size and its header are read: nothing is decoded."""
+    raw = bytes(file) if isinstance(file, bytes | bytearray | memoryview) else None
+    try:
+        size = len(raw) if raw is not None else Path(file.path).stat().st_size
+        if size > loading.MAX_INPUT_BYTES:
+            raise loading.ImageError(loading.too_many_bytes(size))
+        try:
+            opened = Image.open(BytesIO(raw) if raw is not None else file.path)
+        except Image.DecompressionBombError as error:
+            raise loading.ImageError(f"the image claims too many pixels ({error})") from error
+        with opened:
+            loading.check_pixel_count(opened.size)
+    except loading.ImageError as error:
+        raise gr.Error(str(error), title=CANVAS_TITLE) from error
+    except (OSError, SyntaxError, ValueError) as error:
+        raise gr.Error(f"the drawing is not an image we can read ({error})", title=CANVAS_TITLE) from error
 
 
 def drawing_canvas(
     *, elem_id: str, label: str, canvas_size: tuple[int, int], pen_radius: int, height: int | None = None
-) -> gr.Sketchpad:
+) -> LimitedSketchpad:
     """A Sketchpad of canvas_size (width, height) px with a black pen of pen_radius px and an eraser twice as wide.
 
     No layers, transforms or colour choice: a person draws, undoes or clears. The class
     `digit-canvas` lets webapp/static/page.js select the brush whenever Gradio deselects it.
     """
-    return gr.Sketchpad(
+    return LimitedSketchpad(
         elem_id=elem_id,
         elem_classes=["digit-canvas"],
         label=label,

@@ -13,6 +13,7 @@ import gradio as gr
 
 from digit_models.names import DISPLAY_NAMES, MEMBER_KEYS
 from digit_models.personal import PersonalExamples
+from preprocessing import loading
 from webapp import corrections_view, models_tab
 from webapp.canvas import drawing_canvas
 from webapp.feedback import WHY_PROMPT, Feedback
@@ -74,6 +75,8 @@ def script() -> str:
 
 def build_demo(presenter: Presenter, feedback: Feedback, folders: Folders) -> gr.Blocks:
     """The whole page: the Digit tab (answer bar, inputs, details, Why?, corrections), Number, Models."""
+    # Before any component decodes a value: Pillow itself refuses images far over the app's limit.
+    loading.limit_decoding()
     with gr.Blocks(title="Handwritten digit recognizer", analytics_enabled=False, delete_cache=CACHE_LIFETIME) as demo:
         gr.Markdown(
             "# Handwritten digit recognizer\n"
