@@ -181,6 +181,11 @@ def test_replicas_databases_are_merged_into_one_report_and_export(tmp_path, test
     assert np.array_equal(exported_labels, labels[:5])
     assert np.array_equal(exported, np.round(images[:5] * 255).astype(np.uint8))
     assert len(list((replicas[0] / "export").glob("*_meant_*.png"))) == 5
+    # The export is also a set of personal examples for `predict --personal`.
+    from digit_models import personal
+
+    examples, warnings = personal.read_examples_csv(replicas[0] / "export" / "examples.csv")
+    assert warnings == [] and examples.labels.tolist() == labels[:5].tolist()
 
 
 def test_messages_name_what_the_models_said(test_digits):

@@ -8,7 +8,8 @@ today's models on the stored 28x28 inputs, and
 - exports the drawings into `$DIGITS_DATA_DIR/export/` (git-ignored, like the database; the first
   `--data-dir` when several are merged): one PNG per correction, oldest first, and
   `corrections.csv` in Kaggle's train.csv format (`label,pixel0..pixel783`, integers 0-255),
-  which every training command reads with `--data`.
+  which every training command reads with `--data`, and `examples.csv` (`file,label`, one row per PNG),
+  which `python -m digit_models predict ... --personal` reads as a person's examples.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from digit_models.names import ALL_KEYS
 
 REPORT_NAME = "corrections.json"
 CSV_NAME = "corrections.csv"
+EXAMPLES_NAME = "examples.csv"
 
 
 def main(models_dir: Path, reports_dir: Path, data_dirs: Sequence[Path] = ()) -> int:
@@ -87,12 +89,16 @@ def score(models: dict[str, Any], stored: list[store.Correction]) -> dict[str, A
 
 
 def export(stored: list[store.Correction], output_dir: Path) -> Path:
-    """One PNG per correction (`00012_meant_7.png`: the 12th in `stored`, 28x28, ink bright) and Kaggle's
-    CSV; returns the CSV's path."""
+    """One PNG per correction (`00012_meant_7.png`: the 12th in `stored`, 28x28, ink bright), their list as a
+    person's examples (`examples.csv`) and Kaggle's CSV; returns the Kaggle CSV's path."""
     output_dir.mkdir(parents=True, exist_ok=True)
     pixels = [np.round(correction.image * 255).astype(np.uint8) for correction in stored]
+    examples = ["file,label"]
     for number, (correction, image) in enumerate(zip(stored, pixels, strict=True), start=1):
-        Image.fromarray(image, mode="L").save(output_dir / f"{number:05d}_meant_{correction.meant}.png")
+        name = f"{number:05d}_meant_{correction.meant}.png"
+        Image.fromarray(image, mode="L").save(output_dir / name)
+        examples.append(f"{name},{correction.meant}")
+    (output_dir / EXAMPLES_NAME).write_text("\n".join(examples) + "\n")
     header = ",".join(["label", *(f"pixel{index}" for index in range(28 * 28))])
     lines = [header]
     lines += [
