@@ -11,6 +11,7 @@ validation loss are kept. Calibrate: a temperature fitted on the validation set.
 from __future__ import annotations
 
 import dataclasses
+import sys
 
 import numpy as np
 
@@ -152,7 +153,8 @@ def train_cnn(X_train: np.ndarray, y_train: np.ndarray, X_val: np.ndarray, y_val
         validation_data=make_dataset(X_val, y_val, config, augment=False),
         epochs=config.epochs,
         callbacks=[keep_best],
-        verbose=2,
+        # A progress bar per epoch on a terminal; one line per epoch in a log or CI.
+        verbose=1 if sys.stdout.isatty() else 2,
     )
     # Save the weights in a fresh, uncompiled copy: the optimizer's state is not needed to predict.
     inference_network = build_network(config)

@@ -10,6 +10,7 @@ its held-out figures come from pairs of *validation* digits. The test digits cho
 
 from __future__ import annotations
 
+import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -75,7 +76,8 @@ def train(prepared: Prepared, *, examples: int = EXAMPLES, epochs: int = EPOCHS,
         batch_size=BATCH_SIZE,
         epochs=epochs,
         validation_data=(X_val[..., None].astype(np.float32) / 255, y_val.astype(np.float32)),
-        verbose=2,
+        # A progress bar per epoch on a terminal; one line per epoch in a log or CI.
+        verbose=1 if sys.stdout.isatty() else 2,
     )
     figures = {
         "validation_accuracy": float(history.history["val_binary_accuracy"][-1]),
