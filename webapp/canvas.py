@@ -14,21 +14,23 @@ from preprocessing import loading
 CANVAS_TITLE = "Cannot read this drawing"
 
 
-class LimitedSketchpad(gr.Sketchpad):
-    """A Sketchpad whose every image (background, layers, composite) is checked by size in bytes and by
-    the pixel count in its header before Gradio decodes it, with the upload path's message.
+def limit_before_decoding(sketchpad: gr.Sketchpad) -> gr.Sketchpad:
+    """Make `sketchpad` check every image of its value (background, layers, composite) by size in bytes and
+    by the pixel count in its header before Gradio decodes it, with the upload path's message.
 
     Gradio decodes the canvas value itself, before any handler runs: without this check a 0.6 MB PNG
-    claiming 12,000 x 12,000 transparent pixels, sent through the page's own event, took 13-16 s and
-    4.2 GB of memory before the app's own limit answered."""
+    claiming 12,000 x 12,000 transparent pixels, sent through the page's own event, took 13-30 s and
+    up to 4.2 GB of memory before the app's own limit answered. The check wraps this one component's
+    decoding step (a subclass would be a component the browser does not know)."""
+    decode = sketchpad.convert_and_format_image
 
-    def get_block_name(self) -> str:
-        return "sketchpad"  # The same Svelte component in the browser.
-
-    def convert_and_format_image(self, file: Any, flatten_on_white: bool = False) -> Any:
+    def checked_then_decoded(file: Any, flatten_on_white: bool = False) -> Any:
         if file is not None:
             check_canvas_image(file)
-        return super().convert_and_format_image(file, flatten_on_white)
+        return decode(file, flatten_on_white)
+
+    sketchpad.convert_and_format_image = checked_then_decoded
+    return sketchpad
 
 
 def check_canvas_image(file: Any) -> None:
@@ -54,13 +56,13 @@ def check_canvas_image(file: Any) -> None:
 
 def drawing_canvas(
     *, elem_id: str, label: str, canvas_size: tuple[int, int], pen_radius: int, height: int | None = None
-) -> LimitedSketchpad:
+) -> gr.Sketchpad:
     """A Sketchpad of canvas_size (width, height) px with a black pen of pen_radius px and an eraser twice as wide.
 
     No layers, transforms or colour choice: a person draws, undoes or clears. The class
     `digit-canvas` lets webapp/static/page.js select the brush whenever Gradio deselects it.
     """
-    return LimitedSketchpad(
+    sketchpad = gr.Sketchpad(
         elem_id=elem_id,
         elem_classes=["digit-canvas"],
         label=label,
@@ -73,3 +75,4 @@ def drawing_canvas(
         transforms=(),
         buttons=[],
     )
+    return limit_before_decoding(sketchpad)
