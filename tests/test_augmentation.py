@@ -8,7 +8,7 @@ import pytest
 from scipy import ndimage
 
 from digit_models.mnist import load_mnist
-from training import augmentation
+from training import augmentation, redrawing, writer_styles
 from training.augmentation import SHIFTS, cnn_augmentation, shift_augment, shift_images
 
 
@@ -103,15 +103,15 @@ def test_pen_redraw_gives_the_width_asked_for():
 def test_a_flag_goes_to_the_left_of_a_ones_top_and_a_bar_across_a_seven():
     one = np.zeros((28, 28), np.float32)
     one[4:24, 13:16] = 1.0
-    flagged = augmentation.add_stroke(one, 1, np.random.default_rng(0))
-    plain = augmentation.renormalise(one)
+    flagged = writer_styles.add_stroke(one, 1, np.random.default_rng(0))
+    plain = redrawing.renormalise(one)
     # The flag adds ink left of the stem in the upper half.
     assert flagged[:14, :12].sum() > plain[:14, :12].sum() + 2
     seven = np.zeros((28, 28), np.float32)
     seven[4:7, 8:22] = 1.0
     for row in range(7, 24):
         seven[row, 20 - (row - 7) // 2 : 23 - (row - 7) // 2] = 1.0
-    crossed = augmentation.add_stroke(seven, 7, np.random.default_rng(0))
+    crossed = writer_styles.add_stroke(seven, 7, np.random.default_rng(0))
     widest = max(np.count_nonzero(crossed[row] > 0.3) for row in range(12, 20))
     assert widest >= 6, "no bar across the stem"
 
@@ -131,7 +131,7 @@ def test_a_short_stem_four_loses_its_stem_above_the_bar_and_a_closed_four_is_kep
     open_four[4:16, 6:9] = 1.0  # the open arm, down to the bar
     open_four[14:17, 6:22] = 1.0  # the bar
     open_four[4:25, 18:21] = 1.0  # the stem, from the top to well below the bar
-    shortened = augmentation.shorten_stem(open_four, np.random.default_rng(0))
+    shortened = writer_styles.shorten_stem(open_four, np.random.default_rng(0))
     rows, columns = np.nonzero(shortened > 0.5)
     right = columns > columns.min() + 0.6 * (columns.max() - columns.min())
     left = ~right
@@ -139,5 +139,5 @@ def test_a_short_stem_four_loses_its_stem_above_the_bar_and_a_closed_four_is_kep
     assert rows[left].min() + 0.3 * (rows.max() - rows.min()) < rows[right].min()
     closed_four = open_four.copy()
     closed_four[4:7, 6:21] = 1.0  # a bar across the top joins arm and stem
-    kept = augmentation.shorten_stem(closed_four, np.random.default_rng(0))
-    assert np.array_equal(kept, augmentation.renormalise(closed_four))
+    kept = writer_styles.shorten_stem(closed_four, np.random.default_rng(0))
+    assert np.array_equal(kept, redrawing.renormalise(closed_four))

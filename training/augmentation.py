@@ -3,18 +3,20 @@
 The CNN sees MNIST training digits only, but re-drawn as other writers and devices would
 produce them (issue #7): elastic distortions (Simard et al. 2003), slant and aspect
 changes, a uniform round pen of varied width, thinner and thicker pens, and low
-resolution. Each style is precomputed once with NumPy/SciPy (`augment_styles`), and each
-augmented digit is re-normalised into the MNIST frame (20-pixel box, centre of mass) as the
-app's preprocessing normalises every input. Keras' random rotation/shift/zoom stay on top.
+resolution; the strokes and scans MNIST's writers lacked live in `training/writer_styles.py`.
+Each style is precomputed once with NumPy/SciPy (`augment_styles`), and each augmented digit
+is re-normalised into the MNIST frame (20-pixel box, centre of mass; `training/redrawing.py`)
+as the app's preprocessing normalises every input. Keras' random rotation/shift/zoom stay on top.
 """
 
 from __future__ import annotations
 
 import numpy as np
-from PIL import Image, ImageDraw
+from PIL import Image
 from scipy import ndimage
 
 from preprocessing import normalisation
+from training import redrawing, writer_styles
 
 # (rows, columns) moves: the original, then one pixel up, down, left and right.
 SHIFTS = ((0, 0), (-1, 0), (1, 0), (0, -1), (0, 1))
@@ -55,33 +57,6 @@ is 7.2..14.1 (preprocessing.normalisation.STROKE_WIDTH_RANGE)."""
 
 LOW_RESOLUTION_SIDES = (8, 16)
 """Longest side of the digit once shrunk: load_digits is 8x8; tight phone crops are 10..16 px."""
-
-STYLE_SHARES = {1: 0.5, 4: 0.5, 7: 0.3}
-"""Share of the re-drawn 1s given a flag (most of those a base too), of 4s whose stem barely rises
-above the bar or whose top is closed (half each) and of 7s given a cross bar: styles common in Europe
-that MNIST's American writers rarely used (the issue's misread 1s and 7s; other writers' 4s read as 6)."""
-
-BASE_SHARE = 0.7
-"""Share of the flagged 1s that get a base too: most 1s written with a flag in the mfeat scans have one."""
-
-SCAN_PEN_WIDTHS = (16.0, 30.0)
-"""Stroke widths of a frame-filling scan at the working resolution (80 px): the mfeat development half
-measures 14..28 (10th..90th percentile) after the app's crop, against MNIST's 7.2..14.1."""
-
-SCAN_ASPECTS = (0.75, 1.0)
-"""Width over height of a numeral scanned into a fixed frame: forms stretch a narrow 1 or 7 to it."""
-
-SCAN_SIDE = 16
-"""A scanned numeral's longest side in pixels before it is enlarged again (mfeat-pix is 16x15)."""
-
-SCAN_LEVELS = 6
-"""Grey levels of such a scan above white (mfeat-pix counts 0..6)."""
-
-SHORT_STEM_RISE = (0.05, 0.25)
-"""How far a shortened 4's stem still rises above its bar, as a share of the digit's height."""
-
-_INKED = 0.05
-"""A pixel above this (of 1.0) counts as ink when cropping; MNIST's background is exactly 0."""
 
 
 def shift_images(images: np.ndarray, rows: int, columns: int) -> np.ndarray:
@@ -147,30 +122,6 @@ def thickness(images: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     return np.where(choose_thin, thinner, thicker)
 
 
-def crop_ink(image: np.ndarray) -> np.ndarray:
-    """float32 (h, w) -> the smallest box holding every pixel above _INKED (the image itself if none)."""
-    inked = image > _INKED
-    if not inked.any():
-        return image
-    rows, columns = np.flatnonzero(inked.any(axis=1)), np.flatnonzero(inked.any(axis=0))
-    return image[rows[0] : rows[-1] + 1, columns[0] : columns[-1] + 1]
-
-
-def resize(image: np.ndarray, height: int, width: int, resample: Image.Resampling) -> np.ndarray:
-    """float32 (h, w) -> float32 (height, width) with PIL's filter `resample`."""
-    return np.asarray(Image.fromarray(np.asarray(image, np.float32), "F").resize((width, height), resample))
-
-
-def renormalise(image: np.ndarray) -> np.ndarray:
-    """Any float32 (h, w) digit, ink bright -> MNIST frame float32 (28, 28): box of 20, centre of mass.
-
-    Keeps the digit's own grey levels and stroke width (preprocessing.normalisation's
-    fit_into_digit_box and centre_by_mass, the last two steps of the app's preprocessing).
-    """
-    digit = crop_ink(image)
-    return normalisation.centre_by_mass(normalisation.fit_into_digit_box(digit))
-
-
 def pen_redraw(image: np.ndarray, width: float) -> np.ndarray:
     """Re-draw a digit with a uniform round pen: float32 (h, w) -> MNIST frame float32 (28, 28).
 
@@ -178,13 +129,15 @@ def pen_redraw(image: np.ndarray, width: float) -> np.ndarray:
     (the ridge of its distance transform) and dilated by a disc of diameter `width`
     (working pixels), then box-averaged into the 20-pixel box: a mouse or finger stroke.
     """
-    digit = crop_ink(image)
+    digit = redrawing.crop_ink(image)
     scale = normalisation.WORK_SIDE / max(digit.shape)
-    work = resize(digit, max(round(digit.shape[0] * scale), 1), max(round(digit.shape[1] * scale), 1), Image.BILINEAR)
+    work = redrawing.resize(
+        digit, max(round(digit.shape[0] * scale), 1), max(round(digit.shape[1] * scale), 1), Image.BILINEAR
+    )
     mask = np.pad(work > 0.5 * work.max(), int(width))
     centre_line = normalisation.ridge(mask, ndimage.distance_transform_edt(mask))
     pen = ndimage.distance_transform_edt(~centre_line) <= (width - 2) / 2
-    return renormalise(pen.astype(np.float32))
+    return redrawing.renormalise(pen.astype(np.float32))
 
 
 def low_resolution(image: np.ndarray, side: int) -> np.ndarray:
@@ -194,153 +147,14 @@ def low_resolution(image: np.ndarray, side: int) -> np.ndarray:
     blurry like a photo of a small digit; preprocessing.normalisation.to_mnist_frame then
     redraws it with MNIST's stroke width, exactly as the app treats such an input.
     """
-    digit = crop_ink(image)
+    digit = redrawing.crop_ink(image)
     scale = side / max(digit.shape)
-    small = resize(digit, max(round(digit.shape[0] * scale), 1), max(round(digit.shape[1] * scale), 1), Image.BOX)
+    small = redrawing.resize(
+        digit, max(round(digit.shape[0] * scale), 1), max(round(digit.shape[1] * scale), 1), Image.BOX
+    )
     scale = 4 * normalisation.DIGIT_SIDE / max(small.shape)
-    large = resize(small, round(small.shape[0] * scale), round(small.shape[1] * scale), Image.BILINEAR)
+    large = redrawing.resize(small, round(small.shape[0] * scale), round(small.shape[1] * scale), Image.BILINEAR)
     return normalisation.to_mnist_frame(np.clip(large / max(large.max(), 1e-6), 0.0, 1.0))
-
-
-def add_stroke(image: np.ndarray, digit: int, rng: np.random.Generator) -> np.ndarray:
-    """Draw a flag (and maybe a base) on a 1, or a cross bar on a 7: float32 (h, w) -> MNIST frame (28, 28).
-
-    The new strokes are drawn at the working resolution (80 px) with the digit's own stroke
-    width, from the digit's own top, bottom or middle, so only the style changes.
-    """
-    digit_image = crop_ink(image)
-    scale = normalisation.WORK_SIDE / max(digit_image.shape)
-    height, width = (max(round(side * scale), 1) for side in digit_image.shape)
-    stroke = resize(digit_image, height, width, Image.BILINEAR) > 0.5 * digit_image.max()
-    pen = int(np.clip(normalisation.stroke_width(stroke), 6, 14))
-    margin = normalisation.WORK_SIDE // 2
-    canvas = Image.fromarray(np.pad(stroke, margin).astype(np.uint8) * 255)
-    draw = ImageDraw.Draw(canvas)
-    rows, columns = np.nonzero(np.asarray(canvas))
-    top, bottom = rows.min(), rows.max()
-    extent = bottom - top
-
-    def line(row: float, column: float, end_row: float, end_column: float) -> None:
-        draw.line([(column, row), (end_column, end_row)], fill=255, width=pen)
-
-    if digit == 1:
-        column = columns[rows == top].mean()
-        length, angle = extent * rng.uniform(0.3, 0.5), np.radians(rng.uniform(20, 70))
-        line(top, column, top + length * np.sin(angle), column - length * np.cos(angle))
-        if rng.uniform() < BASE_SHARE:
-            column, half = columns[rows == bottom].mean(), extent * rng.uniform(0.2, 0.35)
-            line(bottom, column - half, bottom, column + half)
-    elif digit == 7:
-        row = int(top + extent * rng.uniform(0.45, 0.6))
-        column, half = columns[rows == row].mean(), extent * rng.uniform(0.15, 0.25)
-        line(row, column - half, row, column + half)
-    return renormalise(np.asarray(canvas, dtype=np.float32) / 255)
-
-
-def shorten_stem(image: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-    """A 4 whose stem barely rises above its bar (a "ч"-like 4): float32 (h, w) -> MNIST frame (28, 28).
-
-    The bar is the row of the digit's middle band whose ink spans widest. Above it, in each row that holds
-    two separate strokes (the open arm and the stem), the stem's part is erased, up to a random
-    rise above the bar. A closed 4 (one stroke across its top) is left as it is.
-    """
-    digit = crop_ink(image).copy()
-    inked = digit > 0.5 * digit.max()
-    height = len(digit)
-    middle = np.arange(int(0.35 * height), max(int(0.75 * height), int(0.35 * height) + 1))
-    # The bar spans the digit from the open arm to the stem: the middle row whose ink reaches furthest apart.
-    spans = [np.ptp(np.flatnonzero(inked[row])) if inked[row].any() else 0 for row in middle]
-    bar = int(middle[int(np.argmax(spans))])
-    keep_from = max(bar - round(rng.uniform(*SHORT_STEM_RISE) * height), 0)
-    # Above that row an open 4 is two strokes, the arm and the stem: the stem's is the one reaching furthest right.
-    parts, count = ndimage.label(inked[:keep_from])
-    if count >= 2:
-        rightmost = [np.flatnonzero((parts == label).any(axis=0)).max() for label in range(1, count + 1)]
-        stem = parts == 1 + int(np.argmax(rightmost))
-        digit[:keep_from][ndimage.binary_dilation(stem) & (parts != 1 + int(np.argmin(rightmost)))] = (
-            0.0  # and its grey edge
-        )
-    return renormalise(digit)
-
-
-def close_top(image: np.ndarray) -> np.ndarray:
-    """A 4 whose arm joins the stem at the top (a closed 4): float32 (h, w) -> MNIST frame (28, 28).
-
-    Above the bar an open 4 is two strokes, the arm on the left and the stem on the right (as in
-    `shorten_stem`); a line of the digit's own stroke width joins the top of the arm to the top of the
-    stem. A 4 that is already closed (one stroke across its top) is left as it is.
-    """
-    digit = crop_ink(image)
-    inked = digit > 0.5 * digit.max()
-    parts, count = ndimage.label(inked[: int(0.5 * len(digit))])
-    if count < 2:
-        return renormalise(digit)
-    sizes = ndimage.sum(inked[: int(0.5 * len(digit))], parts, index=range(1, count + 1))
-    arm, stem = sorted(np.argsort(sizes)[-2:] + 1, key=lambda label: np.flatnonzero((parts == label).any(axis=0)).min())
-    tops = []
-    for label in (arm, stem):
-        rows, columns = np.nonzero(parts == label)
-        tops.append((rows.min(), columns[rows == rows.min()].mean()))
-    canvas = Image.fromarray(np.round(digit / max(digit.max(), 1e-6) * 255).astype(np.uint8))
-    width = max(round(normalisation.stroke_width(inked)), 1)
-    ImageDraw.Draw(canvas).line([(tops[0][1], tops[0][0]), (tops[1][1], tops[1][0])], fill=255, width=width)
-    return renormalise(np.asarray(canvas, dtype=np.float32) / 255)
-
-
-def scan(image: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-    """A numeral scanned into a fixed frame: float32 (h, w) -> float32 (28, 28) as the app normalises it.
-
-    The digit is stretched to a frame of nearly square shape (SCAN_ASPECTS; a digit wider than that
-    keeps its width), drawn with a thick pen (SCAN_PEN_WIDTHS), scanned at SCAN_SIDE pixels with
-    SCAN_LEVELS grey levels, enlarged again (bilinear) and given to the app's own
-    `normalisation.to_mnist_frame`, so the network learns what the app makes of such a scan. A pen so
-    thick that the app's thinning breaks the digit into pieces (an 8 whose loops closed up) is not a
-    legible digit to learn from: the thinnest scan pen is used instead, and if that breaks too, the
-    thick digit keeps its strokes.
-    """
-    digit = crop_ink(image)
-    height, width = digit.shape
-    width = max(width, round(height * rng.uniform(*SCAN_ASPECTS)))
-    work_width = max(round(normalisation.WORK_SIDE * width / height), 1)
-    work = resize(digit, normalisation.WORK_SIDE, work_width, Image.BILINEAR)
-    mask = work > 0.5 * work.max()
-    centre_line = ndimage.distance_transform_edt(~normalisation.ridge(mask, ndimage.distance_transform_edt(mask)))
-    for pen_width in (rng.uniform(*SCAN_PEN_WIDTHS), SCAN_PEN_WIDTHS[0]):
-        scanned = _scanned(crop_ink((centre_line <= (pen_width - 2) / 2).astype(np.float32)))
-        normalised = normalisation.to_mnist_frame(scanned)
-        if _in_one_piece(normalised):
-            return normalised
-    return renormalise(scanned)
-
-
-def _scanned(pen: np.ndarray) -> np.ndarray:
-    """A binary stroke float32 (h, w) scanned at SCAN_SIDE px with SCAN_LEVELS levels, enlarged back to WORK_SIDE."""
-    scale = SCAN_SIDE / max(pen.shape)
-    small = resize(pen, max(round(pen.shape[0] * scale), 1), max(round(pen.shape[1] * scale), 1), Image.BOX)
-    small = np.round(np.clip(small, 0.0, 1.0) * SCAN_LEVELS) / SCAN_LEVELS
-    scale = normalisation.WORK_SIDE / max(small.shape)
-    large = resize(small, round(small.shape[0] * scale), round(small.shape[1] * scale), Image.BILINEAR)
-    return np.clip(large, 0.0, 1.0)
-
-
-IN_ONE_PIECE = 0.9
-"""A normalised digit is in one piece when its largest stroke holds this share of its ink."""
-
-
-def _in_one_piece(digit: np.ndarray) -> bool:
-    """Whether float32 (28, 28) holds one main stroke (IN_ONE_PIECE of the ink above a third of full ink)."""
-    parts, count = ndimage.label(digit > 1 / 3)
-    if count <= 1:
-        return True
-    mass = ndimage.sum(digit, parts, index=range(1, count + 1))
-    return float(mass.max()) >= IN_ONE_PIECE * float(mass.sum())
-
-
-def _restroke(image: np.ndarray, digit: int, rng: np.random.Generator) -> np.ndarray:
-    """One of the strokes MNIST's writers rarely drew, for a digit of class `digit`: float32 -> MNIST frame."""
-    if digit == 4:
-        return shorten_stem(image, rng) if rng.uniform() < 0.5 else close_top(image)
-    return add_stroke(image, digit, rng)
 
 
 def augment_styles(
@@ -358,9 +172,9 @@ def augment_styles(
     floats = np.asarray(images, dtype=np.float32) / 255.0
     if "strokes" in styles and labels is not None:
         floats = floats.copy()
-        for digit, share in STYLE_SHARES.items():
+        for digit, share in writer_styles.STYLE_SHARES.items():
             for index in np.flatnonzero((labels == digit) & (rng.uniform(size=len(labels)) < share)):
-                floats[index] = _restroke(floats[index], digit, rng)
+                floats[index] = writer_styles.restroke(floats[index], digit, rng)
     if "warp" in styles:
         floats = warp(floats, rng)
     pens = [style for style in styles if style not in ("warp", "strokes")]
@@ -378,9 +192,9 @@ def augment_styles(
         elif style == "low_resolution":
             out[index] = low_resolution(image, int(sides[index]))
         elif style == "scan":
-            out[index] = scan(image, rng)
+            out[index] = writer_styles.scan(image, rng)
         else:
-            out[index] = renormalise(image)
+            out[index] = redrawing.renormalise(image)
     return np.round(np.clip(out, 0.0, 1.0) * 255).astype(np.uint8)
 
 
