@@ -101,9 +101,7 @@ def personal_curve(models, side: int) -> dict:
     for per_digit in PERSONAL_EXAMPLES_PER_DIGIT:
         scores = []
         for _ in range(PERSONAL_DRAWS if per_digit else 1):
-            chosen = np.concatenate(
-                [rng.permutation(np.flatnonzero(labels == digit))[:per_digit] for digit in range(10)]
-            ).astype(int)
+            chosen = personal.choose_examples(labels, per_digit, rng)
             rest = np.setdiff1d(np.arange(len(labels)), chosen)
             examples = PersonalExamples(inputs[chosen], labels[chosen])
             ensemble = personal.adapt(plain["ensemble"][rest], inputs[rest], examples, models["cnn"])
@@ -148,7 +146,7 @@ def personal_guard(models, side: int) -> dict:
 
     scans, scan_labels = cross_writer.mfeat_development_inputs(side)
     inputs, _, _ = cross_writer.preprocess(scans)
-    chosen = np.concatenate([np.flatnonzero(scan_labels == digit)[:3] for digit in range(10)])
+    chosen = personal.choose_examples(scan_labels, 3)
     rng = np.random.default_rng(1)
     _, validation = train_validation_indices(data.y_train)
     pranks = []

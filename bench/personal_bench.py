@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from bench import drawing
-from digit_models import artifacts, cross_writer
+from digit_models import artifacts, cross_writer, personal
 from digit_models.classify import answer, predict_all
 from digit_models.mnist import load_mnist
 from digit_models.personal import PersonalExamples
@@ -42,7 +42,7 @@ def main(argv: list[str] | None = None) -> int:
 
     scans, labels = cross_writer.mfeat_development_inputs()
     inputs, _, _ = cross_writer.preprocess(scans)
-    chosen = np.concatenate([np.flatnonzero(labels == digit)[:3] for digit in range(10)])
+    chosen = personal.choose_examples(labels, 3)
     examples = PersonalExamples(inputs[chosen], labels[chosen])
     digits = load_mnist().X_train[-200:]
     rng = np.random.default_rng(0)

@@ -80,6 +80,15 @@ class PersonalExamples:
         return self._features[key]
 
 
+def choose_examples(labels: np.ndarray, per_digit: int, rng: np.random.Generator | None = None) -> np.ndarray:
+    """Indices int (10 * per_digit,) of `per_digit` images of each digit of `labels` (n,), digit by digit:
+    the first of each, or random ones with `rng` (fewer where a digit has fewer)."""
+    chosen = [np.flatnonzero(labels == digit) for digit in range(10)]
+    if rng is not None:
+        chosen = [rng.permutation(indices) for indices in chosen]
+    return np.concatenate([indices[:per_digit] for indices in chosen]).astype(int)
+
+
 def normalised_features(feature_model, images: np.ndarray) -> np.ndarray:
     """The CNN's penultimate features of float32 (n, 28, 28), each row of unit length: float64 (n, d)."""
     features = np.asarray(feature_model.features(images), dtype=np.float64)

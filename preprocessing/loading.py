@@ -114,10 +114,27 @@ def read_file(path: Path) -> bytes:
 def open_image_bytes(data: bytes, *, name: str = "") -> tuple[Image.Image, tuple[int, int]]:
     """Decode image file bytes into a loaded PIL image (first frame) and the (width, height) its header states.
 
-    The header is checked against MAX_INPUT_PIXELS before any pixel is decoded, so a file
-    that claims 50000x50000 pixels costs nothing. The image may be smaller than its header
+    The header is checked against MAX_INPUT_PIXELS before any pixel is decoded (`open_header`), so a
+    file that claims 50000x50000 pixels costs nothing. The image may be smaller than its header
     says: JPEGs much larger than the working copy are decoded at a reduced scale.
     """
+    image = open_header(data, name=name)
+    header_size = image.size
+    try:
+        if image.format == "JPEG" and max(image.size) > 2 * _DRAFT_MIN_SIDE:
+            scale = _DRAFT_MIN_SIDE / max(image.size)
+            image.draft(image.mode, (math.ceil(image.width * scale), math.ceil(image.height * scale)))
+        image.load()
+    except Exception as error:
+        raise ImageError(_named(name, f"the image data is damaged or truncated ({_describe(error)})")) from error
+    return image, header_size
+
+
+def open_header(data: bytes, *, name: str = "") -> Image.Image:
+    """Image file bytes opened lazily, their size and their header's pixel count checked, nothing decoded.
+
+    Raises ImageError for an empty or oversized file, one that is not an image, or one over
+    MAX_INPUT_PIXELS; every input path calls this before any decoding."""
     if not data:
         raise ImageError(_named(name, "the file is empty (0 bytes)"))
     if len(data) > MAX_INPUT_BYTES:
@@ -134,15 +151,7 @@ def open_image_bytes(data: bytes, *, name: str = "") -> tuple[Image.Image, tuple
     except Exception as error:
         raise ImageError(_named(name, f"not a recognised image file ({_describe(error)})")) from error
     check_pixel_count(image.size, name)
-    header_size = image.size
-    try:
-        if image.format == "JPEG" and max(image.size) > 2 * _DRAFT_MIN_SIDE:
-            scale = _DRAFT_MIN_SIDE / max(image.size)
-            image.draft(image.mode, (math.ceil(image.width * scale), math.ceil(image.height * scale)))
-        image.load()
-    except Exception as error:
-        raise ImageError(_named(name, f"the image data is damaged or truncated ({_describe(error)})")) from error
-    return image, header_size
+    return image
 
 
 def limit_decoding() -> None:

@@ -63,11 +63,6 @@ def simulated_writers(prepared: Prepared) -> list[tuple[np.ndarray, np.ndarray]]
     return writers
 
 
-def pick_examples(labels: np.ndarray, per_digit: int, rng: np.random.Generator) -> np.ndarray:
-    """Indices of `per_digit` examples of each digit (fewer where a digit has fewer), chosen at random."""
-    return np.concatenate([rng.permutation(np.flatnonzero(labels == d))[:per_digit] for d in range(10)])
-
-
 def accuracy(probabilities: np.ndarray, labels: np.ndarray) -> float:
     return float(np.mean(probabilities.argmax(axis=1) == labels))
 
@@ -84,7 +79,7 @@ def score_rule(temperature: float, strength: float, data: dict[str, Any]) -> dic
     for per_digit in EXAMPLES_PER_DIGIT:
         scores = []
         for probabilities, features, labels in data["writers"]:
-            chosen = pick_examples(labels, per_digit, rng)
+            chosen = personal.choose_examples(labels, per_digit, rng)
             rest = np.setdiff1d(np.arange(len(labels)), chosen)
             tilted = adapted(probabilities[rest], features[rest], features[chosen], labels[chosen])
             scores.append(accuracy(tilted, labels[rest]))
@@ -92,7 +87,7 @@ def score_rule(temperature: float, strength: float, data: dict[str, Any]) -> dic
     plain_p, plain_f, plain_y = data["plain"]
     baseline = accuracy(plain_p, plain_y)
     _, other_f, other_y = data["writers"][0]
-    chosen = pick_examples(other_y, 3, rng)
+    chosen = personal.choose_examples(other_y, 3, rng)
     other_writer = baseline - accuracy(adapted(plain_p, plain_f, other_f[chosen], other_y[chosen]), plain_y)
     losses = []
     for index in rng.choice(len(plain_y), min(MISLABELLED_TRIALS, len(plain_y)), replace=False):

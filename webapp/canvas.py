@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-from io import BytesIO
 from pathlib import Path
 from typing import Any
 
 import gradio as gr
-from PIL import Image
 
 from preprocessing import loading
 
@@ -34,24 +32,21 @@ def limit_before_decoding(sketchpad: gr.Sketchpad) -> gr.Sketchpad:
 
 
 def check_canvas_image(file: Any) -> None:
-    """Raise gr.Error when a canvas image (Gradio FileData or bytes) is over loading's byte or pixel limits.
-
-    Only the file's size and its header are read: nothing is decoded."""
-    raw = bytes(file) if isinstance(file, bytes | bytearray | memoryview) else None
+    """Raise gr.Error when a canvas image (Gradio FileData or bytes) is over loading's byte or pixel limits,
+    with the upload path's message (`loading.open_header`: only the size and the header are read)."""
     try:
-        size = len(raw) if raw is not None else Path(file.path).stat().st_size
-        if size > loading.MAX_INPUT_BYTES:
-            raise loading.ImageError(loading.too_many_bytes(size))
-        try:
-            opened = Image.open(BytesIO(raw) if raw is not None else file.path)
-        except Image.DecompressionBombError as error:
-            raise loading.ImageError(f"the image claims too many pixels ({error})") from error
-        with opened:
-            loading.check_pixel_count(opened.size)
+        if isinstance(file, bytes | bytearray | memoryview):
+            data = bytes(file)
+        else:
+            size = Path(file.path).stat().st_size
+            if size > loading.MAX_INPUT_BYTES:  # Not even read into memory.
+                raise loading.ImageError(loading.too_many_bytes(size))
+            data = Path(file.path).read_bytes()
+        loading.open_header(data).close()
     except loading.ImageError as error:
         raise gr.Error(str(error), title=CANVAS_TITLE) from error
-    except (OSError, SyntaxError, ValueError) as error:
-        raise gr.Error(f"the drawing is not an image we can read ({error})", title=CANVAS_TITLE) from error
+    except OSError as error:
+        raise gr.Error(f"the drawing cannot be read ({error})", title=CANVAS_TITLE) from error
 
 
 def drawing_canvas(
