@@ -5,7 +5,7 @@
 
 For every family of `bench/number_families.py` it builds numbers of 2 to 6 MNIST *test* digits (a
 seeded choice; `--digits validation` for the held-out training digits the thresholds are tuned on,
-see `bench/number_tuning.py`), reads each with `digit_models.numbers.read_number` (segmentation, preprocessing,
+see `bench/number_tuning.py`), reads each with `digit_models.reading.numbers.read_number` (segmentation, preprocessing,
 every model) and counts a number right only when the whole digit string is (the ensemble's).
 It adds single test digits drawn alone on the wide 1200x400 canvas (one digit must stay one
 digit), and times read-number on 6-digit 1200x400 canvas PNGs after the models are loaded and
@@ -25,7 +25,8 @@ import numpy as np
 from PIL import Image
 
 from bench import families, number_families
-from digit_models import artifacts, numbers
+from digit_models import artifacts
+from digit_models.reading import numbers
 
 RESULTS = Path(__file__).resolve().parent / "results" / "number_accuracy.json"
 DIGIT_COUNTS = range(2, 7)

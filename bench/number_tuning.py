@@ -3,7 +3,7 @@
     .venv/bin/python -m bench.number_tuning      # 100 numbers per family + 300 single digits, about 18 minutes
     .venv/bin/python -m bench.number_tuning --count 30 --single 50 --rounds 1
 
-The thresholds of `preprocessing.segmentation` and `preprocessing.cuts` (`segmentation.Settings`)
+The thresholds of `digit_models.reading.segmentation` and `digit_models.reading.cuts` (`Settings`)
 decide which strokes make one digit and where touching digits are cut. They must not be chosen by
 looking at numbers of test digits, which `bench/number_accuracy.py` keeps for measuring. This
 command builds numbers of every family of `bench/number_families.py` from the validation digits
@@ -28,8 +28,9 @@ from typing import Any
 import numpy as np
 
 from bench import number_families
-from digit_models import artifacts, numbers
-from preprocessing import cut_paths, cuts, segmentation
+from digit_models import artifacts
+from digit_models.reading import cut_paths, cuts, numbers, segmentation
+from digit_models.reading.settings import MAX_DIGIT_ASPECT, MIN_DIGIT_ASPECT, Settings
 
 RESULTS = Path(__file__).resolve().parent / "results" / "number_tuning.json"
 DIGIT_COUNTS = range(2, 7)
@@ -43,15 +44,13 @@ GRID: dict[str, tuple[float, ...]] = {
     "cuts.split_aspect": (0.5, 0.6, 0.75, 0.9, 1.0),
     "cuts.whole_max_aspect": (1.2, 1.4, 1.6, 1.8),
     "cuts.cut_prior": (0.5, 1.0, 2.0, 4.0, 8.0, 16.0, 32.0),
-    "cuts.aspect_weight": (0.0, 0.25, 0.5, 1.0, 1.5),
     "cuts.distance_weight": (0.0, 0.25, 0.5, 0.75, 1.0, 1.5),
     "cuts.whole_weight": (0.0, 0.25, 0.5, 1.0, 1.5, 2.0, 3.0),
     "cuts.line_weight": (0.0, 0.25, 0.5, 1.0, 1.5, 2.0, 3.0),
     "cuts.line_shift": (0, 1, 2, 3, 4),
-    "cuts.ink_weight": (0.0, 0.1, 0.25, 0.5),
     "cuts.min_height_fraction": (0.4, 0.5, 0.55, 0.65),
 }
-"""The values tried for each setting (`segmentation.Settings`; "cuts." names a field of its `cuts`)."""
+"""The values tried for each setting (`Settings`; "cuts." names a field of its `cuts`)."""
 
 
 def parse_arguments(argv: list[str] | None = None) -> argparse.Namespace:
@@ -96,7 +95,7 @@ def validation_numbers(models: dict, count: int, seed: int, single: int = 0) -> 
     return prepared
 
 
-def read(image: Any, settings: segmentation.Settings) -> str | None:
+def read(image: Any, settings: Settings) -> str | None:
     """The digit string the ensemble reads from a prepared image under `settings` (None: no digit)."""
     if isinstance(image, segmentation.Segmentation):
         return None
@@ -110,7 +109,7 @@ def read(image: Any, settings: segmentation.Settings) -> str | None:
     return "".join(map(str, labels)) or None
 
 
-def evaluate(prepared: dict[str, list[tuple[str, Any]]], settings: segmentation.Settings) -> dict[str, float]:
+def evaluate(prepared: dict[str, list[tuple[str, Any]]], settings: Settings) -> dict[str, float]:
     """Exact whole-number accuracy per family (and of single digits), and their mean ("mean")."""
     accuracy = {
         family: float(np.mean([read(image, settings) == truth for truth, image in items]))
@@ -119,19 +118,19 @@ def evaluate(prepared: dict[str, list[tuple[str, Any]]], settings: segmentation.
     return {**accuracy, "mean": float(np.mean(list(accuracy.values())))}
 
 
-def with_value(settings: segmentation.Settings, name: str, value: float) -> segmentation.Settings:
+def with_value(settings: Settings, name: str, value: float) -> Settings:
     if name.startswith("cuts."):
         return dataclasses.replace(settings, cuts=dataclasses.replace(settings.cuts, **{name[5:]: value}))
     return dataclasses.replace(settings, **{name: value})
 
 
-def value_of(settings: segmentation.Settings, name: str) -> float:
+def value_of(settings: Settings, name: str) -> float:
     return getattr(settings.cuts, name[5:]) if name.startswith("cuts.") else getattr(settings, name)
 
 
-def search(prepared: dict[str, list[tuple[str, Any]]], rounds: int) -> tuple[segmentation.Settings, list[dict]]:
+def search(prepared: dict[str, list[tuple[str, Any]]], rounds: int) -> tuple[Settings, list[dict]]:
     """Coordinate ascent from the current constants; returns the best settings and every row tried."""
-    best = segmentation.Settings()
+    best = Settings()
     best_score = evaluate(prepared, best)
     table = [{"round": 0, "setting": "start", "value": None, **best_score}]
     print(f"start: {best_score}")
@@ -151,7 +150,7 @@ def search(prepared: dict[str, list[tuple[str, Any]]], rounds: int) -> tuple[seg
     return best, table
 
 
-def as_dict(settings: segmentation.Settings) -> dict[str, float]:
+def as_dict(settings: Settings) -> dict[str, float]:
     return {name: value_of(settings, name) for name in GRID}
 
 
@@ -169,12 +168,12 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         "numbers_per_family": arguments.count,
         "single_digits": arguments.single,
         "seed": arguments.seed,
-        "start": as_dict(segmentation.Settings()),
+        "start": as_dict(Settings()),
         "chosen": as_dict(best),
         "chosen_accuracy": evaluate(prepared, best),
         "fixed": {
-            "cuts.MIN_DIGIT_ASPECT": cuts.MIN_DIGIT_ASPECT,
-            "cuts.MAX_DIGIT_ASPECT": cuts.MAX_DIGIT_ASPECT,
+            "MIN_DIGIT_ASPECT": MIN_DIGIT_ASPECT,
+            "MAX_DIGIT_ASPECT": MAX_DIGIT_ASPECT,
             "cut_paths.CUT_SPACING": cut_paths.CUT_SPACING,
         },
         "tried": table,

@@ -27,8 +27,8 @@ SEGMENTATION_KEYS = (WHOLE_DIGIT_KEY, LINE_READER_KEY)
 """The manifest's networks that help read numbers, not digit models."""
 
 if TYPE_CHECKING:
-    from digit_models.line_reader import LineReader
-    from digit_models.whole_digit import WholeDigitCheck
+    from digit_models.reading.line_reader import LineReader
+    from digit_models.reading.whole_digit import WholeDigitCheck
 
 
 class ArtifactError(ValueError):
@@ -153,7 +153,7 @@ def load_models(folder: Path = MODELS_DIR, keys: tuple[str, ...] = MEMBER_KEYS) 
 
 def load_whole_digit_check(entries: dict[str, Any], folder: Path) -> WholeDigitCheck | None:
     """The segmentation's whole-digit check when the manifest has one (`python -m training whole-digit`)."""
-    from digit_models.whole_digit import WholeDigitCheck
+    from digit_models.reading.whole_digit import WholeDigitCheck
 
     network = _load_segmentation_network(entries, folder, WHOLE_DIGIT_KEY)
     return None if network is None else WholeDigitCheck(network)
@@ -161,7 +161,7 @@ def load_whole_digit_check(entries: dict[str, Any], folder: Path) -> WholeDigitC
 
 def load_line_reader(entries: dict[str, Any], folder: Path) -> LineReader | None:
     """The segmentation's line reader when the manifest has one (`python -m training line-reader`)."""
-    from digit_models.line_reader import LineReader
+    from digit_models.reading.line_reader import LineReader
 
     network = _load_segmentation_network(entries, folder, LINE_READER_KEY)
     return None if network is None else LineReader(network)

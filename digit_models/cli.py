@@ -16,7 +16,7 @@ predict-csv test.csv -o submission.csv
 read-number IMAGE [IMAGE ...] [--json]
     Whole numbers (several digits): one answer per file, in input order, as DESIGN.md's
     number contract {"path", "number", "confidence", "digits": [...]}; `number` is null
-    when no digit is found; errors and exit status as for predict (digit_models/numbers.py).
+    when no digit is found; errors and exit status as for predict (digit_models/reading/numbers.py).
 """
 
 from __future__ import annotations
@@ -106,7 +106,7 @@ def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
 
         return explain.explain_command(arguments.models_dir, models, arguments.images, as_json=arguments.json, out=out)
     if arguments.command == "read-number":
-        from digit_models import numbers
+        from digit_models.reading import numbers
 
         return numbers.read_number_files(models, arguments.images, as_json=arguments.json, out=out)
     if images is None:

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from digit_models.base import DigitModel, as_image_batch
-from digit_models.line_reader import LineReader
-from digit_models.whole_digit import WholeDigitCheck
+
+if TYPE_CHECKING:  # Annotations only: reading a number sits above the digit models.
+    from digit_models.reading.line_reader import LineReader
+    from digit_models.reading.whole_digit import WholeDigitCheck
 
 
 class EnsembleModel:

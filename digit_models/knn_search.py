@@ -59,7 +59,7 @@ class NeighbourSearch:
     def nearest_distance(self, features: np.ndarray) -> np.ndarray:
         """Features (n, n_features) -> float64 (n,): the distance to the nearest fitted row, in float32.
 
-        A minimum, no sort: cheap for the many candidate digits of a number (digit_models/numbers.py).
+        A minimum, no sort: cheap for the many candidate digits of a number (digit_models/reading/numbers.py).
         """
         queries = np.asarray(features, dtype=np.float32)
         squared = self._without_query_norm(queries).min(axis=1) + np.einsum("ij,ij->i", queries, queries)

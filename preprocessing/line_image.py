@@ -1,9 +1,9 @@
 """A group of touching digits as the line reader sees it, and what its frames say about each candidate digit.
 
-The cut search (`preprocessing.cuts`) reads candidate digits one crop at a time. Where digits
+The cut search (`digit_models.reading.cuts`) reads candidate digits one crop at a time. Where digits
 interlock (a 3 under a 7's bar, a 1 inside a 7's curve) no cut separates them cleanly, and a crop
 holding a piece of the neighbour is misread. A line reader (a small convolutional network trained
-with CTC on touching numbers of MNIST training digits, `digit_models.line_reader`) reads the whole
+with CTC on touching numbers of MNIST training digits, `digit_models.reading.line_reader`) reads the whole
 group instead: one distribution over "blank" and the ten digits per frame, a frame every
 FRAME_STRIDE columns of the line image. This module makes that line image, in the same way for
 training and for the app, and turns the frames under a candidate digit into log P(the frames

@@ -1,4 +1,4 @@
-"""preprocessing.cut_paths and preprocessing.cuts: cut paths through touching ink, and the cut search's priors."""
+"""digit_models.reading: cut paths through touching ink (cut_paths), and the cut search's scores (cuts)."""
 
 from __future__ import annotations
 
@@ -6,7 +6,9 @@ import math
 
 import numpy as np
 
-from preprocessing import cut_paths, cuts, line_image
+from digit_models.reading import cut_paths, cuts, spans
+from digit_models.reading.settings import CutSettings
+from preprocessing import line_image
 
 
 def test_a_cut_path_goes_round_an_overhang_without_crossing_ink():
@@ -44,67 +46,33 @@ def test_between_keeps_the_pixels_right_of_one_path_and_left_of_the_other():
     assert np.array_equal(cut_paths.between(None, None, (2, 0, 5, 3)), np.ones((3, 3), dtype=bool))
 
 
-def test_stroke_width_of_a_bar_is_its_thickness():
-    ink = np.zeros((60, 60), dtype=np.float32)
-    ink[10:50, 20:26] = 1.0
-    assert abs(cut_paths.stroke_width(ink) - 6) < 1.5
-
-
-def test_the_aspect_prior_is_measured_on_mnist_training_digits():
-    from digit_models import mnist, splits
-
-    data = mnist.load_mnist()
-    train, _ = splits.train_validation_indices(data.y_train)
-    chosen = np.random.default_rng(0).choice(train, 5_000, replace=False)
-    for digit in range(10):
-        aspects = []
-        for index in chosen[data.y_train[chosen] == digit]:
-            inked = data.X_train[index] > 40
-            rows, columns = np.flatnonzero(inked.any(axis=1)), np.flatnonzero(inked.any(axis=0))
-            aspects.append(math.log((columns[-1] - columns[0] + 1) / (rows[-1] - rows[0] + 1)))
-        assert abs(np.mean(aspects) - cuts.ASPECT_LOG_MEAN[digit]) < 0.01
-        assert abs(np.std(aspects) - cuts.ASPECT_LOG_STD[digit]) < 0.01
-
-
-def test_a_wide_eight_scores_below_a_wide_zero_read_as_surely():
-    # The same confidence, the same aspect: a zero that wide is common, an eight that wide is two digits.
-    settings = cuts.CutSettings(aspect_weight=1.0, distance_weight=0.0)
-    for digit, other in ((0, 8), (2, 1)):
-        sure = np.full(10, 1e-4)
-        sure[digit] = 1 - 9e-4
-        doubtful = np.roll(sure, other - digit)
-        wide = cuts.digit_log_score(cuts.Reading(probabilities=sure, aspect=1.2, height=40.0), settings)
-        odd = cuts.digit_log_score(cuts.Reading(probabilities=doubtful, aspect=1.2, height=40.0), settings)
-        assert wide > odd + 1
-
-
 def test_a_digit_far_from_every_training_digit_scores_lower():
-    settings = cuts.CutSettings(distance_weight=0.5)
+    settings = CutSettings(distance_weight=0.5)
     probabilities = np.full(10, 0.01)
     probabilities[3] = 0.91
-    near = cuts.Reading(probabilities=probabilities, aspect=0.8, height=40.0, distance=2.0)
-    far = cuts.Reading(probabilities=probabilities, aspect=0.8, height=40.0, distance=6.0)
+    near = spans.Reading(probabilities=probabilities, aspect=0.8, height=40.0, distance=2.0)
+    far = spans.Reading(probabilities=probabilities, aspect=0.8, height=40.0, distance=6.0)
     assert math.isclose(cuts.digit_log_score(near, settings) - cuts.digit_log_score(far, settings), 2.0)
 
 
 def test_a_span_the_whole_digit_check_doubts_scores_lower():
-    settings = cuts.CutSettings(whole_weight=1.0)
+    settings = CutSettings(whole_weight=1.0)
     probabilities = np.full(10, 0.01)
     probabilities[1] = 0.91
-    whole = cuts.Reading(probabilities=probabilities, aspect=0.3, height=40.0, whole=0.9)
-    piece = cuts.Reading(probabilities=probabilities, aspect=0.3, height=40.0, whole=0.09)
-    unknown = cuts.Reading(probabilities=probabilities, aspect=0.3, height=40.0)
+    whole = spans.Reading(probabilities=probabilities, aspect=0.3, height=40.0, whole=0.9)
+    piece = spans.Reading(probabilities=probabilities, aspect=0.3, height=40.0, whole=0.09)
+    unknown = spans.Reading(probabilities=probabilities, aspect=0.3, height=40.0)
     assert math.isclose(cuts.digit_log_score(whole, settings) - cuts.digit_log_score(piece, settings), math.log(10))
     assert math.isclose(cuts.digit_log_score(unknown, settings) - cuts.digit_log_score(whole, settings), -math.log(0.9))
 
 
-def _lattice_of_two_digits() -> tuple[cuts.Lattice, cuts.Span, cuts.Span, cuts.Span]:
+def _lattice_of_two_digits() -> tuple[spans.Lattice, spans.Span, spans.Span, spans.Span]:
     """A group 40 columns wide with one candidate cut at column 20: the whole group, or two halves."""
     cut = cut_paths.CutPath(top=0, columns=(20,) * 10, cost=0.0)
-    whole = cuts.Span(pieces=(1,), box=(0, 0, 40, 10))
-    left = cuts.Span(pieces=(1,), box=(0, 0, 40, 10), right=cut)
-    right = cuts.Span(pieces=(1,), box=(0, 0, 40, 10), left=cut)
-    found = cuts.Lattice(whole=whole, spans={(0, 2): whole, (0, 1): left, (1, 2): right}, cut_costs=[0.0, 0.0, 0.0])
+    whole = spans.Span(pieces=(1,), box=(0, 0, 40, 10))
+    left = spans.Span(pieces=(1,), box=(0, 0, 40, 10), right=cut)
+    right = spans.Span(pieces=(1,), box=(0, 0, 40, 10), left=cut)
+    found = spans.Lattice(whole=whole, spans={(0, 2): whole, (0, 1): left, (1, 2): right}, cut_costs=[0.0, 0.0, 0.0])
     return found, whole, left, right
 
 
@@ -114,10 +82,10 @@ def test_the_line_reader_decides_the_cut_and_the_digits_where_the_classifier_is_
     eight, one = np.full(10, 1e-3), np.full(10, 0.05)
     eight[8], one[1] = 1 - 9e-3, 0.55
     readings = {
-        span: cuts.Reading(probabilities=p, aspect=0.5, height=10.0)
+        span: spans.Reading(probabilities=p, aspect=0.5, height=10.0)
         for span, p in ((whole, eight), (left, one), (right, one))
     }
-    settings = cuts.CutSettings(aspect_weight=0.0)
+    settings = CutSettings()
     assert [chosen.span for chosen in cuts.best_reading(found, readings, settings)] == [whole]
     # The line reader's frames, one per 2 columns: a 7 over the left half, a 3 over the right, blanks between.
     log_frames = np.full((24, 11), math.log(1e-4))
@@ -132,7 +100,7 @@ def test_the_line_reader_decides_the_cut_and_the_digits_where_the_classifier_is_
     ]
     assert labels == [7, 3]
     # Without weight the line reader changes nothing.
-    unweighted_settings = cuts.CutSettings(aspect_weight=0.0, line_weight=0.0)
+    unweighted_settings = CutSettings(line_weight=0.0)
     unweighted = cuts.best_reading(found, readings, unweighted_settings, cuts.line_scores(found, line, settings))
     assert [digit.span for digit in unweighted] == [whole]
 
@@ -144,15 +112,15 @@ def test_the_cut_search_reads_first_what_the_line_reader_finds_likeliest_and_the
     log_frames[:, 0] = math.log(1 - 10e-4)
     log_frames[6, 1 + 7] = log_frames[17, 1 + 3] = math.log(1 - 10e-4)
     log_frames[6, 0] = log_frames[17, 0] = math.log(1e-4)
-    settings = cuts.CutSettings(aspect_weight=0.0, line_shift=0)
+    settings = CutSettings(line_shift=0)
     scores = cuts.line_scores(found, line_image.LineFrames(log_frames, left=0.0, scale=1.0), settings)
     candidates = [whole, left, right]
     assert cuts.likeliest_chain(found, candidates, scores, settings) == [left, right]
     seven, three = np.full(10, 0.05), np.full(10, 0.05)
     seven[7], three[3] = 0.55, 0.55
     readings = {
-        left: cuts.Reading(probabilities=seven, aspect=0.5, height=10.0, distance=2.0),
-        right: cuts.Reading(probabilities=three, aspect=0.5, height=10.0, distance=2.0),
+        left: spans.Reading(probabilities=seven, aspect=0.5, height=10.0, distance=2.0),
+        right: spans.Reading(probabilities=three, aspect=0.5, height=10.0, distance=2.0),
     }
     # Read as one digit, the group could at best score the line reader's log P(exactly one digit there),
     # far below the two halves' chain: it is not worth reading.
@@ -160,9 +128,9 @@ def test_the_cut_search_reads_first_what_the_line_reader_finds_likeliest_and_the
     assert cuts.could_win(found, candidates, readings, scores, settings) == []
     # The bound is only the line reader's word: without its weight, or with the halves read as less likely
     # than any single digit could be, the whole group must be read.
-    assert cuts.could_win(found, candidates, readings, scores, cuts.CutSettings(line_weight=0.0)) == [whole]
+    assert cuts.could_win(found, candidates, readings, scores, CutSettings(line_weight=0.0)) == [whole]
     doubtful = {
-        span: cuts.Reading(reading.probabilities, 0.5, 10.0, distance=20.0) for span, reading in readings.items()
+        span: spans.Reading(reading.probabilities, 0.5, 10.0, distance=20.0) for span, reading in readings.items()
     }
     assert cuts.could_win(found, candidates, doubtful, scores, settings) == [whole]
     # With nothing read yet, every candidate is worth reading.

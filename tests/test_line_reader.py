@@ -1,5 +1,5 @@
 """The line reader of a number's segmentation: its line images and frame arithmetic (preprocessing.line_image),
-its training groups (training.line_data) and the committed reader (digit_models.line_reader) on groups of
+its training groups (training.line_data) and the committed reader (digit_models.reading.line_reader) on groups of
 held-out digits."""
 
 from __future__ import annotations
@@ -102,8 +102,9 @@ def test_read_number_weighs_the_line_reader_for_digits_cut_out_of_touching_ones(
     """Touching numbers of validation digits (bench's touching family): the JSON adds `line` to the cut digits,
     whose digit weighs it with the ensemble's; and the line reader moves the numbers read exactly."""
     from bench import number_families
-    from digit_models import artifacts, numbers
-    from preprocessing import cuts
+    from digit_models import artifacts
+    from digit_models.reading import cuts, numbers
+    from digit_models.reading.settings import CutSettings
 
     models = artifacts.load_models()
     images, labels = validation_digits
@@ -121,8 +122,8 @@ def test_read_number_weighs_the_line_reader_for_digits_cut_out_of_touching_ones(
             if "line" in digit:
                 assert list(digit) == ["digit", "confidence", "box", "models", "ensemble", "line"]
                 assert sum(digit["line"]) == pytest.approx(1.0, abs=1e-4)
-                weighed = cuts.label_log_scores(np.asarray(digit["ensemble"]), None, cuts.CutSettings()) + (
-                    cuts.LINE_WEIGHT * np.log(np.maximum(digit["line"], 1e-12))
+                weighed = cuts.label_log_scores(np.asarray(digit["ensemble"]), None, CutSettings()) + (
+                    CutSettings().line_weight * np.log(np.maximum(digit["line"], 1e-12))
                 )
                 assert digit["digit"] == int(np.argmax(weighed))
         assert any("line" in digit for digit in result["digits"])  # the touching digits were read as a line
@@ -134,7 +135,7 @@ def test_read_number_weighs_the_line_reader_for_digits_cut_out_of_touching_ones(
 
 def _reading_without_line_reader(source, scorer) -> str:
     """The number the cut search reads without the line reader (ensemble argmax per digit)."""
-    from preprocessing import segmentation
+    from digit_models.reading import segmentation
 
     found = segmentation.segment(source, score=scorer)
     probabilities = scorer(np.stack([digit.image for digit in found.digits])).probabilities

@@ -1,4 +1,4 @@
-"""digit_models.numbers and `python -m digit_models read-number`: DESIGN.md's number contract, on real models."""
+"""digit_models.reading.numbers and `python -m digit_models read-number`: DESIGN.md's number contract, real models."""
 
 from __future__ import annotations
 
@@ -9,7 +9,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from digit_models import classify, cli, numbers
+from digit_models import classify, cli
+from digit_models.reading import numbers
 from preprocessing import ImageError
 from tests.test_segmentation import enlarged, on_paper
 

@@ -1,4 +1,4 @@
-"""preprocessing.segmentation: an image of a number -> one 28x28 crop per digit, left to right."""
+"""digit_models.reading.segmentation: an image of a number -> one 28x28 crop per digit, left to right."""
 
 from __future__ import annotations
 
@@ -6,9 +6,11 @@ import numpy as np
 import pytest
 from PIL import Image, ImageDraw
 
-from preprocessing import cuts, segmentation, to_mnist
+from digit_models.reading import cuts, segmentation, spans
+from digit_models.reading.settings import CutSettings, Settings
+from preprocessing import to_mnist
 
-NEVER_CUT = cuts.CutSettings(split_aspect=100.0)  # No group is wide enough to be tried for cuts.
+NEVER_CUT = CutSettings(split_aspect=100.0)  # No group is wide enough to be tried for cuts.
 SCALE = 6  # MNIST digits enlarged to about 120 px, the size of a digit in a phone photo of a number.
 
 
@@ -112,7 +114,7 @@ def test_specks_are_ignored():
 
 
 def test_touching_digits_are_cut_where_the_classifier_reads_them_best(test_digits, quick_models):
-    from digit_models.numbers import ensemble_scorer
+    from digit_models.reading.numbers import ensemble_scorer
 
     images, labels = test_digits
     chosen = [int(np.flatnonzero(labels == digit)[0]) for digit in (2, 0, 3)]
@@ -148,7 +150,8 @@ def test_nothing_to_read_gives_no_digits_and_the_reason(source, reason):
 def test_touching_mnist_digits_are_split_into_their_digits(test_digits, app_models_dir):
     """Numbers of two or three MNIST test digits run into each other (bench's touching family): one stroke."""
     from bench import number_families
-    from digit_models import artifacts, numbers
+    from digit_models import artifacts
+    from digit_models.reading import numbers
 
     models = artifacts.load_models(app_models_dir)
     score = numbers.ensemble_scorer(models)
@@ -159,7 +162,7 @@ def test_touching_mnist_digits_are_split_into_their_digits(test_digits, app_mode
         chosen = rng.choice(len(images), 2 + index % 2, replace=False)
         source = number_families.number_input("touching", images[chosen], 10, index)
         prepared = segmentation.prepare(source, score, score.line_reader)
-        joined += len(prepared.spans(segmentation.Settings(cuts=NEVER_CUT))) < len(chosen)
+        joined += len(prepared.spans(Settings(cuts=NEVER_CUT))) < len(chosen)
         counted += len(prepared.segment().digits) == len(chosen)
         right += numbers.read_number(models, source)["number"] == "".join(str(int(label)) for label in labels[chosen])
     assert joined >= 10  # Without cuts most would lose digits: they really touch.
@@ -169,7 +172,7 @@ def test_touching_mnist_digits_are_split_into_their_digits(test_digits, app_mode
 def test_reading_only_winnable_spans_chooses_as_reading_every_candidate(test_digits, quick_models):
     """The pruning in `cuts.winnable` is a fast path: the dynamic program over every candidate agrees."""
     from bench import number_families
-    from digit_models import numbers
+    from digit_models.reading import numbers
 
     images, _ = test_digits
     rng = np.random.default_rng(11)
@@ -180,10 +183,10 @@ def test_reading_only_winnable_spans_chooses_as_reading_every_candidate(test_dig
         prepared = segmentation.prepare(source, numbers.ensemble_scorer(quick_models))
         line_height = float(max(piece.box[3] - piece.box[1] for piece in prepared.pieces))
         group = prepared.pieces  # Every stroke as one group: the widest lattice.
-        found = cuts.lattice(group, prepared.labels, prepared.ink_map.ink, True, line_height, cuts.CutSettings())
+        found = spans.lattice(group, prepared.labels, prepared.ink_map.ink, True, line_height, CutSettings())
         every = list(found.spans.values())
         heights = dict(zip(every, prepared.reader.heights(every), strict=True))
-        minimum = cuts.CutSettings().min_height_fraction * line_height
+        minimum = CutSettings().min_height_fraction * line_height
         # The slow path: every candidate read, the short ones (not the whole group) left out by hand.
         readable = [span for span in every if heights[span] is not None]
         readings = dict(zip(readable, prepared.reader.readings(readable), strict=True))
@@ -192,25 +195,26 @@ def test_reading_only_winnable_spans_chooses_as_reading_every_candidate(test_dig
             for span, reading in readings.items()
             if reading.height >= minimum or (span.left is None and span.right is None)
         }
-        wanted = cuts.winnable(found, prepared.reader, line_height, cuts.CutSettings())
+        wanted = cuts.winnable(found, prepared.reader, line_height, CutSettings())
         pruned += len(every) - len(wanted)
-        fast = cuts.best_reading(found, {span: readings[span] for span in wanted}, cuts.CutSettings())
-        assert fast == cuts.best_reading(found, tall, cuts.CutSettings())
+        fast = cuts.best_reading(found, {span: readings[span] for span in wanted}, CutSettings())
+        assert fast == cuts.best_reading(found, tall, CutSettings())
     assert pruned > 0
 
 
 def test_reading_the_likeliest_chain_first_chooses_as_reading_every_candidate(test_digits, app_models_dir, monkeypatch):
     """`cuts.could_win` is a fast path: the same digits as when every winnable candidate is read, from fewer reads."""
     from bench import number_families
-    from digit_models import artifacts, numbers
+    from digit_models import artifacts
+    from digit_models.reading import numbers
 
     score = numbers.ensemble_scorer(artifacts.load_models(app_models_dir))
     images, _ = test_digits
     rng = np.random.default_rng(12)
     read = {"fast": 0, "every": 0}
 
-    def spans(source: np.ndarray, way: str) -> list[cuts.Span]:
-        def counted(batch: np.ndarray) -> cuts.Scores:
+    def chosen_spans(source: np.ndarray, way: str) -> list[spans.Span]:
+        def counted(batch: np.ndarray) -> spans.Scores:
             read[way] += len(batch)
             return score(batch)
 
@@ -219,12 +223,12 @@ def test_reading_the_likeliest_chain_first_chooses_as_reading_every_candidate(te
     for index in range(6):
         chosen = rng.choice(len(images), 4, replace=False)
         source = number_families.number_input("touching", images[chosen], 12, index)
-        fast = spans(source, "fast")
+        fast = chosen_spans(source, "fast")
         with monkeypatch.context() as patch:
             patch.setattr(
                 cuts,
                 "could_win",
                 lambda found, candidates, readings, *_: [span for span in candidates if span not in readings],
             )
-            assert spans(source, "every") == fast
+            assert chosen_spans(source, "every") == fast
     assert read["fast"] < 0.9 * read["every"]

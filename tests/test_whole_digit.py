@@ -1,5 +1,5 @@
 """The whole-digit check of a number's segmentation: its training crops (training.whole_digit_data)
-and the committed check (digit_models.whole_digit) on crops of held-out digits."""
+and the committed check (digit_models.reading.whole_digit) on crops of held-out digits."""
 
 from __future__ import annotations
 

@@ -76,7 +76,7 @@ def _batches(images: list[np.ndarray], sequences: list[np.ndarray], batch_size: 
 
 def sequence_accuracy(network, images: list[np.ndarray], sequences: list[np.ndarray]) -> float:
     """Share of line images whose best-path reading is exactly their digit sequence."""
-    from digit_models.line_reader import LineReader
+    from digit_models.reading.line_reader import LineReader
 
     reader = LineReader(network)
     right = [

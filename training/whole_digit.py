@@ -2,7 +2,7 @@
 
     .venv/bin/python -m training whole-digit      # about 5 minutes on 2 cores (also part of `all`)
 
-The cut search of `preprocessing.cuts` weighs each candidate digit by how sure this check is that
+The cut search of `digit_models.reading.cuts` weighs each candidate digit by how sure this check is that
 it is one whole digit (`digit_models.ensemble.EnsembleModel.whole_digit`). It learns from crops of
 touching pairs of MNIST *training* digits (`training.whole_digit_data`); its epochs are fixed and
 its held-out figures come from pairs of *validation* digits. The test digits choose nothing.

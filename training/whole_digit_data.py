@@ -1,6 +1,6 @@
 """Crops a number's segmentation may hand the models, labelled "one whole digit" or not.
 
-When digits touch, the cut search (`preprocessing.cuts`) reads every stretch between candidate
+When digits touch, the cut search (`digit_models.reading.cuts`) reads every stretch between candidate
 cuts. The digit classifiers were trained on whole digits only: they read half a 0 as a confident
 1 and two touching digits as an 8. The whole-digit check learns the difference from pairs of
 MNIST training digits pushed together until their ink touches or overlaps, as in handwriting:

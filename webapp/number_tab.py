@@ -18,8 +18,8 @@ import numpy as np
 from PIL import Image, ImageDraw, ImageFont, ImageOps
 
 import preprocessing
-from digit_models import numbers
 from digit_models.base import DigitModel
+from digit_models.reading import numbers
 from webapp import rendering
 from webapp.canvas import drawing_canvas
 from webapp.handlers import is_empty

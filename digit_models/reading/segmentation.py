@@ -2,7 +2,7 @@
 
 1. load and find the ink exactly as for one digit (`loading`, `detection.find_ink`), on the
    reduced copy detection works on;
-2. its strokes (connected components) become pieces; specks, far smaller than the tallest
+2. its strokes (connected components) become pieces (`grouping`); specks, far smaller than the tallest
    stroke, are dropped;
 3. pieces whose horizontal extents overlap substantially are one digit (a 5 whose top bar is
    a separate stroke, a crossed 7, a 4 in two strokes, a broken pencil line);
@@ -13,54 +13,34 @@
 5. each digit's ink is read from the full working copy and goes through the same
    MNIST-style normalisation as a single digit (`normalisation.to_mnist_frame`).
 
-No model is imported here: `segment` takes a `score` callable (28x28 images -> probabilities and
+No digit model is imported here: `segment` takes a `score` callable (28x28 images -> probabilities and
 distances to the training digits) and a `read_lines` callable (line images -> log probabilities per
-frame), which `digit_models.numbers` builds from the loaded models.
+frame), which `digit_models.reading.numbers` builds from the loaded models.
 
-The thresholds (`Settings`, whose defaults are the constants below and `cuts`') were chosen on
-numbers made of MNIST *validation* digits by `python -m bench.number_tuning`
-(bench/results/number_tuning.json), never on numbers of test digits.
+The thresholds (`settings.Settings`, with the cut search's inside) were chosen on numbers made of
+MNIST *validation* digits by `python -m bench.number_tuning` (bench/results/number_tuning.json).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from scipy import ndimage
 
-from preprocessing import background, cuts, detection, geometry, line_image, loading, normalisation, pipeline
+from digit_models.reading import cuts
+from digit_models.reading.grouping import attach_loose_pieces, extent, height, merge_overlapping, pieces_of
+from digit_models.reading.settings import Settings
+from digit_models.reading.spans import Chosen, Piece, Reading, Score, Scores, Span, span_support
+from preprocessing import background, detection, geometry, line_image, loading, normalisation, pipeline
 
-Score = cuts.Score
-"""float32 (n, 28, 28) in [0, 1], ink bright -> probabilities (n, 10) rows summing to 1, or `cuts.Scores`."""
+Score = Score
+"""float32 (n, 28, 28) in [0, 1], ink bright -> probabilities (n, 10) rows summing to 1, or `Scores`."""
 
 ReadLines = Callable[[list[np.ndarray]], list[np.ndarray]]
 """Line images float32 (LINE_HEIGHT, W_i) (`line_image.to_line_image`) -> log probabilities per frame
-float64 (W_i / FRAME_STRIDE, 11), blank first: the line reader (`digit_models.line_reader`)."""
-
-SPECK_FRACTION = 0.25
-"""A stroke whose longest side is under this fraction of the tallest stroke's height is a speck
-(a dot, dust, a pen tap): the tallest stroke is a digit or most of one. Chosen from 0.08-0.25 on
-numbers of MNIST validation digits by `python -m bench.number_tuning` (bench/results/number_tuning.json)."""
-
-MERGE_OVERLAP = 0.5
-"""Two pieces are one digit when their horizontal extents overlap by at least this fraction of the
-narrower one: the bar of a 5 lies over its body, the cross of a 7 over its stem, while neighbouring
-digits at most touch or overhang by a little. 0.3-0.7 read the validation numbers alike
-(`bench.number_tuning`); 0.5 kept."""
-
-SMALL_GROUP_FRACTION = 0.4
-"""A group lower than this fraction of the line's height is a loose piece, not a digit: it joins
-the nearest digit when it lies within LOOSE_REACH_FRACTION of the line height of it, or is dropped.
-MNIST digits are fitted by their longest side, so even the widest (aspect 1.43, the 99th percentile
-on 5,000 training digits) stands 0.7 of the tallest, but digits in a photo vary in size. Chosen
-from 0.4-0.7 on numbers of MNIST validation digits by `python -m bench.number_tuning`."""
-
-LOOSE_REACH_FRACTION = 0.25
-"""How near (in line heights) a loose piece must lie to a digit to join it (0.1-0.4 read the
-validation numbers alike, `bench.number_tuning`)."""
+float64 (W_i / FRAME_STRIDE, 11), blank first: the line reader (`digit_models.reading.line_reader`)."""
 
 
 @dataclass(frozen=True)
@@ -96,17 +76,6 @@ class Segmentation:
         return bool(self.digits)
 
 
-@dataclass(frozen=True)
-class Settings:
-    """The tunable numbers of the segmentation; the defaults are the module's constants (and `cuts`')."""
-
-    speck_fraction: float = SPECK_FRACTION
-    merge_overlap: float = MERGE_OVERLAP
-    small_group_fraction: float = SMALL_GROUP_FRACTION
-    loose_reach_fraction: float = LOOSE_REACH_FRACTION
-    cuts: cuts.CutSettings = field(default_factory=cuts.CutSettings)
-
-
 def segment(
     source: Any, score: Score | None = None, settings: Settings = Settings(), read_lines: ReadLines | None = None
 ) -> Segmentation:
@@ -136,7 +105,7 @@ def prepare(source: Any, score: Score | None = None, read_lines: ReadLines | Non
         nothing = loaded.from_canvas and ink_map.kind is detection.NoDigitKind.NOTHING_STANDS_OUT
         return Segmentation(digits=(), reason=loading.CANVAS_EMPTY if nothing else ink_map.message)
     labels, count = ink_map.strokes()
-    pieces = _pieces(labels, count, ink_map.ink)
+    pieces = pieces_of(labels, count, ink_map.ink)
     tallest = max((piece.box[3] - piece.box[1] for piece in pieces), default=0)
     limit = max(detection.MIN_DIGIT_EXTENT_PIXELS, detection.MIN_DIGIT_EXTENT_FRACTION * max(labels.shape))
     if tallest < limit:
@@ -156,7 +125,7 @@ class NumberImage:
         loaded: loading.LoadedImage,
         ink_map: detection.InkMap,
         labels: np.ndarray,
-        pieces: list[cuts.Piece],
+        pieces: list[Piece],
         score: Score | None,
         read_lines: ReadLines | None = None,
     ) -> None:
@@ -167,16 +136,16 @@ class NumberImage:
         self.tallest = max(piece.box[3] - piece.box[1] for piece in pieces)
         self.reader = _Reader(labels, ink_map, loaded.gray, score, read_lines)
 
-    def spans(self, settings: Settings = Settings()) -> list[cuts.Chosen]:
+    def spans(self, settings: Settings = Settings()) -> list[Chosen]:
         """The digits found as spans of the reduced copy, left to right (some may hold no ink), with what
         the line reader says of each."""
-        pieces = [piece for piece in self.pieces if _extent(piece.box) >= settings.speck_fraction * self.tallest]
-        groups = _attach_loose_pieces(
-            _merge_overlapping(pieces, settings.merge_overlap),
+        pieces = [piece for piece in self.pieces if extent(piece.box) >= settings.speck_fraction * self.tallest]
+        groups = attach_loose_pieces(
+            merge_overlapping(pieces, settings.merge_overlap),
             settings.small_group_fraction,
             settings.loose_reach_fraction,
         )
-        line_height = float(np.median([_height(group) for group in groups]))
+        line_height = float(np.median([height(group) for group in groups]))
         reader = self.reader if self.reader.score is not None else None
         return cuts.split_groups(groups, self.labels, self.ink_map.ink, reader, line_height, settings.cuts)
 
@@ -211,75 +180,6 @@ def _why_empty(loaded: loading.LoadedImage) -> str:
     return ""
 
 
-# --- grouping pieces into digits -------------------------------------------------------
-
-
-def _pieces(labels: np.ndarray, count: int, ink: np.ndarray) -> list[cuts.Piece]:
-    masses = np.bincount(labels.ravel(), weights=ink.ravel(), minlength=count + 1)
-    pieces = []
-    for index, found in enumerate(ndimage.find_objects(labels)):
-        if found is not None:
-            rows, columns = found
-            box = (columns.start, rows.start, columns.stop, rows.stop)
-            pieces.append(cuts.Piece(label=index + 1, box=box, mass=float(masses[index + 1])))
-    return pieces
-
-
-def _extent(box: geometry.Box) -> int:
-    return max(box[2] - box[0], box[3] - box[1])
-
-
-def _overlap_share(first: geometry.Box, second: geometry.Box) -> float:
-    """How much of the narrower of two boxes' horizontal extents the other covers, 0 to 1."""
-    overlap = min(first[2], second[2]) - max(first[0], second[0])
-    narrower = min(first[2] - first[0], second[2] - second[0])
-    return max(overlap, 0) / max(narrower, 1)
-
-
-def _merge_overlapping(pieces: list[cuts.Piece], merge_overlap: float) -> list[list[cuts.Piece]]:
-    """Groups of pieces whose horizontal extents overlap by `merge_overlap` (MERGE_OVERLAP), left to right."""
-    groups = [[piece] for piece in pieces]
-    merged = True
-    while merged:
-        merged = False
-        for first in range(len(groups)):
-            for second in range(first + 1, len(groups)):
-                if _overlap_share(cuts.box_of(groups[first]), cuts.box_of(groups[second])) >= merge_overlap:
-                    groups[first].extend(groups.pop(second))
-                    merged = True
-                    break
-            if merged:
-                break
-    return sorted(groups, key=_centre)
-
-
-def _height(group: Sequence[cuts.Piece]) -> int:
-    _, top, _, bottom = cuts.box_of(group)
-    return bottom - top
-
-
-def _centre(group: Sequence[cuts.Piece]) -> float:
-    left, _, right, _ = cuts.box_of(group)
-    return (left + right) / 2
-
-
-def _attach_loose_pieces(
-    groups: list[list[cuts.Piece]], small_group_fraction: float, loose_reach_fraction: float
-) -> list[list[cuts.Piece]]:
-    """Groups far lower than the line are loose pieces: joined to a close digit, else dropped."""
-    line_height = max(_height(group) for group in groups)
-    digits = [group for group in groups if _height(group) >= small_group_fraction * line_height]
-    for group in groups:
-        if any(group is digit for digit in digits):
-            continue
-        left, _, right, _ = cuts.box_of(group)
-        gaps = [max(cuts.box_of(digit)[0] - right, left - cuts.box_of(digit)[2], 0) for digit in digits]
-        nearest = int(np.argmin(gaps))
-        if gaps[nearest] <= loose_reach_fraction * line_height:
-            digits[nearest] = digits[nearest] + group
-    return sorted(digits, key=_centre)
-
-
 # --- from a span to the models' 28x28 ----------------------------------------------------
 
 
@@ -300,42 +200,42 @@ class _Reader:
         self.gray = gray
         self.score = score
         self.read_lines = read_lines
-        self._lines: dict[cuts.Span, line_image.LineFrames | None] = {}
-        self._ink: dict[cuts.Span, tuple[np.ndarray, geometry.Box] | None] = {}
-        self._read: dict[cuts.Span, tuple[np.ndarray, geometry.Box] | None] = {}
-        self._readings: dict[cuts.Span, cuts.Reading | None] = {}
+        self._lines: dict[Span, line_image.LineFrames | None] = {}
+        self._ink: dict[Span, tuple[np.ndarray, geometry.Box] | None] = {}
+        self._read: dict[Span, tuple[np.ndarray, geometry.Box] | None] = {}
+        self._readings: dict[Span, Reading | None] = {}
 
-    def read(self, span: cuts.Span) -> tuple[np.ndarray, geometry.Box] | None:
+    def read(self, span: Span) -> tuple[np.ndarray, geometry.Box] | None:
         """float32 (28, 28) in [0, 1] of the span and its ink's box in the working copy; None when it holds no ink."""
         if span not in self._read:
             found = self.ink(span)
             self._read[span] = None if found is None else (normalisation.to_mnist_frame(found[0]), found[1])
         return self._read[span]
 
-    def heights(self, spans: Sequence[cuts.Span]) -> list[float | None]:
+    def heights(self, spans: Sequence[Span]) -> list[float | None]:
         """Each span's ink height in reduced pixels, None without ink: no normalisation, no model."""
         boxes = [None if found is None else found[1] for found in map(self.ink, spans)]
         return [None if box is None else (box[3] - box[1]) / self.ink_map.factor for box in boxes]
 
-    def ink(self, span: cuts.Span) -> tuple[np.ndarray, geometry.Box] | None:
+    def ink(self, span: Span) -> tuple[np.ndarray, geometry.Box] | None:
         """The span's ink cropped tight from the working copy, float32 (h, w) in [0, 1], and its box there."""
         if span not in self._ink:
             self._ink[span] = self._crop(span)
         return self._ink[span]
 
-    def readings(self, spans: Sequence[cuts.Span]) -> list[cuts.Reading | None]:
+    def readings(self, spans: Sequence[Span]) -> list[Reading | None]:
         """Each span's probabilities (one call of `score` for all new ones), aspect and height; None without ink."""
         new = [span for span in dict.fromkeys(spans) if span not in self._readings]
         crops = {span: self.read(span) for span in new}
         inked = [span for span in new if crops[span] is not None]
         if inked and self.score is not None:
             scores = self.score(np.stack([crops[span][0] for span in inked]))
-            if not isinstance(scores, cuts.Scores):
-                scores = cuts.Scores(probabilities=np.asarray(scores))
+            if not isinstance(scores, Scores):
+                scores = Scores(probabilities=np.asarray(scores))
             for row, span in enumerate(inked):
                 left, top, right, bottom = crops[span][1]
                 height = bottom - top
-                self._readings[span] = cuts.Reading(
+                self._readings[span] = Reading(
                     probabilities=scores.probabilities[row],
                     aspect=(right - left) / max(height, 1),
                     height=height / self.ink_map.factor,
@@ -346,7 +246,7 @@ class _Reader:
             self._readings.setdefault(span, None)
         return [self._readings[span] for span in spans]
 
-    def lines(self, groups: Sequence[cuts.Span]) -> list[line_image.LineFrames | None]:
+    def lines(self, groups: Sequence[Span]) -> list[line_image.LineFrames | None]:
         """The line reader's frames of each group (a whole span), one call for the new ones; None without
         a line reader or ink. Frames map to the reduced copy's columns, as the cuts' do."""
         new = [group for group in dict.fromkeys(groups) if group not in self._lines]
@@ -362,8 +262,8 @@ class _Reader:
             self._lines.setdefault(group, None)
         return [self._lines[group] for group in groups]
 
-    def _crop(self, span: cuts.Span) -> tuple[np.ndarray, geometry.Box] | None:
-        support = cuts.span_support(span, self.labels)
+    def _crop(self, span: Span) -> tuple[np.ndarray, geometry.Box] | None:
+        support = span_support(span, self.labels)
         box = geometry.bounding_box(support)
         if box is None:
             return None

@@ -34,7 +34,7 @@ where the profile said the gap was."""
 
 MAX_CUTS_PER_LINE_HEIGHT = 8
 """At most this many candidate cuts per line height of the group's width (thinnest first): a bound
-on the time spent, as each cut starts up to `cuts.MAX_DIGIT_ASPECT` / CUT_SPACING spans to score."""
+on the time spent, as each cut starts up to `settings.MAX_DIGIT_ASPECT` / CUT_SPACING spans to score."""
 
 START_STEP = 0.05
 """Besides the profile's valleys and the strokes' edges, a path starts every this many line heights."""
@@ -163,14 +163,3 @@ def between(left: CutPath | None, right: CutPath | None, box: tuple[int, int, in
         boundary = np.asarray(path.columns)[inside][:, None]
         mask[rows[inside] - box_top] &= (columns < boundary) if keep_left else (columns >= boundary)
     return mask
-
-
-def stroke_width(ink: np.ndarray) -> float:
-    """Typical width of the strokes of `ink` (float32 (h, w) in [0, 1]), in pixels: twice area over outline.
-
-    A stroke of width t and length l has area t*l and outline about 2*l; the measure is rough on
-    small reduced copies but only scales the cut cost into "strokes crossed".
-    """
-    inked = ink > 0.5
-    outline = np.count_nonzero(inked[:, 1:] != inked[:, :-1]) + np.count_nonzero(inked[1:] != inked[:-1])
-    return max(2.0 * float(np.count_nonzero(inked)) / max(outline, 1), 1.0)

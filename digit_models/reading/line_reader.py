@@ -12,7 +12,7 @@ class LineReader:
     """A Keras network (1, 28, W, 1) -> logits (1, W / FRAME_STRIDE, 11): blank, then digits 0..9, per frame.
 
     Trained by `python -m training line-reader` with CTC on touching groups of MNIST training digits
-    (`training.line_data`); the cut search (`preprocessing.cuts`) adds, for each candidate digit, the
+    (`training.line_data`); the cut search (`digit_models.reading.cuts`) adds, for each candidate digit, the
     log probability that the frames under it read as exactly one digit.
     """
 

@@ -26,7 +26,10 @@ from digit_models import records
 from digit_models.base import DigitModel, as_image_batch
 from digit_models.classify import DECIMALS, answer, predict_all
 from digit_models.ensemble import EnsembleModel
-from preprocessing import ImageError, cuts, segmentation
+from digit_models.reading import cuts, segmentation
+from digit_models.reading.settings import LOG_FLOOR, Settings
+from digit_models.reading.spans import Scores
+from preprocessing import ImageError
 
 
 @dataclass(frozen=True)
@@ -47,7 +50,7 @@ def ensemble_scorer(models: Mapping[str, DigitModel]) -> EnsembleScorer:
 
 
 class EnsembleScorer:
-    """The segmentation's `score`: float32 (n, 28, 28) -> `cuts.Scores` (the ensemble's probabilities
+    """The segmentation's `score`: float32 (n, 28, 28) -> `Scores` (the ensemble's probabilities
     (n, 10), each image's distance to the nearest digit the KNN was fitted on, when there is a KNN, and
     the probability that it is one whole digit, when the ensemble has a whole-digit check).
 
@@ -73,7 +76,7 @@ class EnsembleScorer:
     def __repr__(self) -> str:
         return f"EnsembleScorer({self.ensemble!r})"
 
-    def __call__(self, images: np.ndarray) -> cuts.Scores:
+    def __call__(self, images: np.ndarray) -> Scores:
         batch = as_image_batch(images)
         whole = None if self.whole_digit is None else self.whole_digit.probability(batch)
         members: dict[str, np.ndarray] = {}
@@ -85,14 +88,14 @@ class EnsembleScorer:
             distances = self.nearest(batch)
         if not self.used:
             model = self.ensemble if self.ensemble is not None else next(iter(self.models.values()))
-            return cuts.Scores(probabilities=model.predict_proba(batch), distances=distances, whole=whole)
+            return Scores(probabilities=model.predict_proba(batch), distances=distances, whole=whole)
         for key in self.used:
             if key not in members:
                 members[key] = self.ensemble.members[key].predict_proba(batch)
         for row, image in enumerate(batch):
             self.kept[image.tobytes()] = {key: values[row] for key, values in members.items()}
         probabilities = sum(weight * members[key] for key, weight in self.used.items())
-        return cuts.Scores(probabilities=probabilities, distances=distances, whole=whole)
+        return Scores(probabilities=probabilities, distances=distances, whole=whole)
 
     def predict_all(self, images: np.ndarray) -> dict[str, np.ndarray]:
         """`classify.predict_all` for float32 (n, 28, 28) -> key -> (n, 10), taking the members' probabilities
@@ -154,10 +157,10 @@ def _digit_answer(probabilities: Mapping[str, np.ndarray], row: int, crop: segme
     found = {**answer(probabilities, row), "box": list(crop.box)}
     if crop.line is None:
         return found
-    settings = segmentation.Settings().cuts
+    settings = Settings().cuts
     weighed = cuts.label_probabilities(probabilities["ensemble"][row], crop.line, settings)
     # Which digit the line reader alone finds there, given that it finds one digit.
-    line = softmax(np.maximum(crop.line, cuts.LOG_FLOOR))
+    line = softmax(np.maximum(crop.line, LOG_FLOOR))
     return {
         **found,
         "digit": int(weighed.argmax()),

@@ -13,7 +13,7 @@ class WholeDigitCheck:
     """A Keras network (b, 28, 28, 1) -> logit (b, 1) that a crop is one whole digit.
 
     Trained by `python -m training whole-digit` on crops of touching pairs of MNIST training digits;
-    the cut search (`preprocessing.cuts`) weighs each candidate digit by its probability.
+    the cut search (`digit_models.reading.cuts`) weighs each candidate digit by its probability.
     """
 
     def __init__(self, network) -> None:
