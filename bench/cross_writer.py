@@ -27,6 +27,7 @@ from pathlib import Path
 
 import numpy as np
 
+from digit_data import writers
 from digit_models import artifacts, cross_writer, personal
 from digit_models.classify import predict_all
 from digit_models.personal import PersonalExamples
@@ -40,14 +41,14 @@ def main(argv: list[str] | None = None) -> int:
         "--models-dir", type=Path, default=artifacts.MODELS_DIR, help="model folder (default assets/models)"
     )
     parser.add_argument(
-        "--side", type=int, default=cross_writer.IMAGE_SIDE, help=f"image side (default {cross_writer.IMAGE_SIDE})"
+        "--side", type=int, default=writers.IMAGE_SIDE, help=f"image side (default {writers.IMAGE_SIDE})"
     )
     parser.add_argument("--output", type=Path, default=RESULTS, help=f"JSON file to write (default {RESULTS.name})")
     arguments = parser.parse_args(argv)
 
     models = artifacts.load_models(arguments.models_dir)
     started = time.perf_counter()
-    sets = {name: measure_set(models, name, arguments.side) for name in cross_writer.SETS}
+    sets = {name: measure_set(models, name, arguments.side) for name in writers.SETS}
     sets["mfeat_development"]["personal"] = personal_curve(models, arguments.side)
     mnist_guard = personal_guard(models, arguments.side)
     result = sets["load_digits"]
@@ -93,7 +94,7 @@ PERSONAL_DRAWS = 5
 def personal_curve(models, side: int) -> dict:
     """The ensemble on the mfeat development half with 0, 1, 3 and 5 of its digits per class given as one
     writer's examples (digit_models.personal), scored on the rest; the mean of PERSONAL_DRAWS draws."""
-    images, labels = cross_writer.mfeat_development_inputs(side)
+    images, labels = writers.mfeat_development_inputs(side)
     inputs, found, _ = cross_writer.preprocess(images)
     plain = predict_all(models, inputs)
     rng = np.random.default_rng(0)
@@ -130,8 +131,8 @@ def personal_guard(models, side: int) -> dict:
     """The ensemble on MNIST's 10,000 test digits: plain, with another writer's 30 examples (the mfeat
     development half, 3 per digit), and with one mislabelled example (a validation digit given a wrong
     digit; MISLABELLED_TRIALS of them, each alone): what a person's examples cost everyone else's digits."""
-    from digit_models.mnist import load_mnist
-    from digit_models.splits import train_validation_indices
+    from digit_data.mnist import load_mnist
+    from digit_data.splits import train_validation_indices
 
     data = load_mnist()
     images, labels = data.X_test.astype(np.float32) / 255, data.y_test
@@ -144,7 +145,7 @@ def personal_guard(models, side: int) -> dict:
         )
         return float(np.mean(personal.tilt(plain, found).argmax(axis=1) == labels))
 
-    scans, scan_labels = cross_writer.mfeat_development_inputs(side)
+    scans, scan_labels = writers.mfeat_development_inputs(side)
     inputs, _, _ = cross_writer.preprocess(scans)
     chosen = personal.choose_examples(scan_labels, 3)
     rng = np.random.default_rng(1)
@@ -168,7 +169,7 @@ def personal_guard(models, side: int) -> dict:
 def measure_set(models, name: str, side: int) -> dict:
     """cross_writer.evaluate on the set `name`, with the mean preprocessing time per image in ms."""
     result = cross_writer.evaluate(models, side, name)
-    images, _ = cross_writer.SETS[name](side)
+    images, _ = writers.SETS[name](side)
     preprocess_started = time.perf_counter()
     cross_writer.preprocess(images)
     preprocess_ms = 1000 * (time.perf_counter() - preprocess_started) / len(images)

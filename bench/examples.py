@@ -1,7 +1,7 @@
 """Write the app's example images into assets/examples/: drawings and photos, some hard.
 
 Every example is made from an MNIST *test* digit (never a training one), deterministically:
-the digits are fixed test indices and the renderings come from bench/families.py with fixed
+the digits are fixed test indices and the renderings come from digit_data/families.py with fixed
 seeds, so `python -m bench.examples` rewrites the same files. The folder's
 README.md, listing every file, is written from the same table.
 """
@@ -16,8 +16,8 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from bench import families, number_families
-from digit_models.mnist import load_mnist
+from digit_data import families, number_families
+from digit_data.mnist import load_mnist
 
 EXAMPLES_DIR = Path(__file__).resolve().parent.parent / "assets" / "examples"
 SEED = 2024
@@ -71,7 +71,7 @@ def thin_pen(digit: np.ndarray, seed: int) -> bytes:
 def photo(ink: str, paper: str) -> Callable[[np.ndarray, int], bytes]:
     """A phone-photo JPEG (uneven light, noise) with this ink ("blue", "grey", "black") and paper ("cream", "white").
 
-    bench.families chooses ink by index and paper at random; the first seed from `seed` on that
+    digit_data.families chooses ink by index and paper at random; the first seed from `seed` on that
     gives the wanted paper is used, so the result is still deterministic.
     """
     index = ("blue", "grey", "black").index(ink)
@@ -82,7 +82,7 @@ def photo(ink: str, paper: str) -> Callable[[np.ndarray, int], bytes]:
             red, _, blue = np.asarray(Image.open(io.BytesIO(data)).convert("RGB"), dtype=np.float32).mean(axis=(0, 1))
             if (red - blue > 12) == (paper == "cream"):
                 return data
-        raise RuntimeError(f"no {paper} paper in {MAX_TRIES} tries of bench.families' photo")
+        raise RuntimeError(f"no {paper} paper in {MAX_TRIES} tries of digit_data.families' photo")
 
     return render
 
@@ -149,7 +149,7 @@ NUMBER_EXAMPLES = (
     ("number_1975_photo.jpg", "1975", "photo", "a phone photo of a handwritten number (ink, paper, light, JPEG)"),
     ("number_4093_touching.png", "4093", "touching", "touching digits: each one's ink overlaps its neighbour's"),
 )
-"""(file, the number, bench.number_families family, what it shows)."""
+"""(file, the number, digit_data.number_families family, what it shows)."""
 
 
 def write_numbers(data, folder: Path) -> list[str]:
@@ -189,7 +189,7 @@ def write_readme(folder: Path, chosen: dict[str, int], number_lines: list[str]) 
         "",
         "Shown as a clickable gallery under the app's *Upload or photograph* tab. Every image is an",
         "MNIST **test** digit (never seen in training) re-drawn as a canvas drawing or a phone photo by",
-        "`bench/families.py`, deterministically. Regenerate them all, and this file, with:",
+        "`digit_data/families.py`, deterministically. Regenerate them all, and this file, with:",
         "",
         "    python -m bench.examples",
         "",
@@ -203,7 +203,7 @@ def write_readme(folder: Path, chosen: dict[str, int], number_lines: list[str]) 
     lines += [
         "",
         f"`{NUMBERS_DIR}/`: the *Number* tab's examples, whole numbers of MNIST test digits made by",
-        "`bench/number_families.py`, deterministically, by the same command.",
+        "`digit_data/number_families.py`, deterministically, by the same command.",
         "",
         "| file | true number | MNIST test indices | what it shows |",
         "| --- | ---: | --- | --- |",

@@ -22,7 +22,8 @@ from pathlib import Path
 
 import numpy as np
 
-from digit_models import artifacts, explain, mnist, saliency
+from digit_data import mnist
+from digit_models import artifacts, explain, saliency
 
 RESULTS = Path(__file__).resolve().parent / "results" / "explain.json"
 

@@ -3,7 +3,7 @@
     .venv/bin/python -m bench.family_accuracy                    # 1,000 test digits per family, about 3 minutes
     .venv/bin/python -m bench.family_accuracy --count 200 --models-dir .cache/quick/models
 
-Builds every family of `bench/families.py` from the same MNIST *test* digits (a fixed,
+Builds every family of `digit_data/families.py` from the same MNIST *test* digits (a fixed,
 seeded choice), runs each input through `preprocessing.to_mnist` and every model, and
 writes bench/results/family_accuracy.json plus a markdown table on stdout. The first two
 rows are the baselines: the clean 28x28 digits fed straight to the models, and the same
@@ -21,7 +21,7 @@ from typing import Any
 
 import numpy as np
 
-from bench import families
+from digit_data import families
 from digit_models import artifacts, classify
 from preprocessing import to_mnist
 
@@ -81,7 +81,7 @@ def markdown_table(rows: list[dict[str, Any]], keys: list[str]) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     arguments = parse_arguments(argv)
-    from digit_models.mnist import load_mnist
+    from digit_data.mnist import load_mnist
 
     mnist = load_mnist()
     rng = np.random.default_rng(arguments.seed)

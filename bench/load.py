@@ -40,7 +40,8 @@ from bench.load_client import (
     resident_mb,
     single_client,
 )
-from bench.startup import free_port, machine, start_app, stop_app, wait_until_ready
+from bench.startup import machine
+from deploy.processes import free_port, start_app, stop_app, wait_until_ready
 from digit_models.artifacts import MODELS_DIR
 
 RESULTS = Path(__file__).resolve().parent / "results" / "load.json"

@@ -20,7 +20,8 @@ from pathlib import Path
 from typing import Any
 
 from bench.load_client import concurrent_clients, example_images, resident_mb
-from bench.startup import REPOSITORY, free_port, machine, start_app, stop_app, wait_until_ready
+from bench.startup import machine
+from deploy.processes import REPOSITORY, free_port, start_app, stop_app, wait_until_ready
 
 
 def start_replicas(

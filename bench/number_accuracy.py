@@ -3,7 +3,7 @@
     .venv/bin/python -m bench.number_accuracy                   # 200 numbers per family, about 5 minutes
     .venv/bin/python -m bench.number_accuracy --count 50 --models-dir .cache/quick/models
 
-For every family of `bench/number_families.py` it builds numbers of 2 to 6 MNIST *test* digits (a
+For every family of `digit_data/number_families.py` it builds numbers of 2 to 6 MNIST *test* digits (a
 seeded choice; `--digits validation` for the held-out training digits the thresholds are tuned on,
 see `bench/number_tuning.py`), reads each with `digit_models.reading.numbers.read_number` (segmentation, preprocessing,
 every model) and counts a number right only when the whole digit string is (the ensemble's).
@@ -24,7 +24,7 @@ from typing import Any
 import numpy as np
 from PIL import Image
 
-from bench import families, number_families
+from digit_data import families, number_families
 from digit_models import artifacts
 from digit_models.reading import numbers
 

@@ -6,8 +6,8 @@
 The thresholds of `digit_models.reading.segmentation` and `digit_models.reading.cuts` (`Settings`)
 decide which strokes make one digit and where touching digits are cut. They must not be chosen by
 looking at numbers of test digits, which `bench/number_accuracy.py` keeps for measuring. This
-command builds numbers of every family of `bench/number_families.py` from the validation digits
-that every model holds out (`digit_models.splits`), and single ones drawn alone on the wide canvas
+command builds numbers of every family of `digit_data/number_families.py` from the validation digits
+that every model holds out (`digit_data.splits`), and single ones drawn alone on the wide canvas
 (a family of its own: one digit must stay one digit), reads each with the committed models, and
 searches the settings one at a time over a grid (coordinate ascent, `--rounds` passes), keeping a
 change only when it raises the mean whole-number accuracy over the families. Each image is loaded
@@ -27,7 +27,7 @@ from typing import Any
 
 import numpy as np
 
-from bench import number_families
+from digit_data import number_families
 from digit_models import artifacts
 from digit_models.reading import cut_paths, cuts, numbers, segmentation
 from digit_models.reading.settings import MAX_DIGIT_ASPECT, MIN_DIGIT_ASPECT, Settings

@@ -18,10 +18,10 @@ from pathlib import Path
 
 import numpy as np
 
-from bench import drawing
+from digit_data import drawing, writers
+from digit_data.mnist import load_mnist
 from digit_models import artifacts, cross_writer, personal
 from digit_models.classify import answer, predict_all
-from digit_models.mnist import load_mnist
 from digit_models.personal import PersonalExamples
 from preprocessing import to_mnist
 
@@ -40,7 +40,7 @@ def main(argv: list[str] | None = None) -> int:
     def show_canvas(canvas: dict, known: PersonalExamples | None) -> dict:
         return answer(predict_all(models, to_mnist(canvas).image[None], known))
 
-    scans, labels = cross_writer.mfeat_development_inputs()
+    scans, labels = writers.mfeat_development_inputs()
     inputs, _, _ = cross_writer.preprocess(scans)
     chosen = personal.choose_examples(labels, 3)
     examples = PersonalExamples(inputs[chosen], labels[chosen])

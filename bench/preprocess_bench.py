@@ -24,7 +24,7 @@ from typing import Any
 import numpy as np
 from PIL import Image
 
-from bench import drawing
+from digit_data import drawing
 from preprocessing import to_mnist
 
 RESULTS = Path(__file__).resolve().parent / "results" / "preprocess.json"
@@ -84,7 +84,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--output", type=Path, default=RESULTS)
     arguments = parser.parse_args(argv)
 
-    from digit_models.mnist import load_mnist
+    from digit_data.mnist import load_mnist
 
     digit = load_mnist().X_test[0]
     cases: dict[str, dict[str, float]] = {}

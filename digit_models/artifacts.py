@@ -10,9 +10,14 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
+import tempfile
+import warnings
 import zipfile
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+
+import numpy as np
 
 from digit_models.base import DigitModel
 from digit_models.names import DISPLAY_NAMES, MEMBER_KEYS
@@ -51,9 +56,16 @@ def read_manifest(folder: Path = MODELS_DIR) -> dict[str, Any]:
 
 
 def write_manifest(manifest: dict[str, Any], folder: Path = MODELS_DIR) -> None:
+    """Write the manifest atomically: a reader sees the old file or the new one, never half of one."""
     path = Path(folder) / MANIFEST_NAME
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n")
+    text = json.dumps(manifest, indent=2, sort_keys=True) + "\n"  # Fails here, before any file is touched.
+    with tempfile.NamedTemporaryFile("w", dir=path.parent, prefix=f".{MANIFEST_NAME}.", delete=False) as handle:
+        handle.write(text)
+        handle.flush()
+        os.fsync(handle.fileno())
+    os.chmod(handle.name, 0o644)  # Readable like any committed file (temporary files start private).
+    os.replace(handle.name, path)
 
 
 def verified_path(folder: Path, entry: dict[str, Any]) -> Path:
@@ -71,18 +83,62 @@ def verified_path(folder: Path, entry: dict[str, Any]) -> Path:
     return path
 
 
+def neighbour_steps(pipeline) -> list:
+    """The pipeline's nearest-neighbour steps (their fitted rows are most of a KNN file)."""
+    from sklearn.neighbors import KNeighborsClassifier
+
+    return [step for _, step in getattr(pipeline, "steps", []) if isinstance(step, KNeighborsClassifier)]
+
+
 def save_sklearn(pipeline, path: Path) -> None:
+    """Write the pipeline as a skops file, a KNN's fitted rows as float16 (half the size: every model file
+    stays under the 10 MB a Hugging Face Space takes without a large-file store).
+
+    The in-memory rows are rounded the same way, so the pipeline evaluated after saving is the one that loads.
+    """
     import skops.io
 
-    skops.io.dump(pipeline, path, compression=zipfile.ZIP_DEFLATED, compresslevel=9)
+    for knn in neighbour_steps(pipeline):
+        knn._fit_X = np.asarray(knn._fit_X, dtype=np.float16)
+    try:
+        skops.io.dump(pipeline, path, compression=zipfile.ZIP_DEFLATED, compresslevel=9)
+    finally:
+        _rows_as_float32(pipeline)
+
+
+def _rows_as_float32(pipeline) -> None:
+    """A KNN's stored float16 rows back to float32 for computing (scikit-learn would convert them per call)."""
+    for knn in neighbour_steps(pipeline):
+        if knn._fit_X.dtype == np.float16:
+            knn._fit_X = knn._fit_X.astype(np.float32)
+
+
+SKOPS_TRUSTED_TYPES = frozenset(
+    {
+        "digit_models.features.deskew",  # the pipelines' first step (a FunctionTransformer)
+        "sklearn.tree._tree.Tree",  # the fitted trees of the random forest and the decision tree
+    }
+)
+"""The only types beyond skops' own defaults (scikit-learn's estimators, numpy arrays) that a model file
+may construct. Anything else a file asks for is refused, whatever the manifest says: a swapped folder
+with a matching manifest still cannot run code of its choosing."""
 
 
 def load_sklearn(path: Path):
-    """Load a skops file whose hash was already verified against the manifest."""
+    """Load a skops file whose hash was already verified against the manifest, constructing no type
+    outside skops' defaults and SKOPS_TRUSTED_TYPES; ArtifactError naming the foreign types otherwise."""
     import skops.io
 
-    # skops lists every type it would construct; the hash check is what makes them trusted.
-    return skops.io.load(path, trusted=skops.io.get_untrusted_types(file=path))
+    wanted = set(skops.io.get_untrusted_types(file=path))
+    foreign = sorted(wanted - SKOPS_TRUSTED_TYPES)
+    if foreign:
+        raise ArtifactError(
+            f"{path} asks to construct types this app does not trust: {', '.join(foreign)}. Refusing to load it; "
+            "restore the folder with `git checkout assets/models` or retrain with `python -m training all`."
+        )
+    pipeline = skops.io.load(path, trusted=sorted(wanted))
+    _rows_as_float32(pipeline)
+    return pipeline
 
 
 def save_keras(network, path: Path) -> None:
@@ -98,6 +154,7 @@ def load_keras(path: Path):
 def load_model(key: str, entry: dict[str, Any], folder: Path = MODELS_DIR) -> DigitModel:
     """Build the model `key` from its manifest entry after checking the file's hash."""
     path = verified_path(folder, entry)
+    warn_about_versions(key, entry)
     name = DISPLAY_NAMES.get(key, key)
     try:
         if entry["kind"] == "sklearn":
@@ -173,6 +230,7 @@ def _load_segmentation_network(entries: dict[str, Any], folder: Path, key: str):
     if entry is None:
         return None
     path = verified_path(folder, entry)
+    warn_about_versions(key, entry)
     try:
         return load_keras(path)
     except (OSError, ValueError, zipfile.BadZipFile) as error:
@@ -205,3 +263,28 @@ def library_versions() -> dict[str, str]:
         except metadata.PackageNotFoundError:
             continue
     return versions
+
+
+def version_mismatches(entry: dict[str, Any]) -> dict[str, tuple[str, str]]:
+    """{library: (version at training, installed version)} for the entry's libraries whose major.minor
+    differ from the installed ones (a library the entry names but that is not installed is skipped)."""
+    installed = library_versions()
+    recorded = entry.get("library_versions") or {}
+    return {
+        name: (version, installed[name])
+        for name, version in recorded.items()
+        if name in installed and version.split(".")[:2] != installed[name].split(".")[:2]
+    }
+
+
+def warn_about_versions(key: str, entry: dict[str, Any]) -> None:
+    """A clear warning when a model was trained with other versions of its libraries than those installed:
+    it may load but answer differently, or fail to load."""
+    mismatches = version_mismatches(entry)
+    if mismatches:
+        listed = ", ".join(f"{name} {trained} (installed {now})" for name, (trained, now) in sorted(mismatches.items()))
+        warnings.warn(
+            f"the model {key!r} was trained with {listed}: its answers may differ from the reports. "
+            "Install the versions in requirements.txt, or retrain with `python -m training all`.",
+            stacklevel=3,
+        )

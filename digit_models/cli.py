@@ -29,7 +29,8 @@ from typing import Any, TextIO
 
 import numpy as np
 
-from digit_models import artifacts, mnist, records
+from digit_data import mnist
+from digit_models import artifacts, records
 from digit_models.personal import PersonalExamples
 
 BATCH_SIZE = 256

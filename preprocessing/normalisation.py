@@ -60,7 +60,7 @@ BLUR_SOFTNESS = 0.5
 (`softness`). Measured on 200 inputs per family made of MNIST validation digits (median, 95th
 percentile): canvas pen strokes 0.13 / 0.26, thick pens 0.07 / 0.09, photos 0.42 / 0.52, clean MNIST
 digits 0.44 / 0.54, digits enlarged from 8-32 px 0.49 / 0.64. Chosen on 600 validation digits per
-family of `bench/families.py` and every model: at 0.4 the ensemble read one more photo and one more
+family of `digit_data/families.py` and every model: at 0.4 the ensemble read one more photo and one more
 odd format of 600, but many photos took the grey path, which cost the forest and the linear model
 there (photos -0.3, tight crops and odd formats -0.5 points); at 0.5 the ensemble reads every family
 at least as well as with no grey path, and the classic models lose on the enlarged digits (forest

@@ -91,12 +91,12 @@ def app_server(app_models_dir, tmp_path_factory):
 
     Generous timeout: the start-up budget is 15 s on an idle machine, and tests may share it with training.
     """
-    from bench import startup
+    from deploy import processes
 
     folder = tmp_path_factory.mktemp("app")
     # Corrections clicked in tests land in this session's own folder, never in the repository's .data/.
     environment = {"DIGITS_DATA_DIR": str(folder / "data")}
-    with startup.serving(app_models_dir, folder, environment=environment, timeout_s=180) as url:
+    with processes.serving(app_models_dir, folder, environment=environment, timeout_s=180) as url:
         yield url
 
 

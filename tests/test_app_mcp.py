@@ -12,9 +12,9 @@ pytestmark = pytest.mark.server
 
 @pytest.fixture(scope="module")
 def mcp_app(app_models_dir, tmp_path_factory):
-    from bench import startup
+    from deploy import processes
 
-    with startup.serving(app_models_dir, tmp_path_factory.mktemp("mcp"), flags=("--mcp",), timeout_s=180) as url:
+    with processes.serving(app_models_dir, tmp_path_factory.mktemp("mcp"), flags=("--mcp",), timeout_s=180) as url:
         yield url
 
 

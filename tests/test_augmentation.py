@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from scipy import ndimage
 
-from digit_models.mnist import load_mnist
+from digit_data.mnist import load_mnist
 from training import augmentation, redrawing, writer_styles
 from training.augmentation import SHIFTS, cnn_augmentation, shift_augment, shift_images
 

@@ -22,19 +22,19 @@ MEMORY_BUDGET_MB = 1536
 @pytest.fixture(scope="module")
 def app(app_models_dir, tmp_path_factory):
     """`python app.py` on a free port: (url, pid), stopped afterwards."""
-    from bench import startup
+    from deploy import processes
 
     folder = tmp_path_factory.mktemp("limits")
-    port = startup.free_port()
-    process = startup.start_app(
+    port = processes.free_port()
+    process = processes.start_app(
         port, app_models_dir, folder / "app.log", environment={"DIGITS_DATA_DIR": str(folder / "data")}
     )
     url = f"http://127.0.0.1:{port}/"
     try:
-        startup.wait_until_ready(url, process, timeout_s=180)
+        processes.wait_until_ready(url, process, timeout_s=180)
         yield url, process.pid
     finally:
-        startup.stop_app(process)
+        processes.stop_app(process)
 
 
 def resident_mb(pid: int) -> float:

@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from bench import families
+from digit_data import families
 from digit_models import cli
 
 REPOSITORY = Path(__file__).resolve().parent.parent
@@ -26,7 +26,7 @@ HEADER = ",".join(f"pixel{index}" for index in range(784)) + "\n"  # Kaggle's te
 
 @pytest.fixture(scope="module")
 def mnist():
-    from digit_models.mnist import load_mnist
+    from digit_data.mnist import load_mnist
 
     return load_mnist()
 

@@ -13,7 +13,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from digit_models import classify, mnist
+from digit_data import mnist
+from digit_models import classify
 from digit_models import corrections as store
 from webapp import corrections_view
 

@@ -5,12 +5,13 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from digit_data import writers
 from digit_models import cross_writer
 from preprocessing import to_mnist
 
 
 def test_mfeat_development_rows_are_the_first_hundred_of_each_class():
-    rows = cross_writer.mfeat_development_rows()
+    rows = writers.mfeat_development_rows()
     expected = [row for digit in range(10) for row in range(200 * digit, 200 * digit + 100)]
     assert rows.tolist() == expected
 
@@ -25,9 +26,9 @@ def test_mfeat_loader_never_parses_a_held_out_row(tmp_path, monkeypatch):
         lines.append(",".join([str(row), *values]))
     stand_in = tmp_path / "mfeat-pix.csv"
     stand_in.write_text("\n".join(lines) + "\n")
-    monkeypatch.setattr(cross_writer, "mfeat_file", lambda: stand_in)
+    monkeypatch.setattr(writers, "mfeat_file", lambda: stand_in)
 
-    digits, labels = cross_writer.mfeat_development_digits()
+    digits, labels = writers.mfeat_development_digits()
     assert digits.shape == (1000, 16, 15) and digits.dtype == np.float32
     assert np.bincount(labels).tolist() == [100] * 10
     assert digits[0, 0, :3].tolist() == [0, 1, 2]
@@ -35,7 +36,7 @@ def test_mfeat_loader_never_parses_a_held_out_row(tmp_path, monkeypatch):
 
 @pytest.fixture(scope="module")
 def mfeat():
-    return cross_writer.mfeat_development_inputs()
+    return writers.mfeat_development_inputs()
 
 
 def test_mfeat_development_half_is_a_thousand_scans_in_class_order(mfeat):

@@ -9,7 +9,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from digit_models import cli, explain, mnist, saliency
+from digit_data import mnist
+from digit_models import cli, explain, saliency
 from digit_models.features import deskew
 
 

@@ -5,11 +5,11 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from digit_data.mnist import load_mnist
 from digit_models import knn_search
 from digit_models.artifacts import load_models
 from digit_models.classify import predict_all
 from digit_models.knn_search import NeighbourSearch
-from digit_models.mnist import load_mnist
 from digit_models.sklearn_model import NEIGHBOUR_SEARCH_BATCH
 
 

@@ -17,7 +17,7 @@ from training import line_data
 @pytest.fixture(scope="module")
 def validation_digits() -> tuple[np.ndarray, np.ndarray]:
     """MNIST validation digits (held out of every model's training): uint8 (5000, 28, 28), labels."""
-    from digit_models import mnist, splits
+    from digit_data import mnist, splits
 
     data = mnist.load_mnist()
     _, validation = splits.train_validation_indices(data.y_train)
@@ -101,7 +101,7 @@ def test_the_committed_reader_reads_groups_of_touching_validation_digits(validat
 def test_read_number_weighs_the_line_reader_for_digits_cut_out_of_touching_ones(validation_digits):
     """Touching numbers of validation digits (bench's touching family): the JSON adds `line` to the cut digits,
     whose digit weighs it with the ensemble's; and the line reader moves the numbers read exactly."""
-    from bench import number_families
+    from digit_data import number_families
     from digit_models import artifacts
     from digit_models.reading import cuts, numbers
     from digit_models.reading.settings import CutSettings

@@ -9,7 +9,7 @@ import struct
 import numpy as np
 import pytest
 
-from digit_models import mnist
+from digit_data import mnist
 
 
 def tiny_mnist(seed: int = 0, train: int = 30, test: int = 10):
@@ -103,6 +103,34 @@ def test_conversion_is_cached_and_reused(tmp_path, monkeypatch):
     assert len(cached) == 1
     monkeypatch.setattr(mnist, "_load_uncached", lambda source: pytest.fail("converted twice"))
     assert_same(mnist.load_mnist(tmp_path / "mnist.npz"), X_train, y_train, X_test, y_test)
+
+
+@pytest.mark.parametrize("damage", [b"", b"PK\x03\x04 half a zip", b"not a cache at all"])
+def test_an_unreadable_cache_is_rebuilt(tmp_path, monkeypatch, damage):
+    monkeypatch.setenv("DIGITS_CACHE_DIR", str(tmp_path / "cache"))
+    X_train, y_train, X_test, y_test = tiny_mnist()
+    np.savez(tmp_path / "mnist.npz", x_train=X_train, y_train=y_train, x_test=X_test, y_test=y_test)
+    mnist.load_mnist(tmp_path / "mnist.npz")
+    (cached,) = (tmp_path / "cache").glob("mnist-*.npz")
+    cached.write_bytes(damage)  # a crash mid-copy, a full disk, a stray file
+    with pytest.warns(UserWarning, match="unreadable MNIST cache"):
+        assert_same(mnist.load_mnist(tmp_path / "mnist.npz"), X_train, y_train, X_test, y_test)
+    assert_same(mnist.load_mnist(tmp_path / "mnist.npz"), X_train, y_train, X_test, y_test)  # rebuilt, read quietly
+    assert sorted(path.name for path in (tmp_path / "cache").iterdir()) == [cached.name]  # no temporary left
+
+
+def test_two_first_loads_at_once_both_get_mnist(tmp_path, monkeypatch):
+    """Each writer has its own temporary file and the rename is atomic: neither reads half a cache."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    monkeypatch.setenv("DIGITS_CACHE_DIR", str(tmp_path / "cache"))
+    X_train, y_train, X_test, y_test = tiny_mnist(train=3000)
+    np.savez(tmp_path / "mnist.npz", x_train=X_train, y_train=y_train, x_test=X_test, y_test=y_test)
+    with ThreadPoolExecutor(4) as pool:
+        loads = list(pool.map(lambda _: mnist.load_mnist(tmp_path / "mnist.npz"), range(8)))
+    for loaded in loads:
+        assert_same(loaded, X_train, y_train, X_test, y_test)
+    assert len(list((tmp_path / "cache").iterdir())) == 1
 
 
 @pytest.mark.parametrize(

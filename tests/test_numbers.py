@@ -18,7 +18,7 @@ from tests.test_segmentation import enlarged, on_paper
 @pytest.fixture(scope="module")
 def number_image(tmp_path_factory) -> tuple[str, str]:
     """A PNG of three spaced MNIST test digits, dark on white, and the digit string it shows."""
-    from digit_models.mnist import load_mnist
+    from digit_data.mnist import load_mnist
 
     data = load_mnist()
     chosen = [int(np.flatnonzero(data.y_test == digit)[0]) for digit in (4, 0, 7)]

@@ -15,6 +15,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from digit_data import writers
 from digit_models import cross_writer, personal
 from digit_models.classify import predict_all
 from digit_models.personal import PersonalExamples
@@ -32,7 +33,7 @@ def models(app_models_dir):
 @pytest.fixture(scope="module")
 def scans():
     """The mfeat development half through the app's preprocessing: float32 (1000, 28, 28), labels (1000,)."""
-    images, labels = cross_writer.mfeat_development_inputs()
+    images, labels = writers.mfeat_development_inputs()
     inputs, found, _ = cross_writer.preprocess(images)
     assert found.all()
     return inputs, labels
@@ -40,7 +41,7 @@ def scans():
 
 @pytest.fixture(scope="module")
 def mnist_test():
-    from digit_models.mnist import load_mnist
+    from digit_data.mnist import load_mnist
 
     data = load_mnist()
     return data.X_test[:2000].astype(np.float32) / 255, data.y_test[:2000]
@@ -126,7 +127,7 @@ def test_examples_keep_the_newest_and_check_their_labels():
 def examples_csv(tmp_path_factory, scans) -> Path:
     """A person's folder: three examples per digit as PNGs (dark ink on white), one bad row, one missing file."""
     folder = tmp_path_factory.mktemp("person")
-    images, labels = cross_writer.mfeat_development_inputs()
+    images, labels = writers.mfeat_development_inputs()
     chosen = np.concatenate([np.flatnonzero(labels == digit)[:3] for digit in range(10)])
     rows = ["file,label"]
     for index in chosen:
@@ -152,7 +153,7 @@ def test_an_examples_file_without_the_header_is_a_clear_error(tmp_path):
 
 
 def test_predict_personal_adds_the_count_and_keeps_each_models_row(examples_csv, app_models_dir):
-    images, _ = cross_writer.mfeat_development_inputs()
+    images, _ = writers.mfeat_development_inputs()
     queries = [examples_csv.parent / f"query_{index}.png" for index in (10, 110, 410)]  # Not among the examples.
     for path, index in zip(queries, (10, 110, 410), strict=True):
         Image.fromarray(images[index]).save(path)

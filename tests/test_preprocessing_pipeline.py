@@ -15,8 +15,8 @@ import pytest
 from PIL import Image
 from scipy import ndimage
 
-from bench import families
-from bench.drawing import draw_strokes, opaque_canvas, transparent_canvas, upscale
+from digit_data import families
+from digit_data.drawing import draw_strokes, opaque_canvas, transparent_canvas, upscale
 from preprocessing import Preprocessed, to_mnist
 
 DIGITS = 12  # Test digits used by the invariance and family tests.
@@ -24,7 +24,7 @@ DIGITS = 12  # Test digits used by the invariance and family tests.
 
 @pytest.fixture(scope="module")
 def mnist():
-    from digit_models.mnist import load_mnist
+    from digit_data.mnist import load_mnist
 
     return load_mnist()
 
@@ -225,9 +225,9 @@ class TestFrameFilling:
     """Digits that fill the frame: tight crops, blurred low-resolution digits, ink over half the image."""
 
     def test_cross_writer_digits_are_all_found_with_the_right_polarity(self, reference):
-        from digit_models import cross_writer
+        from digit_data import writers
 
-        images, labels = cross_writer.cross_writer_inputs()
+        images, labels = writers.cross_writer_inputs()
         chosen = np.arange(0, len(images), 30)  # 60 of the 1,797, every digit class.
         results = [to_mnist(images[index]) for index in chosen]
         assert all(result.found and result.inverted for result in results), [result.reason for result in results]

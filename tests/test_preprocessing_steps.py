@@ -269,7 +269,7 @@ class TestMnistConstants:
 
     @pytest.fixture(scope="class")
     def training_digits(self) -> np.ndarray:
-        from digit_models.mnist import load_mnist
+        from digit_data.mnist import load_mnist
 
         return load_mnist().X_train[:1000].astype(np.float32) / 255
 

@@ -16,7 +16,7 @@ SCALE = 6  # MNIST digits enlarged to about 120 px, the size of a digit in a pho
 
 @pytest.fixture(scope="module")
 def test_digits() -> tuple[np.ndarray, np.ndarray]:
-    from digit_models.mnist import load_mnist
+    from digit_data.mnist import load_mnist
 
     data = load_mnist()
     return data.X_test, data.y_test
@@ -149,7 +149,7 @@ def test_nothing_to_read_gives_no_digits_and_the_reason(source, reason):
 
 def test_touching_mnist_digits_are_split_into_their_digits(test_digits, app_models_dir):
     """Numbers of two or three MNIST test digits run into each other (bench's touching family): one stroke."""
-    from bench import number_families
+    from digit_data import number_families
     from digit_models import artifacts
     from digit_models.reading import numbers
 
@@ -171,7 +171,7 @@ def test_touching_mnist_digits_are_split_into_their_digits(test_digits, app_mode
 
 def test_reading_only_winnable_spans_chooses_as_reading_every_candidate(test_digits, quick_models):
     """The pruning in `cuts.winnable` is a fast path: the dynamic program over every candidate agrees."""
-    from bench import number_families
+    from digit_data import number_families
     from digit_models.reading import numbers
 
     images, _ = test_digits
@@ -204,7 +204,7 @@ def test_reading_only_winnable_spans_chooses_as_reading_every_candidate(test_dig
 
 def test_reading_the_likeliest_chain_first_chooses_as_reading_every_candidate(test_digits, app_models_dir, monkeypatch):
     """`cuts.could_win` is a fast path: the same digits as when every winnable candidate is read, from fewer reads."""
-    from bench import number_families
+    from digit_data import number_families
     from digit_models import artifacts
     from digit_models.reading import numbers
 

@@ -1,16 +1,16 @@
-"""digit_models.splits: the validation split every model holds out, now shared by training and bench."""
+"""digit_data.splits: the validation split every model holds out, now shared by training and bench."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from digit_models import splits
+from digit_data import splits
 
 
 @pytest.fixture(scope="module")
 def mnist_data():
-    from digit_models.mnist import load_mnist
+    from digit_data.mnist import load_mnist
 
     return load_mnist()
 
@@ -42,7 +42,7 @@ def test_split_is_disjoint_complete_stratified_and_repeatable():
 
 
 def test_bench_numbers_can_be_built_from_validation_digits_only(mnist_data):
-    from bench import number_families
+    from digit_data import number_families
 
     images, labels = number_families.digits_of("validation", mnist_data)
     _, validation = splits.train_validation_indices(mnist_data.y_train)

@@ -14,7 +14,7 @@ from training import whole_digit_data
 @pytest.fixture(scope="module")
 def validation_digits() -> tuple[np.ndarray, np.ndarray]:
     """MNIST validation digits (held out of every model's training): uint8 (5000, 28, 28), labels."""
-    from digit_models import mnist, splits
+    from digit_data import mnist, splits
 
     data = mnist.load_mnist()
     _, validation = splits.train_validation_indices(data.y_train)

@@ -62,13 +62,14 @@ def run(idea_and_seed: str, prepared: train.Prepared, other_writers: tuple[np.nd
 
 
 def main(argv: list[str] | None = None) -> int:
+    from digit_data import writers
     from digit_models import cross_writer
 
     parser = argparse.ArgumentParser(prog="python -m training.augmentation_ideas", description=__doc__.split("\n")[0])
     parser.add_argument("ideas", nargs="*", default=DEFAULT_IDEAS, help="base, a style, styles joined by +, @seed")
     arguments = parser.parse_args(argv)
     prepared = train.prepare(None, quick=False)
-    images, labels = cross_writer.cross_writer_inputs()
+    images, labels = writers.cross_writer_inputs()
     inputs, found, _ = cross_writer.preprocess(images)
     other_writers = (inputs, np.where(found, labels, -1))  # a digit not found is wrong for every idea
     results = json.loads(RESULTS.read_text()) if RESULTS.exists() else []

@@ -19,7 +19,8 @@ import numpy as np
 from sklearn.pipeline import Pipeline
 from sklearn.tree import DecisionTreeClassifier
 
-from digit_models import artifacts, mnist
+from digit_data import mnist
+from digit_models import artifacts
 from digit_models.base import as_image_batch, normalise_rows
 from digit_models.features import deskew
 from digit_models.sklearn_model import SklearnDigitModel

@@ -7,7 +7,7 @@ from sklearn.model_selection import train_test_split
 
 # The split itself lives in digit_models (bench/ builds validation numbers from it too); training
 # keeps using it through this module.
-from digit_models.splits import SPLIT_SEED, VALIDATION_SIZE, train_validation_indices
+from digit_data.splits import SPLIT_SEED, VALIDATION_SIZE, train_validation_indices
 
 __all__ = ["SPLIT_SEED", "VALIDATION_SIZE", "stratified_subset", "to_float_images", "train_validation_indices"]
 

@@ -17,7 +17,8 @@ from typing import Any
 
 import numpy as np
 
-from digit_models import artifacts, mnist
+from digit_data import mnist
+from digit_models import artifacts
 from training import augmentation, evaluate, splits
 from training.sklearn_models import (
     SPECS,

@@ -169,7 +169,7 @@ def is_empty(source: Any) -> bool:
 
 @functools.cache
 def _load_mnist_test() -> tuple[np.ndarray, np.ndarray]:
-    from digit_models.mnist import load_mnist
+    from digit_data.mnist import load_mnist
 
     data = load_mnist()
     return data.X_test, data.y_test

@@ -17,8 +17,7 @@ from typing import Any
 import numpy as np
 from PIL import Image
 
-from bench import families
-from digit_models import mnist, splits
+from digit_data import families, mnist, splits
 
 NUMBER_FAMILIES: dict[str, str] = {
     "spaced": "dark ink on white paper (scan), gaps of 0.2-0.6 digit heights, heights jittered by up to 10%",
@@ -40,7 +39,7 @@ def digits_of(source: str, data: mnist.MnistData | None = None) -> tuple[np.ndar
     """The MNIST digits numbers are built from: uint8 (n, 28, 28) ink bright, and int labels (n,).
 
     source: "test" (MNIST's test set, for measuring) or "validation" (the part of the training set
-    that `digit_models.splits.train_validation_indices` holds out of every model, for tuning).
+    that `digit_data.splits.train_validation_indices` holds out of every model, for tuning).
     """
     if source not in DIGIT_SOURCES:
         raise ValueError(f"unknown digit source {source!r}; expected one of {DIGIT_SOURCES}")
@@ -108,7 +107,7 @@ def paper(amount: np.ndarray, rng: np.random.Generator, margin: float) -> Image.
 def photograph(amount: np.ndarray, rng: np.random.Generator, index: int) -> bytes:
     """A phone photo of ink `amount` (float32 (h, w) in [0, 1]) written on paper: JPEG bytes.
 
-    `bench.families.photograph_sheet`'s recipe, for a sheet holding a whole number.
+    `digit_data.families.photograph_sheet`'s recipe, for a sheet holding a whole number.
     """
     height = int(amount.shape[0] * rng.uniform(2.0, 3.0))
     width = int(amount.shape[1] * rng.uniform(1.2, 1.5))

@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 from PIL import Image, ImageFilter
 
-from bench.drawing import (
+from digit_data.drawing import (
     crop_to_ink,
     draw_strokes,
     encode,

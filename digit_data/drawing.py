@@ -1,6 +1,6 @@
 """Drawing MNIST digits the way people hand them to the app: strokes, canvases, files.
 
-The shared pieces of `bench/families.py` and `bench/number_families.py`: a digit's crop and
+The shared pieces of `digit_data/families.py` and `digit_data/number_families.py`: a digit's crop and
 enlargement, its centre line re-drawn with a round pen, canvases and encoded files.
 """
 

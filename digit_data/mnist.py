@@ -23,7 +23,9 @@ import importlib.resources
 import os
 import pickle
 import struct
+import tempfile
 import warnings
+import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -77,7 +79,9 @@ def load_mnist(path: str | os.PathLike | None = None, *, use_cache: bool = True)
         raise ValueError(f"{source}: no such file or folder; expected an MNIST file or folder")
     cache_file = _cache_file(source) if use_cache else None
     if cache_file is not None and cache_file.exists():
-        return _read_cache(cache_file)
+        cached = _read_cache(cache_file)
+        if cached is not None:
+            return cached
     data = _load_uncached(source)
     _validate(data)
     if cache_file is not None:
@@ -304,20 +308,31 @@ def _cache_file(source: Path) -> Path:
     return cache_dir() / f"mnist-{hashlib.sha256(key.encode()).hexdigest()[:16]}.npz"
 
 
-def _read_cache(cache_file: Path) -> MnistData:
-    with np.load(cache_file, allow_pickle=False) as archive:
-        return MnistData(
-            X_train=archive["X_train"],
-            y_train=archive["y_train"],
-            X_test=archive["X_test"],
-            y_test=archive["y_test"],
-            source=str(archive["source"]),
-            note=str(archive["note"]),
-        )
+def _read_cache(cache_file: Path) -> MnistData | None:
+    """The cached data, or None when the cache is unreadable or not MNIST (it is then rebuilt)."""
+    try:
+        with np.load(cache_file, allow_pickle=False) as archive:
+            data = MnistData(
+                X_train=archive["X_train"],
+                y_train=archive["y_train"],
+                X_test=archive["X_test"],
+                y_test=archive["y_test"],
+                source=str(archive["source"]),
+                note=str(archive["note"]),
+            )
+        _validate(data)
+    except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as error:
+        warnings.warn(f"{cache_file}: unreadable MNIST cache ({error}); rebuilding it", stacklevel=3)
+        return None
+    return data
 
 
 def _write_cache(cache_file: Path, data: MnistData) -> None:
     cache_file.parent.mkdir(parents=True, exist_ok=True)
-    temporary = cache_file.with_suffix(".tmp.npz")
-    np.savez(temporary, **{field.name: getattr(data, field.name) for field in dataclasses.fields(data)})
-    temporary.replace(cache_file)  # Atomic, so a half-written cache is never read.
+    # A unique temporary name, so that two first loads at once never write into the same file; the
+    # rename is atomic, so a half-written cache is never read.
+    with tempfile.NamedTemporaryFile(
+        dir=cache_file.parent, prefix=f".{cache_file.stem}.", suffix=".npz", delete=False
+    ) as handle:
+        np.savez(handle, **{field.name: getattr(data, field.name) for field in dataclasses.fields(data)})
+    os.replace(handle.name, cache_file)

@@ -1,0 +1,105 @@
+"""Start `python app.py` as a process, wait until it answers, stop it: what tests, bench and serve share.
+
+Imports nothing of the project (it runs app.py as a process), like the rest of `deploy`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator, Mapping, Sequence
+from pathlib import Path
+
+REPOSITORY = Path(__file__).resolve().parent.parent
+
+
+class AppFailedError(RuntimeError):
+    """The app exited, or did not answer in time."""
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def start_app(
+    port: int,
+    models_dir: Path | None,
+    log_path: Path,
+    *,
+    flags: Sequence[str] = (),
+    environment: Mapping[str, str] = {},
+    append: bool = False,
+) -> subprocess.Popen:
+    """`python app.py --port port [flags]` on 127.0.0.1 with models from models_dir (None: $DIGITS_MODELS_DIR
+    or assets/models), output to log_path (appended to with `append`, as a restarted replica's is).
+
+    environment: variables added to this process's own (for example $DIGITS_DATA_DIR).
+    """
+    models = {} if models_dir is None else {"DIGITS_MODELS_DIR": str(models_dir)}
+    environment = {**os.environ, **models, "GRADIO_ANALYTICS_ENABLED": "False", **environment}
+    with log_path.open("a" if append else "w") as log:
+        return subprocess.Popen(
+            [sys.executable, "app.py", "--host", "127.0.0.1", "--port", str(port), *flags],
+            cwd=REPOSITORY,
+            env=environment,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+
+
+def wait_until_ready(url: str, process: subprocess.Popen, timeout_s: float = 120) -> float:
+    """Seconds from now until GET url answers 200; AppFailedError if the app exits or times out."""
+    started = time.perf_counter()
+    while time.perf_counter() - started < timeout_s:
+        if process.poll() is not None:
+            raise AppFailedError(f"app.py exited with status {process.returncode}")
+        try:
+            with urllib.request.urlopen(url, timeout=1) as response:
+                if response.status == 200:
+                    return time.perf_counter() - started
+        except OSError:
+            time.sleep(0.05)
+    raise AppFailedError(f"app.py did not answer on {url} within {timeout_s:.0f} s")
+
+
+def stop_app(process: subprocess.Popen) -> None:
+    process.terminate()
+    try:
+        process.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+
+
+@contextlib.contextmanager
+def serving(
+    models_dir: Path,
+    log_folder: Path,
+    *,
+    flags: Sequence[str] = (),
+    environment: Mapping[str, str] = {},
+    timeout_s: float = 120,
+) -> Iterator[str]:
+    """`python app.py [flags]` on 127.0.0.1 at a free port: yields its URL once it answers, stops it after.
+
+    Raises AppFailedError, with the end of the app's output, if it exits or does not answer in time.
+    """
+    port = free_port()
+    log_path = Path(log_folder) / f"app-{port}.log"
+    process = start_app(port, models_dir, log_path, flags=flags, environment=environment)
+    url = f"http://127.0.0.1:{port}/"
+    try:
+        try:
+            wait_until_ready(url, process, timeout_s=timeout_s)
+        except AppFailedError as error:
+            raise AppFailedError(f"{error}:\n{log_path.read_text()[-3000:]}") from error
+        yield url
+    finally:
+        stop_app(process)
