@@ -41,7 +41,7 @@ from bench.load_client import (
     single_client,
 )
 from bench.startup import machine
-from deploy.processes import free_port, start_app, stop_app, wait_until_ready
+from deploy.processes import REPOSITORY, free_port, start_app, stop_app, wait_until_ready
 from digit_models.artifacts import MODELS_DIR
 
 RESULTS = Path(__file__).resolve().parent / "results" / "load.json"
@@ -52,14 +52,16 @@ BUDGETS = {"single_p50_ms": 40, "single_p95_ms": 100, "concurrent_p95_ms": 500, 
 async def measure(url: str, pid: int | None, arguments: argparse.Namespace) -> dict[str, Any]:
     images = example_images()
     # Warm-up: first calls load lazily imported code paths and fill caches.
-    await single_client(url, images, len(images))
+    await single_client(url, images, len(images), arguments.call)
     memory = {"after_warm_up_mb": resident_mb(pid)} if pid else {}
-    single = await single_client(url, images, arguments.requests)
+    single = await single_client(url, images, arguments.requests, arguments.call)
     load_average = os.getloadavg()[0]
     app_before = cpu_seconds(pid) if pid else 0.0
     busy_before, total_before = machine_busy_seconds()
     started = time.perf_counter()
-    concurrent = await concurrent_clients(url, images, arguments.clients, arguments.requests_each, arguments.time_limit)
+    concurrent = await concurrent_clients(
+        url, images, arguments.clients, arguments.requests_each, arguments.time_limit, call=arguments.call
+    )
     elapsed = time.perf_counter() - started
     busy_after, total_after = machine_busy_seconds()
     concurrent["machine"] = {
@@ -114,6 +116,10 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser.add_argument("--time-limit", type=float, default=60, help="seconds the concurrent phase may run")
     parser.add_argument("--compare", type=int, metavar="N", help="one process vs N replicas behind nginx")
     parser.add_argument("--output", type=Path, help="default bench/results/load.json (load_replicas.json)")
+    parser.add_argument(
+        "--call", choices=("classify", "api"), default="classify", help="Gradio's /classify, or POST /api/classify"
+    )
+    parser.add_argument("--repository", type=Path, default=REPOSITORY, help="the checkout whose app.py runs")
     arguments = parser.parse_args(argv)
     if arguments.compare:
         return run_compare(arguments)
@@ -124,7 +130,9 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     if url is None:
         port = free_port()
         arguments.output.parent.mkdir(parents=True, exist_ok=True)
-        process = start_app(port, arguments.models_dir, arguments.output.parent / "load_app.tmp")
+        process = start_app(
+            port, arguments.models_dir, arguments.output.parent / "load_app.tmp", repository=arguments.repository
+        )
         url = f"http://127.0.0.1:{port}/"
         wait_until_ready(url, process)
         pid = process.pid
@@ -135,7 +143,11 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
             stop_app(process)
 
     result = {
-        "what": "POST /gradio_api/call/classify then GET its event stream; upload timed separately",
+        "what": "POST /gradio_api/call/classify then GET its event stream; upload timed separately"
+        if arguments.call == "classify"
+        else "POST /api/classify with the image, the answer in the response",
+        "call": arguments.call,
+        "repository": str(arguments.repository),
         "models_dir": str(arguments.models_dir) if arguments.url is None else "(the running app's)",
         **result,
         "budgets": BUDGETS,

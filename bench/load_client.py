@@ -63,6 +63,21 @@ async def classify(
     raise CallError("the event stream ended without a result")
 
 
+async def api_classify(
+    client: httpx.AsyncClient, image: bytes, name: str, session: str | None = None
+) -> tuple[float, float, Any]:
+    """`POST /api/classify` with the image: (0, call seconds, the answer); one round trip, no session."""
+    started = time.perf_counter()
+    response = await client.post("api/classify", files={"file": (name, image)})
+    if response.status_code != 200:
+        raise CallError(f"{response.status_code}: {response.text[:200]}")
+    return 0.0, time.perf_counter() - started, response.json()
+
+
+CALLS = {"classify": classify, "api": api_classify}
+"""The ways to ask for an answer: Gradio's /classify (upload, call, event stream) or POST /api/classify."""
+
+
 def summary(seconds: list[float]) -> dict[str, float]:
     milliseconds = np.array(seconds) * 1000
     return {
@@ -73,12 +88,14 @@ def summary(seconds: list[float]) -> dict[str, float]:
     }
 
 
-async def single_client(url: str, images: list[tuple[str, bytes]], requests: int) -> dict[str, Any]:
+async def single_client(
+    url: str, images: list[tuple[str, bytes]], requests: int, call: str = "classify"
+) -> dict[str, Any]:
     calls, totals = [], []
     async with httpx.AsyncClient(base_url=url, timeout=30) as client:
         for index in range(requests):
             name, image = images[index % len(images)]
-            upload_s, call_s, _ = await classify(client, image, name, "single-client")
+            upload_s, call_s, _ = await CALLS[call](client, image, name, "single-client")
             calls.append(call_s)
             totals.append(upload_s + call_s)
     return {"call": summary(calls), "upload_and_call": summary(totals)}
@@ -92,6 +109,7 @@ async def concurrent_clients(
     time_limit_s: float,
     *,
     session: str = "client",
+    call: str = "classify",
 ) -> dict[str, Any]:
     """`clients` at once, each its own session (affinity cookie and Gradio session hash `session-<number>`),
     requests back to back."""
@@ -110,7 +128,7 @@ async def concurrent_clients(
                     return
                 name, image = images[(number + index) % len(images)]
                 try:
-                    upload_s, call_s, _ = await classify(client, image, name, f"{session}-{number}")
+                    upload_s, call_s, _ = await CALLS[call](client, image, name, f"{session}-{number}")
                 except (httpx.HTTPError, CallError, KeyError, ValueError) as error:
                     errors.append(f"{type(error).__name__}: {error}"[:200])
                     error_times.append(round(time.perf_counter() - started, 2))

@@ -8,6 +8,9 @@ typed by hand. Tables:
 - `writers`: MNIST test, load_digits and the mfeat development half per model, and the development
   half with a writer's own examples (bench/results/cross_writer.json, `python -m bench.cross_writer`;
   MNIST test accuracy from assets/models/manifest.json).
+- `costs`: what an answer costs on each path, today's code against the previous, side by side in one
+  run (bench/results/request_cost.json and load_side_by_side.json, `python -m bench.request_cost
+  --before DIR` and `python -m bench.load_side_by_side --before DIR`).
 """
 
 from __future__ import annotations
@@ -72,7 +75,73 @@ def writers_table() -> list[str]:
     return lines
 
 
-TABLES: dict[str, Callable[[], list[str]]] = {"writers": writers_table}
+REQUEST_COST = REPOSITORY / "bench" / "results" / "request_cost.json"
+LOAD_SIDE_BY_SIDE = REPOSITORY / "bench" / "results" / "load_side_by_side.json"
+PATHS = {
+    "page_event": "the page's drawing event",
+    "classify_session": "`/classify`, with a session hash",
+    "classify_no_session": "`/classify`, without one (curl)",
+    "read_number": "`/read_number` (4 digits)",
+    "api_classify": "`POST /api/classify` (new)",
+}
+
+
+def ratio(today: float, before: float) -> str:
+    return f"{today / before:.2f}x" if before else ""
+
+
+def costs_table() -> list[str]:
+    """What an answer costs, today's code against the previous, measured side by side in one run
+    (bench/results/request_cost.json and load_side_by_side.json)."""
+    cost = json.loads(REQUEST_COST.read_text())
+    this, before = cost["median"]["this"], cost["median"].get("before", {})
+    lines = [
+        "| one client, requests one after another | app CPU per answer | ratio | p50 |",
+        "| --- | --- | --- | --- |",
+    ]
+    for path, label in PATHS.items():
+        # The new route has no previous: it is compared with the previous /classify.
+        old = before.get(path) or before.get("classify_session", {})
+        new = this[path]
+        lines.append(
+            f"| {label} | {old['app_cpu_ms_per_answer']:.1f} -> {new['app_cpu_ms_per_answer']:.1f} ms | "
+            f"{ratio(new['app_cpu_ms_per_answer'], old['app_cpu_ms_per_answer'])} | "
+            f"{old['p50_ms']:.1f} -> {new['p50_ms']:.1f} ms |"
+        )
+    library = cost["library_ms_per_image"]
+    lines += [
+        "",
+        "Previous -> today, each the median of alternating runs. The floor, in-process CPU per image: "
+        f"decoding and preprocessing {library['decoding_and_preprocessing']:.1f} ms, "
+        f"every model and the ensemble {library['every_model_and_the_ensemble']:.1f} ms "
+        f"({library['library_total']:.1f} ms in all); the rest of the app's CPU is the HTTP server and Gradio.",
+    ]
+    load = json.loads(LOAD_SIDE_BY_SIDE.read_text())
+    medians, ratios = load["medians"], load["ratios_to_before"]
+    columns = ("before_classify", "this_classify", "this_api")
+    lines += [
+        "",
+        "| 20 clients, each its own session | previous `/classify` | today `/classify` | today `POST /api/classify` |",
+        "| --- | --- | --- | --- |",
+    ]
+    for label, key, unit in (
+        ("throughput", "concurrent_requests_per_second", " req/s"),
+        ("p95", "concurrent_p95_ms", " ms"),
+        ("errors", "concurrent_errors", ""),
+        ("app CPU per request", "app_cpu_ms_per_request", " ms"),
+        ("app CPU, cores", "app_cpu_cores", ""),
+    ):
+        cells = [f"{medians[columns[0]][key]:g}{unit}"] + [
+            f"{medians[name][key]:g}{unit} ({ratios[name].get(key, 0):.2f}x)"
+            if key != "concurrent_errors"
+            else f"{medians[name][key]:g}"
+            for name in columns[1:]
+        ]
+        lines.append(f"| {label} | " + " | ".join(cells) + " |")
+    return lines
+
+
+TABLES: dict[str, Callable[[], list[str]]] = {"writers": writers_table, "costs": costs_table}
 
 
 def fill(text: str, name: str, lines: list[str]) -> str:

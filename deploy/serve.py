@@ -1,44 +1,98 @@
-"""N copies of the digit recognizer behind nginx, with session affinity.
+"""N copies of the digit recognizer behind nginx, with session affinity, supervised.
 
     .venv/bin/python -m deploy.serve --replicas 2 --port 8080           # http://127.0.0.1:8080/
-    .venv/bin/python -m deploy.serve --replicas 4 --port 80 --host 0.0.0.0
+    .venv/bin/python -m deploy.serve --replicas 4 --port 80 --host 0.0.0.0 --auth-file /etc/digits/logins
 
 Starts `python app.py --host 127.0.0.1 --port <free port>` N times (models from
 $DIGITS_MODELS_DIR or assets/models, each replica with its own $DIGITS_DATA_DIR,
 `<data dir>/replica-<i>/`, so corrections go to one SQLite file per replica), renders
 deploy/nginx.conf.template into a temporary folder and runs nginx in the foreground in front
 of them. Waits until every replica and nginx answer, prints the URL, and on Ctrl-C or SIGTERM
-stops nginx and every replica. If a replica exits while serving, nginx sends its clients to
-the others; this command says so and keeps serving.
+stops nginx and every replica. A replica that exits is started again on its port after a
+back-off (1 s, doubling up to 30 s while it keeps failing); nginx sends its clients to the others
+meanwhile. Logs (each replica's output, nginx's access and error logs) go to --log-dir, which
+outlives the run. The app's flags --no-corrections, --mcp and --auth-file reach every replica;
+a login comes from a file or $DIGITS_AUTH, never the command line (other users see it in `ps`).
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import os
 import shutil
 import signal
-import socket
 import string
 import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 from pathlib import Path
 from types import FrameType
 
-REPOSITORY = Path(__file__).resolve().parent.parent
+from deploy.processes import REPOSITORY, AppFailedError, free_port, start_app, wait_until_ready
+
 TEMPLATE = Path(__file__).resolve().parent / "nginx.conf.template"
 # The Debian package's path first: /usr/sbin is not on every user's PATH.
 NGINX_CANDIDATES = ("/usr/sbin/nginx", "nginx")
 # bench/results/startup.json: one app is ready in about 10 s on the 2-core machine; N of them
 # load their models at once and share the cores, so allow generously.
 READY_TIMEOUT_S = 180.0
+FIRST_BACK_OFF_S = 1.0
+MAX_BACK_OFF_S = 30.0
+STEADY_S = 60.0
+"""A replica that has run this long since its last start is well again: its next back-off starts at the first."""
 
 
 class ServeError(RuntimeError):
-    """A replica or nginx exited or did not answer in time."""
+    """nginx exited, or a replica or nginx did not answer in time at start-up."""
+
+
+@dataclasses.dataclass
+class Replica:
+    """One app process on a fixed port (nginx's upstream list never changes), restarted when it exits."""
+
+    index: int
+    port: int
+    data_dir: Path
+    log_path: Path
+    flags: tuple[str, ...]
+    process: subprocess.Popen | None = None
+    started_at: float = 0.0
+    restarts: int = 0
+    back_off_s: float = FIRST_BACK_OFF_S
+    restart_at: float | None = None
+
+    def start(self) -> None:
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        self.process = start_app(
+            self.port,
+            None,
+            self.log_path,
+            flags=self.flags,
+            environment={"DIGITS_DATA_DIR": str(self.data_dir)},
+            append=True,
+        )
+        self.started_at = time.monotonic()
+
+    def supervise(self, now: float) -> str | None:
+        """Notice an exit and schedule a restart, or restart when its time has come; what to report, if anything."""
+        if self.process is not None and self.process.poll() is None:
+            if now - self.started_at > STEADY_S:
+                self.back_off_s = FIRST_BACK_OFF_S
+            return None
+        if self.restart_at is None:
+            code = None if self.process is None else self.process.returncode
+            self.restart_at = now + self.back_off_s
+            message = f"replica {self.index} exited ({code}); restarting in {self.back_off_s:.0f} s"
+            self.back_off_s = min(2 * self.back_off_s, MAX_BACK_OFF_S)
+            return message + "; nginx serves from the others meanwhile"
+        if now >= self.restart_at:
+            self.restart_at = None
+            self.restarts += 1
+            self.start()
+            return f"replica {self.index} started again on port {self.port} (restart {self.restarts})"
+        return None
 
 
 def find_nginx() -> str | None:
@@ -50,45 +104,13 @@ def find_nginx() -> str | None:
     return None
 
 
-def free_port(host: str = "127.0.0.1") -> int:
-    with socket.socket() as probe:
-        probe.bind((host, 0))
-        return probe.getsockname()[1]
-
-
-def render_config(prefix: Path, listen: str, replica_ports: list[int]) -> str:
-    """deploy/nginx.conf.template filled in: nginx's files under prefix, upstream = the replicas."""
+def render_config(prefix: Path, listen: str, replica_ports: list[int], log_dir: Path | None = None) -> str:
+    """deploy/nginx.conf.template filled in: nginx's files under prefix, its logs in log_dir (default prefix),
+    upstream = the replicas."""
     servers = "\n".join(f"        server 127.0.0.1:{port} max_fails=1 fail_timeout=10s;" for port in replica_ports)
-    return string.Template(TEMPLATE.read_text()).substitute(prefix=prefix, listen=listen, servers=servers)
-
-
-def start_replica(index: int, port: int, data_root: Path, log_folder: Path) -> subprocess.Popen:
-    """`python app.py` on 127.0.0.1:port with its own data folder, output to log_folder/replica-<i>.log."""
-    data_dir = data_root / f"replica-{index}"
-    data_dir.mkdir(parents=True, exist_ok=True)
-    environment = {**os.environ, "DIGITS_DATA_DIR": str(data_dir), "GRADIO_ANALYTICS_ENABLED": "False"}
-    with (log_folder / f"replica-{index}.log").open("w") as log:
-        return subprocess.Popen(
-            [sys.executable, "app.py", "--host", "127.0.0.1", "--port", str(port)],
-            cwd=REPOSITORY,
-            env=environment,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-
-
-def wait_until_answering(url: str, process: subprocess.Popen, name: str, deadline: float) -> None:
-    """Poll GET url until it answers 200; ServeError if the process exits or the deadline passes."""
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise ServeError(f"{name} exited with status {process.returncode}")
-        try:
-            with urllib.request.urlopen(url, timeout=2) as response:
-                if response.status == 200:
-                    return
-        except OSError:
-            time.sleep(0.2)
-    raise ServeError(f"{name} did not answer on {url} in time")
+    return string.Template(TEMPLATE.read_text()).substitute(
+        prefix=prefix, logs=log_dir or prefix, listen=listen, servers=servers
+    )
 
 
 def stop(processes: list[subprocess.Popen], timeout_s: float = 20) -> None:
@@ -121,10 +143,48 @@ def parse_arguments(argv: list[str] | None = None) -> argparse.Namespace:
         default=Path(os.environ.get("DIGITS_DATA_DIR") or REPOSITORY / ".data"),
         help="replica i stores its corrections in DATA_DIR/replica-<i>/ (default $DIGITS_DATA_DIR or .data)",
     )
+    parser.add_argument("--log-dir", type=Path, help="replica and nginx logs, kept after the run (DATA_DIR/logs)")
+    parser.add_argument("--no-corrections", action="store_true", help="passed to every replica (see app.py --help)")
+    parser.add_argument("--mcp", action="store_true", help="passed to every replica: also serve MCP")
+    parser.add_argument(
+        "--auth-file", type=Path, metavar="FILE", help="ask for a login: USER:PASSWORD lines ($DIGITS_AUTH works too)"
+    )
     arguments = parser.parse_args(argv)
     if arguments.replicas < 1:
         parser.error("--replicas must be at least 1")
+    if arguments.auth_file is not None and not arguments.auth_file.is_file():
+        parser.error(f"--auth-file {arguments.auth_file}: no such file")
+    arguments.log_dir = arguments.log_dir or arguments.data_dir / "logs"
     return arguments
+
+
+def app_flags(arguments: argparse.Namespace) -> tuple[str, ...]:
+    """The app's own flags every replica gets (its login as a file path, never the password itself)."""
+    flags = ["--no-corrections"] * arguments.no_corrections + ["--mcp"] * arguments.mcp
+    if arguments.auth_file is not None:
+        flags += ["--auth-file", str(arguments.auth_file.resolve())]
+    return tuple(flags)
+
+
+def wait_for_replicas(replicas: list[Replica], deadline: float) -> None:
+    for replica in replicas:
+        try:
+            wait_until_ready(f"http://127.0.0.1:{replica.port}/", replica.process, max(deadline - time.monotonic(), 1))
+        except AppFailedError as error:
+            log = replica.log_path.read_text()[-3000:]
+            raise ServeError(f"replica {replica.index}: {error}; its output ends:\n{log}") from error
+
+
+def supervise(front: subprocess.Popen, replicas: list[Replica], log_dir: Path) -> None:
+    """Until nginx exits: restart replicas that exit, saying so. Raises ServeError when nginx exits."""
+    while front.poll() is None:
+        now = time.monotonic()
+        for replica in replicas:
+            message = replica.supervise(now)
+            if message:
+                print(message, flush=True)
+        time.sleep(0.5)
+    raise ServeError(f"nginx exited with status {front.returncode}; see {log_dir}/nginx-error.log")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -135,41 +195,35 @@ def main(argv: list[str] | None = None) -> int:
     signal.signal(signal.SIGTERM, _raise_keyboard_interrupt)
 
     prefix = Path(tempfile.mkdtemp(prefix="digits-nginx-"))
+    log_dir = arguments.log_dir.resolve()
+    log_dir.mkdir(parents=True, exist_ok=True)
     # nginx's workers may run as another user (nobody, when started as root): let them in.
     prefix.chmod(0o755)
-    processes: list[subprocess.Popen] = []
+    replicas = [
+        Replica(i, free_port(), arguments.data_dir / f"replica-{i}", log_dir / f"replica-{i}.log", app_flags(arguments))
+        for i in range(arguments.replicas)
+    ]
+    front: subprocess.Popen | None = None
     try:
-        ports = [free_port() for _ in range(arguments.replicas)]
-        replicas = [start_replica(i, port, arguments.data_dir, prefix) for i, port in enumerate(ports)]
-        processes.extend(replicas)
+        for replica in replicas:
+            replica.start()
         config = prefix / "nginx.conf"
-        config.write_text(render_config(prefix, f"{arguments.host}:{arguments.port}", ports))
+        ports = [replica.port for replica in replicas]
+        config.write_text(render_config(prefix, f"{arguments.host}:{arguments.port}", ports, log_dir))
         front = subprocess.Popen([nginx, "-p", str(prefix), "-c", str(config), "-g", "daemon off;"])
-        processes.append(front)
 
         deadline = time.monotonic() + READY_TIMEOUT_S
-        for index, (port, replica) in enumerate(zip(ports, replicas, strict=True)):
-            try:
-                wait_until_answering(f"http://127.0.0.1:{port}/", replica, f"replica {index}", deadline)
-            except ServeError as error:
-                log = (prefix / f"replica-{index}.log").read_text()[-3000:]
-                raise ServeError(f"{error}; its output ends:\n{log}") from error
+        wait_for_replicas(replicas, deadline)
         shown_host = "127.0.0.1" if arguments.host in ("0.0.0.0", "::") else arguments.host
         url = f"http://{shown_host}:{arguments.port}/"
-        wait_until_answering(url, front, "nginx", deadline)
+        try:
+            wait_until_ready(url, front, max(deadline - time.monotonic(), 1))
+        except AppFailedError as error:
+            raise ServeError(f"nginx: {error}") from error
         print(f"Serving {arguments.replicas} replicas behind nginx on {url} (Ctrl-C to stop)", flush=True)
-        print(f"replica ports: {ports}; nginx files and replica logs: {prefix}", flush=True)
-
-        reported: set[int] = set()
-        while front.poll() is None:
-            for index, replica in enumerate(replicas):
-                if replica.poll() is not None and index not in reported:
-                    reported.add(index)
-                    print(f"replica {index} exited ({replica.returncode}); nginx serves from the others", flush=True)
-            if len(reported) == len(replicas):
-                raise ServeError("every replica has exited")
-            time.sleep(0.5)
-        raise ServeError(f"nginx exited with status {front.returncode}; see {prefix}/error.log")
+        print(f"replica ports: {ports}; logs: {log_dir}", flush=True)
+        supervise(front, replicas, log_dir)
+        return 1  # not reached: supervise returns only by raising
     except KeyboardInterrupt:
         print("stopping nginx and the replicas", flush=True)
         return 0
@@ -180,8 +234,9 @@ def main(argv: list[str] | None = None) -> int:
         # Ctrl-C at the terminal reaches every child too; a second signal must not cut this short.
         signal.signal(signal.SIGINT, signal.SIG_IGN)
         signal.signal(signal.SIGTERM, signal.SIG_IGN)
-        stop(processes[::-1])
-        shutil.rmtree(prefix, ignore_errors=True)
+        running = [front] if front is not None else []
+        stop(running + [replica.process for replica in replicas if replica.process is not None])
+        shutil.rmtree(prefix, ignore_errors=True)  # nginx's configuration and buffers; the logs stay in log_dir
 
 
 if __name__ == "__main__":

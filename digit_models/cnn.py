@@ -8,6 +8,20 @@ from scipy.special import softmax
 from digit_models.base import as_image_batch
 
 
+def serve_on_one_core() -> None:
+    """TensorFlow's intra- and inter-op thread pools at one thread each, for serving.
+
+    The app answers many small requests side by side (its worker threads, and webapp.batching's shared
+    model calls): TensorFlow's default pools, one thread per core each, then spin and wait on each
+    other, and one app process takes more than a core that a second replica needed. Must run before
+    TensorFlow executes anything (before the models load); training keeps TensorFlow's defaults.
+    """
+    import tensorflow as tf
+
+    tf.config.threading.set_intra_op_parallelism_threads(1)
+    tf.config.threading.set_inter_op_parallelism_threads(1)
+
+
 def traced(network, shape: tuple[int | None, ...] = (None, 28, 28, 1)):
     """The network's inference call on float32 batches of `shape` (None: any size) as a traced graph:
     about a millisecond per call, where `model.predict` costs tens of ms."""

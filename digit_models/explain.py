@@ -136,7 +136,7 @@ def load_knn_rows(folder: Path = artifacts.MODELS_DIR) -> np.ndarray | None:
 
 @functools.cache
 def _training_images() -> tuple[np.ndarray, np.ndarray]:
-    from digit_models import mnist
+    from digit_data import mnist
 
     data = mnist.load_mnist()
     return data.X_train, data.y_train
@@ -183,12 +183,15 @@ def explain_command(
     return records.print_records(explanations, describe, as_json=as_json, out=out)
 
 
-def explain_path(explainer: Explainer, path: str) -> dict[str, Any]:
-    """{"path", **to_json(explanation)}, {"path", "digit": None, "message"} or {"path", "error"}."""
+def explain_path(explainer: Explainer, path: str | bytes) -> dict[str, Any]:
+    """{"path", **to_json(explanation)}, {"path", "digit": None, "message"} or {"path", "error"}.
+
+    path: an image file's path, or the file's bytes (the HTTP API's upload).
+    """
     from preprocessing import ImageError, to_mnist
 
     try:
-        prepared = to_mnist(Path(path))
+        prepared = to_mnist(path if isinstance(path, bytes) else Path(path))
     except ImageError as error:
         return {"path": path, "error": str(error)}
     except Exception as error:  # One odd file must not end a run over many.

@@ -5,7 +5,6 @@ drawing is answered right after."""
 from __future__ import annotations
 
 import io
-import json
 import time
 from pathlib import Path
 
@@ -51,35 +50,16 @@ def png(image: Image.Image) -> bytes:
 
 
 def send_canvas(client: httpx.Client, image: bytes) -> tuple[bool, str, float]:
-    """The drawing as the page sends it: upload, then the Sketchpad's change event through the queue.
-    Returns (succeeded, the error message or the verdict's HTML, seconds)."""
-    config = client.get("config").json()
-    sketchpad = next(c["id"] for c in config["components"] if c.get("props", {}).get("elem_id") == "sketchpad")
-    fn_index, dependency = next(
-        (index, d)
-        for index, d in enumerate(config["dependencies"])
-        if [sketchpad, "change"] in [list(target) for target in d["targets"]]
-    )
+    """The drawing through the page's own event: (succeeded, the error message or the verdict's HTML, seconds)."""
+    from deploy.clients import page_event
+
     started = time.perf_counter()
-    path = client.post("gradio_api/upload", files={"files": ("canvas.png", image, "image/png")}).json()[0]
-    file_data = {"path": path, "orig_name": "canvas.png", "meta": {"_type": "gradio.FileData"}}
-    value = {"background": file_data, "layers": [file_data], "composite": file_data, "id": None}
-    inputs = [value] + [None] * (len(dependency["inputs"]) - 1)
-    session = f"limits-{time.monotonic_ns()}"
-    body = {"data": inputs, "fn_index": fn_index, "session_hash": session, "trigger_id": sketchpad}
-    client.post("gradio_api/queue/join", json=body).raise_for_status()
-    with client.stream("GET", "gradio_api/queue/data", params={"session_hash": session}) as stream:
-        for line in stream.iter_lines():
-            if not line.startswith("data:"):
-                continue
-            message = json.loads(line.removeprefix("data:"))
-            if message.get("msg") == "process_completed":
-                seconds = time.perf_counter() - started
-                output = message.get("output", {})
-                if message.get("success"):
-                    return True, str(output.get("data", [""])[0]), seconds
-                return False, str(output.get("error")), seconds
-    raise AssertionError("the stream ended without an answer")
+    message = page_event(client, image)
+    seconds = time.perf_counter() - started
+    output = message.get("output", {})
+    if message.get("success"):
+        return True, str(output.get("data", [""])[0]), seconds
+    return False, str(output.get("error")), seconds
 
 
 def test_an_oversized_canvas_is_refused_before_decoding_and_drawing_goes_on(app):

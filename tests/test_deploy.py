@@ -1,19 +1,23 @@
-"""`python -m deploy.serve`: two replicas behind a real nginx classify, and SIGTERM stops them all."""
+"""`python -m deploy.serve`: two replicas behind a real nginx classify, a killed replica comes back, the app's
+flags reach the replicas, and SIGTERM stops them all while their logs stay."""
 
 from __future__ import annotations
 
 import os
 import re
 import signal
-import socket
 import subprocess
 import sys
 import time
+import urllib.error
+import urllib.request
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
 from gradio_client import Client, handle_file
 
+from deploy.processes import free_port
 from deploy.serve import find_nginx, render_config
 
 pytestmark = [
@@ -22,12 +26,6 @@ pytestmark = [
 ]
 
 REPOSITORY = Path(__file__).resolve().parent.parent
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def children_of(pid: int) -> list[int]:
@@ -63,29 +61,97 @@ def test_rendered_config_lists_every_replica_and_keeps_nginx_variables(tmp_path)
     assert f"pid {tmp_path}/nginx.pid;" in config
 
 
-def test_two_replicas_behind_nginx_classify_and_sigterm_stops_every_process(app_models_dir, tmp_path):
+def replica_pid(serve_pid: int, port: int) -> int | None:
+    """The app.py process listening on `port` among serve's children, from /proc."""
+    for pid in children_of(serve_pid):
+        try:
+            arguments = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+        except OSError:
+            continue
+        if b"app.py" in arguments and str(port).encode() in arguments and alive(pid):
+            return pid
+    return None
+
+
+def wait_for_line(log_path: Path, text: str, serve: subprocess.Popen, timeout_s: float) -> None:
+    deadline = time.monotonic() + timeout_s
+    while text not in log_path.read_text():
+        assert serve.poll() is None, log_path.read_text()[-3000:]
+        assert time.monotonic() < deadline, log_path.read_text()[-3000:]
+        time.sleep(0.25)
+
+
+def classify_through(url: str) -> int:
+    client = Client(url, verbose=False)
+    return client.predict(handle_file(str(REPOSITORY / "assets/examples/canvas_3.png")), api_name="/classify")["digit"]
+
+
+def assert_nginx_is_hardened(url: str) -> None:
+    """No version shown, basic security headers, and a file just over the app's limit gets the app's own
+    answer (JSON), not nginx's HTML 413."""
+    with urllib.request.urlopen(url, timeout=30) as response:
+        assert response.headers["Server"] == "nginx"
+        assert response.headers["X-Content-Type-Options"] == "nosniff"
+        assert response.headers["X-Frame-Options"] == "SAMEORIGIN"
+    boundary = "digitsboundary"
+    body = (f'--{boundary}\r\nContent-Disposition: form-data; name="files"; filename="big.png"\r\n\r\n').encode()
+    body += b"\0" * (20 * 2**20 + 1) + f"\r\n--{boundary}--\r\n".encode()
+    request = urllib.request.Request(
+        f"{url}gradio_api/upload", data=body, headers={"Content-Type": f"multipart/form-data; boundary={boundary}"}
+    )
+    with pytest.raises(urllib.error.HTTPError) as refused:
+        urllib.request.urlopen(request, timeout=60)
+    assert refused.value.code == 413
+    assert "<html>" not in refused.value.read().decode(errors="replace").lower()
+
+
+def assert_a_killed_replica_comes_back(serve: subprocess.Popen, log_path: Path, url: str) -> None:
+    """SIGKILL replica 0 while requests are in flight: started again and answering within 60 s; every
+    request after its return succeeds."""
+    listed = log_path.read_text().split("replica ports:")[1].split(";")[0]
+    ports = [int(found) for found in re.findall(r"\d+", listed)]
+    victim = replica_pid(serve.pid, ports[0])
+    assert victim is not None
+    with ThreadPoolExecutor(2) as load:
+        during = [load.submit(classify_through, url) for _ in range(6)]
+        os.kill(victim, signal.SIGKILL)
+        killed_at = time.monotonic()
+        wait_for_line(log_path, "replica 0 started again", serve, 60)
+        while True:  # answering on its own port again
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{ports[0]}/", timeout=2):
+                    break
+            except OSError:
+                assert time.monotonic() - killed_at < 60, log_path.read_text()[-3000:]
+                time.sleep(0.25)
+        assert time.monotonic() - killed_at < 60
+        for future in during:  # nginx sent the killed replica's requests to the other
+            future.result()
+        after = [load.submit(classify_through, url) for _ in range(10)]
+        assert [future.result() for future in after] == [3] * 10
+
+
+def test_two_replicas_behind_nginx_classify_survive_a_killed_replica_and_sigterm_stops_every_process(
+    app_models_dir, tmp_path
+):
     port = free_port()
     environment = {**os.environ, "DIGITS_MODELS_DIR": str(app_models_dir), "GRADIO_ANALYTICS_ENABLED": "False"}
     command = [sys.executable, "-m", "deploy.serve", "--replicas", "2", "--port", str(port)]
-    command += ["--data-dir", str(tmp_path / "data")]
+    command += ["--data-dir", str(tmp_path / "data"), "--log-dir", str(tmp_path / "logs")]
     log_path = tmp_path / "serve.log"
+    url = f"http://127.0.0.1:{port}/"
     with log_path.open("w") as log:
         serve = subprocess.Popen(command, cwd=REPOSITORY, env=environment, stdout=log, stderr=subprocess.STDOUT)
     started: list[int] = []
     try:
-        deadline = time.monotonic() + 240
-        while "Serving 2 replicas" not in log_path.read_text():
-            assert serve.poll() is None, log_path.read_text()[-3000:]
-            assert time.monotonic() < deadline, log_path.read_text()[-3000:]
-            time.sleep(0.5)
+        wait_for_line(log_path, "Serving 2 replicas", serve, 240)
         started = children_of(serve.pid)
-        # Two app.py replicas and nginx (master and its worker).
-        assert len(started) >= 4, started
-
-        client = Client(f"http://127.0.0.1:{port}/", verbose=False)
-        answer = client.predict(handle_file(str(REPOSITORY / "assets/examples/canvas_3.png")), api_name="/classify")
-        assert answer["digit"] == 3
+        assert len(started) >= 4, started  # two app.py replicas and nginx (master and its worker)
+        assert classify_through(url) == 3
         assert sorted(path.name for path in (tmp_path / "data").iterdir()) == ["replica-0", "replica-1"]
+
+        assert_nginx_is_hardened(url)
+        assert_a_killed_replica_comes_back(serve, log_path, url)
 
         serve.send_signal(signal.SIGTERM)
         assert serve.wait(timeout=60) == 0, log_path.read_text()[-3000:]
@@ -95,3 +161,20 @@ def test_two_replicas_behind_nginx_classify_and_sigterm_stops_every_process(app_
             serve.wait()
     time.sleep(0.5)
     assert [pid for pid in started if alive(pid)] == []
+    # The logs outlive the run: both replicas' (the killed one's first life included) and nginx's.
+    logs = sorted(path.name for path in (tmp_path / "logs").iterdir())
+    assert logs == ["nginx-access.log", "nginx-error.log", "replica-0.log", "replica-1.log"]
+    assert "GET / " in (tmp_path / "logs" / "nginx-access.log").read_text()
+
+
+def test_the_apps_flags_reach_every_replica_and_a_login_never_goes_on_the_command_line(tmp_path):
+    from deploy import serve
+
+    logins = tmp_path / "logins"
+    logins.write_text("teacher:secret\n")
+    arguments = serve.parse_arguments(["--mcp", "--no-corrections", "--auth-file", str(logins)])
+    flags = serve.app_flags(arguments)
+    assert flags == ("--no-corrections", "--mcp", "--auth-file", str(logins.resolve()))
+    assert "secret" not in " ".join(flags)
+    with pytest.raises(SystemExit):
+        serve.parse_arguments(["--auth-file", str(tmp_path / "missing")])

@@ -2,17 +2,18 @@
 
 from __future__ import annotations
 
+import copy
 import json
 import shutil
 
 import numpy as np
 import pytest
 
+from digit_data.mnist import load_mnist
 from digit_models import artifacts
 from digit_models.cnn import KerasDigitModel
 from digit_models.ensemble import EnsembleModel
 from digit_models.features import deskew
-from digit_models.mnist import load_mnist
 from digit_models.sklearn_model import SklearnDigitModel
 
 CHANCE = 0.10
@@ -188,3 +189,30 @@ def test_the_report_scores_every_model_on_other_writers_digits(quick_run):
         assert 0.10 < row["load_digits_accuracy"] <= 1.0, f"{row['key']} is at chance on load_digits"
         assert 0.10 < row["mfeat_development_accuracy"] <= 1.0, f"{row['key']} is at chance on the mfeat scans"
     assert "## Writers beyond MNIST" in (quick_run["reports"] / "REPORT.md").read_text()
+
+
+SPACE_FILE_LIMIT = 10 * 10**6
+"""A Hugging Face Space repository takes files up to 10 MB without a large-file store."""
+
+
+def test_every_committed_model_file_fits_a_space_and_the_models_stay_under_their_budget():
+    sizes = {path.name: path.stat().st_size for path in artifacts.MODELS_DIR.iterdir() if path.is_file()}
+    assert {name: size for name, size in sizes.items() if size >= SPACE_FILE_LIMIT} == {}
+    assert sum(sizes.values()) <= 40 * 2**20  # DESIGN.md: model artifacts committed, in total
+
+
+def test_a_knn_is_saved_with_half_precision_rows_and_loads_as_it_was_evaluated(quick_models, tmp_path):
+    import skops.io
+
+    pipeline = copy.deepcopy(quick_models["knn"].pipeline)  # saving rounds its rows: not the session's model
+    path = tmp_path / "knn.skops"
+    artifacts.save_sklearn(pipeline, path)
+    stored = skops.io.load(path, trusted=skops.io.get_untrusted_types(file=path))
+    assert stored.steps[-1][1]._fit_X.dtype == np.float16
+    reloaded = artifacts.load_sklearn(path)
+    assert reloaded.steps[-1][1]._fit_X.dtype == np.float32
+    np.testing.assert_array_equal(reloaded.steps[-1][1]._fit_X, pipeline.steps[-1][1]._fit_X)
+    images = np.random.default_rng(0).random((5, 28, 28), dtype=np.float32)
+    np.testing.assert_array_equal(
+        reloaded.predict_proba(images.reshape(5, -1)), pipeline.predict_proba(images.reshape(5, -1))
+    )

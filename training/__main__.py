@@ -1,6 +1,6 @@
 """`python -m training {all,knn,rf,sgd,cnn,ensemble,whole-digit,line-reader,report,...}`.
 
-Rebuilds models, reports and examples.
+Rebuilds models, reports and examples. Each step is one row of STEPS: what it does and how it runs.
 """
 
 from __future__ import annotations
@@ -8,7 +8,9 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from digit_models.artifacts import MODELS_DIR
 
@@ -16,36 +18,118 @@ REPORTS_DIR = MODELS_DIR.parent / "reports"
 QUICK_DIR = Path(__file__).resolve().parent.parent / ".cache" / "quick"
 
 
+@dataclasses.dataclass(frozen=True)
+class Step:
+    """One step of the command: its help, and `run(arguments, prepared)` -> {key: manifest entry or report}.
+
+    Steps that need no MNIST split (`prepared` is None for them) say so with needs_data=False.
+    """
+
+    help: str
+    run: Callable[[argparse.Namespace, Any], dict[str, dict[str, Any]]]
+    needs_data: bool = True
+
+
+def _sklearn(key: str) -> Callable[[argparse.Namespace, Any], dict[str, dict[str, Any]]]:
+    def run(arguments: argparse.Namespace, prepared: Any) -> dict[str, dict[str, Any]]:
+        from training import train
+
+        return {key: train.train_sklearn(key, prepared, arguments.models_dir, arguments.reports_dir)}
+
+    return run
+
+
+def _cnns(arguments: argparse.Namespace, prepared: Any) -> dict[str, dict[str, Any]]:
+    """Every CNN of the ensemble, one after the other; --cnn picks some of them."""
+    from training import train
+    from training.cnn import MEMBERS, member_config
+
+    entries = {}
+    for key in arguments.cnn or list(MEMBERS):
+        config = member_config(key, quick=arguments.quick)
+        if arguments.epochs:
+            config = dataclasses.replace(config, epochs=arguments.epochs)
+        entries[key] = train.train_cnn_model(prepared, arguments.models_dir, arguments.reports_dir, key, config)
+    return entries
+
+
+def _ensemble(arguments: argparse.Namespace, prepared: Any) -> dict[str, dict[str, Any]]:
+    from training import ensemble
+
+    return {"ensemble": ensemble.train_ensemble(prepared, arguments.models_dir)}
+
+
+def _personal(arguments: argparse.Namespace, prepared: Any) -> dict[str, dict[str, Any]]:
+    from training import personal_rule
+
+    return {"personal": personal_rule.main(prepared, arguments.models_dir, arguments.reports_dir)}
+
+
+def _whole_digit(arguments: argparse.Namespace, prepared: Any) -> dict[str, dict[str, Any]]:
+    from training import whole_digit
+
+    return {"whole-digit": whole_digit.train_whole_digit(prepared, arguments.models_dir)}
+
+
+def _line_reader(arguments: argparse.Namespace, prepared: Any) -> dict[str, dict[str, Any]]:
+    from training import line_reader
+
+    return {"line-reader": line_reader.train_line_reader(prepared, arguments.models_dir)}
+
+
+def _report(arguments: argparse.Namespace, prepared: Any) -> dict[str, dict[str, Any]]:
+    from training import report
+
+    return {"report": report.write_report(prepared, arguments.models_dir, arguments.reports_dir)}
+
+
+def _extras(arguments: argparse.Namespace, prepared: Any) -> dict[str, dict[str, Any]]:
+    from training import extras
+
+    return {"extras": extras.train_extras(prepared, arguments.models_dir, arguments.reports_dir)}
+
+
+def _knn_indices(arguments: argparse.Namespace, prepared: Any) -> dict[str, dict[str, Any]]:
+    from training import neighbours
+
+    neighbours.main(arguments.data, arguments.models_dir, quick=arguments.quick)
+    return {}
+
+
+def _corrections(arguments: argparse.Namespace, prepared: Any) -> dict[str, dict[str, Any]]:
+    from training import corrections
+
+    status = corrections.main(arguments.models_dir, arguments.reports_dir, arguments.data_dir or ())
+    if status:
+        raise SystemExit(status)
+    return {}
+
+
+STEPS: dict[str, Step] = {
+    "knn": Step("K-nearest neighbours: GridSearchCV, refit with and without shifts", _sklearn("knn")),
+    "rf": Step("random forest: GridSearchCV, refit with and without shifts", _sklearn("rf")),
+    "sgd": Step("linear SGD classifier: GridSearchCV, refit with and without shifts", _sklearn("sgd")),
+    "cnn": Step("the ensemble's CNNs (training/cnn.py MEMBERS; --cnn KEY for some, --epochs N)", _cnns),
+    "ensemble": Step("the ensemble's weights, learned on validation images and their re-drawn copies", _ensemble),
+    "personal": Step("how a person's examples tilt the answers (validation digits only)", _personal),
+    "whole-digit": Step("the check that tells the number segmentation whether a crop is one digit", _whole_digit),
+    "line-reader": Step("the network that reads a group of touching digits whole (CTC)", _line_reader),
+    "report": Step("REPORT.md, metrics.json and the figures in the reports folder", _report),
+    "knn-indices": Step("map an already trained KNN's rows to MNIST training indices", _knn_indices, False),
+    "corrections": Step("score every model on the app's corrections and export them", _corrections, False),
+    "extras": Step("(not in 'all') a report-only decision tree and XGBoost", _extras),
+}
+ALL = ("knn", "rf", "sgd", "cnn", "ensemble", "personal", "whole-digit", "line-reader", "report")
+"""What 'all' runs, in order: the four models, the ensemble, the personal rule, the number networks, the report."""
+
+
 def parse_arguments(argv: list[str] | None = None) -> argparse.Namespace:
+    steps = "; ".join(f"'{name}': {step.help}" for name, step in STEPS.items())
     parser = argparse.ArgumentParser(
         prog="python -m training",
         description="Train the digit models on MNIST, learn the ensemble and write the reports.",
     )
-    parser.add_argument(
-        "step",
-        choices=[
-            "all",
-            "knn",
-            "rf",
-            "sgd",
-            "cnn",
-            "ensemble",
-            "personal",
-            "whole-digit",
-            "line-reader",
-            "report",
-            "knn-indices",
-            "corrections",
-            "extras",
-        ],
-        help="'all' trains the four models, the ensemble, the whole-digit check and the line reader, then "
-        "writes the report; 'whole-digit' trains only the check that tells the number segmentation whether a "
-        "crop is one digit; 'line-reader' only the network that reads a group of touching digits whole; "
-        "'knn-indices' maps an already trained KNN's rows to MNIST training indices; "
-        "'personal' chooses how a person's examples tilt the answers (validation digits only); "
-        "'corrections' scores every model on the corrections people made in the app and exports them; "
-        "'extras' (separate, not in 'all') adds a report-only decision tree and XGBoost to the report",
-    )
+    parser.add_argument("step", choices=["all", *STEPS], help=f"'all': {', '.join(ALL)}; {steps}")
     parser.add_argument(
         "--data",
         metavar="PATH",
@@ -64,17 +148,14 @@ def parse_arguments(argv: list[str] | None = None) -> argparse.Namespace:
     )
     parser.add_argument("--epochs", type=int, help="CNN epochs (default: each CNN's own, training/cnn.py MEMBERS)")
     parser.add_argument(
-        "--cnn",
-        action="append",
-        metavar="KEY",
-        help="with the step 'cnn': train only this CNN of training/cnn.py MEMBERS (cnn, cnn_2, ...; repeatable)",
+        "--cnn", action="append", metavar="KEY", help="with 'cnn': train only this CNN of MEMBERS (repeatable)"
     )
     parser.add_argument(
         "--data-dir",
         action="append",
         type=Path,
         metavar="FOLDER",
-        help="with the step 'corrections': an app data folder to read (default $DIGITS_DATA_DIR or .data); "
+        help="with 'corrections': an app data folder to read (default $DIGITS_DATA_DIR or .data); "
         "repeat it to merge the databases of several replicas",
     )
     arguments = parser.parse_args(argv)
@@ -84,81 +165,37 @@ def parse_arguments(argv: list[str] | None = None) -> argparse.Namespace:
     return arguments
 
 
-def main(argv: list[str] | None = None) -> int:
-    arguments = parse_arguments(argv)
-    if arguments.step == "knn-indices":
-        from training import neighbours
-
-        neighbours.main(arguments.data, arguments.models_dir, quick=arguments.quick)
-        return 0
-    if arguments.step == "corrections":
-        from training import corrections
-
-        return corrections.main(arguments.models_dir, arguments.reports_dir, arguments.data_dir or ())
-    from training import train
-
-    started = time.perf_counter()
-    prepared = train.prepare(arguments.data, quick=arguments.quick)
-    steps = (
-        ["knn", "rf", "sgd", "cnn", "ensemble", "personal", "whole-digit", "line-reader", "report"]
-        if arguments.step == "all"
-        else [arguments.step]
-    )
-    summary = {}
-    for step in steps:
-        step_started = time.perf_counter()
-        if step in ("knn", "rf", "sgd"):
-            entry = train.train_sklearn(step, prepared, arguments.models_dir, arguments.reports_dir)
-        elif step == "cnn":
-            from training.cnn import MEMBERS, member_config
-
-            # Every CNN of the ensemble, one after the other; --cnn picks some of them.
-            for key in arguments.cnn or list(MEMBERS):
-                key_started = time.perf_counter()
-                config = member_config(key, quick=arguments.quick)
-                if arguments.epochs:
-                    config = dataclasses.replace(config, epochs=arguments.epochs)
-                entry = train.train_cnn_model(prepared, arguments.models_dir, arguments.reports_dir, key, config)
-                summary[key] = (entry, time.perf_counter() - key_started)
-            continue
-        elif step == "ensemble":
-            from training import ensemble
-
-            entry = ensemble.train_ensemble(prepared, arguments.models_dir)
-        elif step == "personal":
-            from training import personal_rule
-
-            entry = personal_rule.main(prepared, arguments.models_dir, arguments.reports_dir)
-        elif step == "whole-digit":
-            from training import whole_digit
-
-            entry = whole_digit.train_whole_digit(prepared, arguments.models_dir)
-        elif step == "line-reader":
-            from training import line_reader
-
-            entry = line_reader.train_line_reader(prepared, arguments.models_dir)
-        elif step == "extras":
-            from training import extras
-
-            entry = extras.train_extras(prepared, arguments.models_dir, arguments.reports_dir)
-        else:
-            from training import report
-
-            entry = report.write_report(prepared, arguments.models_dir, arguments.reports_dir)
-        summary[step] = (entry, time.perf_counter() - step_started)
-
+def print_summary(summary: dict[str, tuple[dict[str, Any], float]], arguments: argparse.Namespace, seconds: float):
     print("\nsummary")
-    for step, (entry, seconds) in summary.items():
+    for name, (entry, step_seconds) in summary.items():
         scores = (
             f"test accuracy {entry['test_accuracy']:.2%}, log loss {entry['test_log_loss']:.4f}"
             if "test_accuracy" in entry
             else ""
         )
-        print(f"  {step:9s} {seconds:7.0f} s  {scores}")
-    print(
-        f"  total     {time.perf_counter() - started:7.0f} s; "
-        f"artifacts in {arguments.models_dir}, reports in {arguments.reports_dir}"
-    )
+        print(f"  {name:9s} {step_seconds:7.0f} s  {scores}")
+    print(f"  total     {seconds:7.0f} s; artifacts in {arguments.models_dir}, reports in {arguments.reports_dir}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    arguments = parse_arguments(argv)
+    names = ALL if arguments.step == "all" else (arguments.step,)
+    if not any(STEPS[name].needs_data for name in names):
+        for name in names:
+            STEPS[name].run(arguments, None)
+        return 0
+    from training import train
+
+    started = time.perf_counter()
+    prepared = train.prepare(arguments.data, quick=arguments.quick)
+    summary: dict[str, tuple[dict[str, Any], float]] = {}
+    for name in names:
+        step_started = time.perf_counter()
+        entries = STEPS[name].run(arguments, prepared)
+        seconds = time.perf_counter() - step_started
+        # Several entries from one step (the CNNs): each with the time of the whole step shared out.
+        summary.update({key: (entry, seconds / len(entries)) for key, entry in entries.items()})
+    print_summary(summary, arguments, time.perf_counter() - started)
     return 0
 
 

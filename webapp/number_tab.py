@@ -108,7 +108,8 @@ class NumberReader:
         result = reading.answer
         if result["number"] is None:
             return _prompt_html(prompt, result["message"]), None, []
-        picture = annotate(_display_image(source), result["digits"])
+        shown, scale = _display_image(source)
+        picture = annotate(shown, result["digits"], scale)
         gallery = [
             (rendering.enlarge(image), digit_caption(digit))
             for image, digit in zip(reading.images, result["digits"], strict=True)
@@ -153,16 +154,17 @@ def digit_caption(digit: Mapping[str, Any]) -> str:
     return f"{doubt}{digit['digit']} ({digit['confidence']:.0%}) — {members}"
 
 
-def annotate(image: Image.Image, digits: list[Mapping[str, Any]]) -> np.ndarray:
+def annotate(image: Image.Image, digits: list[Mapping[str, Any]], scale: float = 1.0) -> np.ndarray:
     """The input with a box and the digit over each digit found: uint8 RGB (H, W, 3).
 
-    Boxes are in the input's pixels (as in the JSON); sure digits green, doubted ones amber.
+    Boxes are in the input's pixels (as in the JSON), times `scale` for a reduced copy of the input;
+    sure digits green, doubted ones amber.
     """
     picture = image.convert("RGB")
     draw = ImageDraw.Draw(picture)
     line = max(2, round(max(picture.size) / 300))
     for digit in digits:
-        left, top, right, bottom = digit["box"]
+        left, top, right, bottom = (round(scale * value) for value in digit["box"])
         colour = UNSURE_COLOUR if rendering.is_unsure(digit) else SURE_COLOUR
         draw.rectangle([left, top, right - 1, bottom - 1], outline=colour, width=line)
         size = max(12, round(0.3 * (bottom - top)))
@@ -174,18 +176,37 @@ def annotate(image: Image.Image, digits: list[Mapping[str, Any]]) -> np.ndarray:
     return np.asarray(picture)
 
 
-def _display_image(source: Any) -> Image.Image:
-    """The input as the person sees it, on white, EXIF rotation applied: what the boxes are drawn on."""
+DISPLAY_SIDE = 1200
+"""Longest side of the picture the boxes are drawn on: a screen's worth, whatever the upload's resolution."""
+
+
+def _display_image(source: Any) -> tuple[Image.Image, float]:
+    """The input as the person sees it, on white, EXIF rotation applied, reduced to DISPLAY_SIDE at most:
+    what the boxes are drawn on, and its size over the input's (the boxes' scale).
+
+    A JPEG is decoded at a reduced scale from the start (`Image.draft`), never at full resolution.
+    """
     if isinstance(source, Mapping):
         source = source.get("composite") if source.get("composite") is not None else source.get("background")
     image = Image.fromarray(np.asarray(source)) if isinstance(source, np.ndarray) else source
     if not isinstance(image, Image.Image):
-        image = ImageOps.exif_transpose(Image.open(image))
+        image = Image.open(image)
+    full = image.size
+    if (image.getexif().get(ORIENTATION_TAG) or 1) in SWAPPED_ORIENTATIONS:
+        full = full[::-1]
+    image.draft("RGB", (DISPLAY_SIDE, DISPLAY_SIDE))  # JPEG only: decode at 1/2, 1/4 or 1/8 of full size
+    image = ImageOps.exif_transpose(image)
+    image.thumbnail((DISPLAY_SIDE, DISPLAY_SIDE))
     if image.mode in ("RGBA", "LA", "P"):
         image = image.convert("RGBA")
         white = Image.new("RGBA", image.size, (255, 255, 255, 255))
         image = Image.alpha_composite(white, image)
-    return image.convert("RGB")
+    return image.convert("RGB"), image.size[0] / full[0]
+
+
+ORIENTATION_TAG = 0x0112
+SWAPPED_ORIENTATIONS = (5, 6, 7, 8)
+"""EXIF orientations that turn the picture a quarter: its width and height swap."""
 
 
 def _prompt_html(prompt: str, message: str = "") -> str:

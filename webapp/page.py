@@ -10,15 +10,16 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import gradio as gr
+from starlette.middleware import Middleware
 
 from digit_models.names import DISPLAY_NAMES, MEMBER_KEYS
 from digit_models.personal import PersonalExamples
 from preprocessing import loading
-from webapp import corrections_view, models_tab
+from webapp import access, api_sessions, corrections_view, http_api, models_tab, uploads
 from webapp.canvas import drawing_canvas
 from webapp.feedback import WHY_PROMPT, Feedback
 from webapp.handlers import Presenter, example_paths
-from webapp.number_tab import build_number_tab
+from webapp.number_tab import NumberReader, build_number_tab
 from webapp.rendering import DRAW_PROMPT, empty_outputs
 
 STATIC = Path(__file__).resolve().parent / "static"
@@ -32,8 +33,15 @@ QUEUE_SIZE = 64
 # Gradio keeps each session's state (about 125 KB for this page) and opens a session for every
 # API call that sends no session hash: bounded, the oldest unused go first (Gradio keeps 10,000).
 SESSION_CAPACITY = 2000
-# Uploaded and generated files leave Gradio's cache after an hour: (check every, older than) seconds.
-CACHE_LIFETIME = (3600, 3600)
+# Gradio's own schedule for the copies its components make, (check every, older than) seconds; the
+# uploads themselves are swept by webapp.uploads on the same lifetime.
+CACHE_LIFETIME = (max(1, min(60, uploads.LIFETIME_S)), uploads.LIFETIME_S)
+UNGUARDED_PATHS = ("/gradio_api/mcp", http_api.PREFIX + "/", "/openapi.json")
+"""Paths Gradio's login check does not cover (the MCP server it mounts, the app's own HTTP API and its
+OpenAPI description): `access.RequireLogin` guards them."""
+API_DOCS = http_api.DOCS_URL
+STATELESS_CALLS = tuple(f"/gradio_api/call/{name}" for name in ("classify", "explain", "read_number"))
+"""The page's API endpoints that keep no session state (webapp.api_sessions shares one session for them)."""
 CANVAS_SIDE = 600
 PEN_RADIUS = 20  # Thick enough that a digit drawn across the canvas looks like MNIST's 2-3 px strokes.
 
@@ -105,47 +113,9 @@ def digit_tab(presenter: Presenter, feedback: Feedback, folders: Folders) -> Non
     """
     with gr.Row(elem_id="digit-layout"):
         with gr.Column(elem_id="answer-area", min_width=0), gr.Row(elem_id="answer-bar", equal_height=True):
-            with gr.Column(scale=3, min_width=0):
-                verdict = gr.HTML(empty_outputs(DRAW_PROMPT).verdict, elem_id="verdict")
-            with gr.Column(scale=2, min_width=0):
-                model_view = gr.Image(
-                    label="What the models see (28×28)",
-                    elem_id="model-view",
-                    format="png",
-                    interactive=False,
-                    buttons=[],
-                    height=180,
-                )
+            verdict, model_view = answer_bar()
         with gr.Column(elem_id="input-area", min_width=0):
-            with gr.Tab("Draw"):
-                sketchpad = drawing_canvas(
-                    elem_id="sketchpad",
-                    label="Draw one digit, large",
-                    canvas_size=(CANVAS_SIDE, CANVAS_SIDE),
-                    pen_radius=PEN_RADIUS,
-                    height=CANVAS_SIDE + 80,
-                )
-            with gr.Tab("Upload or photograph"):
-                upload = gr.Image(
-                    elem_id="upload",
-                    label="A photo, scan or image of one digit",
-                    sources=["upload", "webcam", "clipboard"],
-                    # The path goes to preprocessing untouched: it applies EXIF rotation and
-                    # composites transparency onto white, which Gradio's conversion would not.
-                    type="filepath",
-                    image_mode=None,
-                    height=420,
-                )
-                examples = example_paths(folders.examples)
-                if examples:
-                    gr.Examples(
-                        examples=examples,
-                        inputs=upload,
-                        label="Examples: drawings and photos, some hard (click one)",
-                        examples_per_page=16,
-                    )
-            random_digit = gr.Button("Random MNIST test digit", variant="secondary")
-            note = gr.Markdown()
+            sketchpad, upload, random_digit, note = input_area(folders)
         with gr.Column(elem_id="details-area", min_width=0):
             with gr.Row():
                 labels = [gr.Label(label=DISPLAY_NAMES[key], num_top_classes=3, min_width=110) for key in MEMBER_KEYS]
@@ -176,10 +146,68 @@ def digit_tab(presenter: Presenter, feedback: Feedback, folders: Folders) -> Non
     why_button.click(
         feedback.explain, current, why_outputs, api_name="why", api_visibility="private", concurrency_id="why"
     )
-    if not correction_buttons:
-        return
-    message, gallery, summary, personal_note, forget_button = correction_outputs
-    for digit, button in enumerate(correction_buttons):
+    if correction_buttons:
+        wire_corrections(feedback, correction_buttons, correction_outputs, [current, examples, mine])
+
+
+def answer_bar() -> tuple[gr.HTML, gr.Image]:
+    """The ensemble's verdict and the 28x28 the models saw, side by side."""
+    with gr.Column(scale=3, min_width=0):
+        verdict = gr.HTML(empty_outputs(DRAW_PROMPT).verdict, elem_id="verdict")
+    with gr.Column(scale=2, min_width=0):
+        model_view = gr.Image(
+            label="What the models see (28×28)",
+            elem_id="model-view",
+            format="png",
+            interactive=False,
+            buttons=[],
+            height=180,
+        )
+    return verdict, model_view
+
+
+def input_area(folders: Folders) -> tuple[gr.Sketchpad, gr.Image, gr.Button, gr.Markdown]:
+    """The canvas and the upload (with its examples) as two tabs, the random digit button and its note."""
+    with gr.Tab("Draw"):
+        sketchpad = drawing_canvas(
+            elem_id="sketchpad",
+            label="Draw one digit, large",
+            canvas_size=(CANVAS_SIDE, CANVAS_SIDE),
+            pen_radius=PEN_RADIUS,
+            height=CANVAS_SIDE + 80,
+        )
+    with gr.Tab("Upload or photograph"):
+        upload = gr.Image(
+            elem_id="upload",
+            label="A photo, scan or image of one digit",
+            sources=["upload", "webcam", "clipboard"],
+            # The path goes to preprocessing untouched: it applies EXIF rotation and
+            # composites transparency onto white, which Gradio's conversion would not.
+            type="filepath",
+            image_mode=None,
+            height=420,
+        )
+        examples = example_paths(folders.examples)
+        if examples:
+            gr.Examples(
+                examples=examples,
+                inputs=upload,
+                label="Examples: drawings and photos, some hard (click one)",
+                examples_per_page=16,
+            )
+    random_digit = gr.Button("Random MNIST test digit", variant="secondary")
+    note = gr.Markdown()
+    return sketchpad, upload, random_digit, note
+
+
+def wire_corrections(feedback: Feedback, buttons: list[gr.Button], outputs: list, states: list[gr.State]) -> None:
+    """Each "I meant d" button stores the correction and learns the digit; "Forget my digits" forgets them.
+
+    states: [current answer, this session's examples, this session's corrections].
+    """
+    message, gallery, summary, personal_note, forget_button = outputs
+    current, examples, mine = states
+    for digit, button in enumerate(buttons):
         button.click(
             lambda state, known, corrected, meant=digit: feedback.correct(meant, state, known, corrected),
             [current, examples, mine],
@@ -216,9 +244,11 @@ def corrections_panel(enabled: bool) -> tuple[list[gr.Button], list]:
             gr.Markdown(f"**{corrections_view.PROMPT}**")
             buttons = [gr.Button(label, size="sm", min_width=28) for label in corrections_view.BUTTON_LABELS]
         message = gr.Markdown(
-            "A click keeps, on this server, the 28×28 image the models saw (never your upload), the digit you "
-            "meant, each model's answer, the time and the app version, with nothing that tells who you are. "
-            "*Your corrections* lists only this tab's.",
+            "A click keeps, on this server until its operator deletes it, the 28×28 image the models saw "
+            "(never your upload), the digit you meant, each model's answer, the time and the app version, with "
+            "nothing that tells who you are. *Your corrections* lists only this tab's. What you draw or upload "
+            f"leaves the server's temporary files within {uploads.LIFETIME_S // 60 or 1} minutes; the digits this "
+            "tab learnt from you are forgotten when you close it.",
             elem_id="correction-message",
         )
         with gr.Row(elem_id="personal", equal_height=True):
@@ -228,6 +258,20 @@ def corrections_panel(enabled: bool) -> tuple[list[gr.Button], list]:
             summary = gr.Markdown(corrections_view.EMPTY_GALLERY)
             gallery = gr.Gallery(columns=4, height="auto", allow_preview=False, elem_id="corrections-gallery")
     return buttons, [message, gallery, summary, note, forget]
+
+
+def app_options(presenter: Presenter, feedback: Feedback, logins: access.Logins | None) -> dict:
+    """Options for the FastAPI app Gradio builds (`launch(app_kwargs=...)`): with a login, the same check on
+    the doors Gradio's own does not guard; sessionless calls of the stateless endpoints share one session
+    (webapp.api_sessions); the one-round-trip HTTP API's routes (before Gradio's own) and its docs page."""
+    guard = [Middleware(access.RequireLogin, logins=logins, prefixes=UNGUARDED_PATHS)] if logins else []
+    shared = [Middleware(api_sessions.ShareSessionlessCalls, paths=STATELESS_CALLS)]
+    return {"middleware": guard + shared, "routes": http_routes(presenter, feedback), "docs_url": API_DOCS}
+
+
+def http_routes(presenter: Presenter, feedback: Feedback) -> list:
+    """The one-round-trip HTTP API (webapp.http_api) over the same handlers as the page's endpoints."""
+    return http_api.routes(presenter.classify, feedback.explain_file, NumberReader(presenter.models).read_number)
 
 
 def api_endpoints(presenter: Presenter, feedback: Feedback) -> None:

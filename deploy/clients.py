@@ -1,0 +1,85 @@
+"""Talking to a running app over HTTP as its callers do: the page's own drawing event, and the API calls.
+
+Shared by the tests that hold the app to its limits and by bench/request_cost.py; imports nothing of the
+project, like the rest of `deploy`.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from typing import Any
+
+import httpx
+
+_CONFIGS: dict[tuple[int, str], dict] = {}
+"""The page's configuration per client and address, fetched on its first page event."""
+
+
+class CallError(Exception):
+    """The app answered with an error event or an unexpected status."""
+
+
+def page_event(client: httpx.Client, image: bytes, elem_id: str = "sketchpad", session: str | None = None) -> dict:
+    """A drawing as the page sends it: upload the PNG, then the canvas's change event through the queue
+    (`/gradio_api/queue/join`, answer read from `/gradio_api/queue/data`).
+
+    Returns Gradio's `process_completed` message ({"success", "output": {"data" or "error"}}). The page's
+    configuration is fetched once per client, as a browser tab does when it opens the page.
+    """
+    key = (id(client), str(client.base_url))
+    if key not in _CONFIGS:
+        _CONFIGS[key] = client.get("config").json()
+    config = _CONFIGS[key]
+    canvas = next(c["id"] for c in config["components"] if c.get("props", {}).get("elem_id") == elem_id)
+    fn_index, dependency = next(
+        (index, d)
+        for index, d in enumerate(config["dependencies"])
+        if [canvas, "change"] in [list(target) for target in d["targets"]]
+    )
+    path = client.post("gradio_api/upload", files={"files": ("canvas.png", image, "image/png")}).json()[0]
+    file_data = {"path": path, "orig_name": "canvas.png", "meta": {"_type": "gradio.FileData"}}
+    value = {"background": file_data, "layers": [file_data], "composite": file_data, "id": None}
+    inputs = [value] + [None] * (len(dependency["inputs"]) - 1)
+    session = session or f"page-{time.monotonic_ns()}"
+    body = {"data": inputs, "fn_index": fn_index, "session_hash": session, "trigger_id": canvas}
+    client.post("gradio_api/queue/join", json=body).raise_for_status()
+    with client.stream("GET", "gradio_api/queue/data", params={"session_hash": session}) as stream:
+        for line in stream.iter_lines():
+            if line.startswith("data:"):
+                message = json.loads(line.removeprefix("data:"))
+                if message.get("msg") == "process_completed":
+                    return message
+    raise CallError("the stream ended without an answer")
+
+
+def gradio_call(client: httpx.Client, api_name: str, image: bytes, name: str, session: str | None = None) -> Any:
+    """`POST /gradio_api/upload`, `POST /gradio_api/call/<api_name>`, then its event stream: the answer.
+
+    session: Gradio's session hash, as a browser tab sends one for all its calls; None as curl does.
+    """
+    path = client.post("gradio_api/upload", files={"files": (name, image)}).json()[0]
+    payload = {"data": [{"path": path, "orig_name": name, "meta": {"_type": "gradio.FileData"}}]}
+    if session is not None:
+        payload["session_hash"] = session
+    response = client.post(f"gradio_api/call/{api_name}", json=payload)
+    response.raise_for_status()
+    event = None
+    with client.stream("GET", f"gradio_api/call/{api_name}/{response.json()['event_id']}") as stream:
+        for line in stream.iter_lines():
+            if line.startswith("event:"):
+                event = line.removeprefix("event:").strip()
+            elif line.startswith("data:") and event in ("complete", "error"):
+                data = json.loads(line.removeprefix("data:").strip() or "null")
+                if event == "error":
+                    raise CallError(f"error event: {data}")
+                return data[0]
+    raise CallError("the event stream ended without a result")
+
+
+def api_call(client: httpx.Client, route: str, image: bytes, name: str) -> Any:
+    """`POST /api/<route>` with the image as the form field `file`: the answer, in one round trip."""
+    response = client.post(f"api/{route}", files={"file": (name, image)})
+    if response.status_code != 200:
+        raise CallError(f"{response.status_code}: {response.text[:200]}")
+    return response.json()

@@ -1,0 +1,91 @@
+"""One round trip for programs: `POST /api/classify`, `/api/explain` and `/api/read_number`.
+
+Each takes the image as the multipart form field `file` and answers DESIGN.md's JSON object (without
+`path`) in the response itself: no upload step, no event id, no event stream, no Gradio session, so a
+call costs little more than its models. The page's limits hold (the same byte limit before anything is
+read, the same pixel limits before decoding, in `preprocessing`), errors answer HTTP 400 or 413 with
+`{"error": "<reason a person understands>"}`, and with a login configured `access.RequireLogin` asks
+for it here too. The routes are FastAPI's, so the server's OpenAPI page (/api/docs) documents them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Annotated, Any
+
+import gradio as gr
+from fastapi import APIRouter, File, Request, UploadFile
+from fastapi.responses import JSONResponse
+from starlette.concurrency import run_in_threadpool
+from starlette.routing import BaseRoute
+
+from preprocessing import MAX_INPUT_BYTES
+
+ImageFile = Annotated[UploadFile, File(description="the image file (PNG, JPEG, WebP, ...)")]
+PREFIX = "/api"
+DOCS_URL = "/api/docs"
+ERRORS: dict[int | str, dict[str, Any]] = {
+    400: {"description": 'not an image this app can read, or no file: {"error": reason}'},
+    413: {"description": 'larger than the app\'s limit: {"error": reason}'},
+}
+
+
+class RequestError(Exception):
+    """A request this API refuses, with its HTTP status and the reason for the person."""
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+
+
+async def image_bytes(request: Request, file: UploadFile) -> bytes:
+    """The uploaded file's bytes, refused by size before they are read whole (and before decoding)."""
+    declared = int(request.headers.get("content-length") or 0)
+    if declared > MAX_INPUT_BYTES + 64 * 1024:  # the file and its multipart envelope
+        raise RequestError(
+            413, f"the request is {declared / 2**20:.1f} MiB; the limit is {MAX_INPUT_BYTES // 2**20} MiB"
+        )
+    data = await file.read(MAX_INPUT_BYTES + 1)
+    if len(data) > MAX_INPUT_BYTES:
+        raise RequestError(413, f"the file is over the {MAX_INPUT_BYTES // 2**20} MiB limit")
+    if not data:
+        raise RequestError(400, "the file is empty: send one image (PNG, JPEG, WebP, ...)")
+    return data
+
+
+def answer_with(handler: Callable[[Any], dict[str, Any]], data: bytes) -> dict[str, Any]:
+    """Run a page handler on the image bytes; its gr.Error (an unreadable image) becomes a 400."""
+    try:
+        return handler(data)
+    except gr.Error as error:
+        raise RequestError(400, str(error.message)) from error
+
+
+def router(classify: Callable, explain: Callable, read_number: Callable) -> APIRouter:
+    """The three routes over the page's own handlers (webapp.handlers, webapp.feedback, webapp.number_tab).
+
+    Handlers take image bytes like the file paths Gradio hands them; the models behind them batch
+    concurrent callers (webapp.batching), whichever door the call came in by.
+    """
+    api = APIRouter(prefix=PREFIX, tags=["digits"], responses=ERRORS)
+
+    def route(name: str, handler: Callable, summary: str) -> None:
+        async def endpoint(request: Request, file: ImageFile) -> Any:
+            try:
+                data = await image_bytes(request, file)
+                return await run_in_threadpool(answer_with, handler, data)
+            except RequestError as error:
+                return JSONResponse({"error": error.message}, status_code=error.status)
+
+        api.add_api_route(f"/{name}", endpoint, methods=["POST"], summary=summary, description=handler.__doc__)
+
+    route("classify", classify, "Read one handwritten digit: every model's probabilities and the ensemble's digit")
+    route("explain", explain, "Why each model reads the digit as it does: neighbours and saliency maps")
+    route("read_number", read_number, "Read a whole number: the digits left to right, each with its models' answers")
+    return api
+
+
+def routes(classify: Callable, explain: Callable, read_number: Callable) -> list[BaseRoute]:
+    """The routes to hand FastAPI at construction (`launch(app_kwargs={"routes": ...})`): before Gradio's own."""
+    return list(router(classify, explain, read_number).routes)
