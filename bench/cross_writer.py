@@ -120,6 +120,7 @@ def personal_curve(models, side: int) -> dict:
         "what": "one writer's examples taken from the development half, scored on the rest of it",
         "temperature": personal.TEMPERATURE,
         "strength": personal.STRENGTH,
+        "sharpness": personal.SHARPNESS,
         "rows": rows,
     }
 
@@ -140,10 +141,8 @@ def personal_guard(models, side: int) -> dict:
     features = personal.normalised_features(models["cnn"], images)
 
     def accuracy_with(examples: PersonalExamples) -> float:
-        found = personal.evidence(
-            features, personal.normalised_features(models["cnn"], examples.images), examples.labels
-        )
-        return float(np.mean(personal.tilt(plain, found).argmax(axis=1) == labels))
+        adapted = personal.adapt_features(plain, features, examples, models["cnn"])
+        return float(np.mean(adapted.argmax(axis=1) == labels))
 
     scans, scan_labels = writers.mfeat_development_inputs(side)
     inputs, _, _ = cross_writer.preprocess(scans)

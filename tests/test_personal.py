@@ -98,6 +98,25 @@ def test_one_mislabelled_example_does_not_take_over(models, mnist_test, index):
     assert before - after <= 0.003, (before, after)
 
 
+def test_a_mislabelled_ordinary_digit_reaches_less_far_than_an_unusual_style(models, scans, mnist_test):
+    """The guard: an example counts only closer than the nearest MNIST digit of another digit is to it.
+    An ordinary 3 called a 4 has MNIST 3s close by; a scanned 1 with a flag and a base has no MNIST
+    digit of another kind nearly as close."""
+    images, labels = mnist_test
+    pranks = PersonalExamples(images[:20], (labels[:20] + 1) % 10)
+    scan_images, scan_labels = scans
+    ones = PersonalExamples(scan_images[scan_labels == 1][:20], np.ones(20, dtype=np.int64))
+    (_, prank_reach), (_, style_reach) = pranks.features(models["cnn"]), ones.features(models["cnn"])
+    assert np.median(prank_reach) > np.median(style_reach) + 0.05, (np.median(prank_reach), np.median(style_reach))
+    # A near-copy of the mislabelled digit is within its reach; the digit's own MNIST neighbours are not.
+    query = personal.normalised_features(models["cnn"], np.roll(images[:1], 1, axis=2))
+    far = personal.normalised_features(models["cnn"], images[20:200][labels[20:200] == labels[0]])
+    features, reaches = pranks.features(models["cnn"])
+    near = personal.evidence(query, features[:1], pranks.labels[:1], reaches=reaches[:1])
+    others = personal.evidence(far, features[:1], pranks.labels[:1], reaches=reaches[:1])
+    assert near.max() > 10 * np.median(others.max(axis=1))
+
+
 def test_the_same_drawing_corrected_once_is_read_as_corrected(models, scans):
     """A person redraws what they corrected: one example at (nearly) the same place in feature space wins."""
     images, labels = scans

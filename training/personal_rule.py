@@ -10,13 +10,15 @@ pens, low resolution, warps). For every (temperature, strength) of the grid:
 - guard: the plain validation digits' accuracy with 30 examples of another writer loaded, and with
   one mislabelled example (each of 30 validation digits given a wrong digit in turn, the mean and
   the worst loss).
-The chosen rule has the best mean gain at 3 examples per digit among those whose worst single
+Each example counts only within its reach (digit_models.personal), measured against MNIST training
+digits. The chosen rule has the best mean gain at 3 examples per digit among those whose worst single
 mislabelled example and whose other writer's 30 examples each cost the plain digits at most
 GUARD_POINTS. Test digits and the cross-writer sets play no part.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import json
 import time
@@ -24,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from scipy import ndimage
 
 from digit_models import personal
 from digit_models.artifacts import load_models
@@ -31,17 +34,48 @@ from digit_models.classify import predict_all
 from training import augmentation
 from training.train import Prepared, log
 
-WRITERS = (
-    ("strokes", "scan"),
-    ("strokes", "pen"),
-    ("strokes", "low_resolution"),
-    ("scan",),
-    ("warp", "pen"),
-)
-"""Each simulated writer's styles (training.augmentation), one per slice of the validation digits."""
 
-TEMPERATURES = (0.01, 0.02, 0.05, 0.1)
-STRENGTHS = (2.0, 4.0, 6.0, 8.0, 12.0)
+@dataclasses.dataclass(frozen=True)
+class Hand:
+    """A writer's consistent distortion of every digit, about the 28x28 frame's centre: slant (x moves by
+    shear times the height above the centre), tilt in degrees (anticlockwise), width as a factor."""
+
+    shear: float = 0.0
+    degrees: float = 0.0
+    width: float = 1.0
+
+    def apply(self, images: np.ndarray) -> np.ndarray:
+        """float32 (n, 28, 28) -> the same digits in this hand, float32 (n, 28, 28) in [0, 1]."""
+        angle = np.deg2rad(self.degrees)
+        rotation = np.array([[np.cos(angle), np.sin(angle)], [-np.sin(angle), np.cos(angle)]])
+        # Output (row, column) -> input (row, column): the inverse of scale, then shear, then rotation.
+        forward = rotation @ np.array([[1.0, 0.0], [-self.shear, 1.0]]) @ np.diag([1.0, self.width])
+        inverse = np.linalg.inv(forward)
+        centre = np.array([13.5, 13.5])
+        offset = centre - inverse @ centre
+        return (
+            np.stack(
+                [ndimage.affine_transform(image, inverse, offset=offset, order=1, mode="constant") for image in images]
+            )
+            .clip(0, 1)
+            .astype(np.float32)
+        )
+
+
+WRITERS = (
+    (("strokes", "scan"), Hand(shear=0.5)),
+    (("strokes", "pen"), Hand(degrees=28.0)),
+    (("strokes", "low_resolution"), Hand(width=0.55)),
+    (("scan",), Hand(shear=-0.45)),
+    (("warp", "pen"), Hand(degrees=-25.0, width=1.25)),
+)
+"""Each simulated writer: styles (training.augmentation) and a hand of their own, one per slice of the
+validation digits. The hand (a strong slant, a tilt, narrow or wide digits, the same for all their
+digits) is what makes a writer's digits misread the same way every time: what their examples are for."""
+
+TEMPERATURES = (0.05, 0.1, 0.2)
+STRENGTHS = (4.0, 8.0, 16.0, 32.0)
+SHARPNESSES = (0.01, 0.03)
 EXAMPLES_PER_DIGIT = (1, 3, 5)
 MISLABELLED_TRIALS = 30
 GUARD_POINTS = 0.1
@@ -55,11 +89,11 @@ def simulated_writers(prepared: Prepared) -> list[tuple[np.ndarray, np.ndarray]]
     of the 5,000 validation digits (fewer in --quick runs)."""
     writers = []
     size = len(prepared.y_val) // len(WRITERS)
-    for index, styles in enumerate(WRITERS):
+    for index, (styles, hand) in enumerate(WRITERS):
         rows = slice(size * index, size * (index + 1))
         images, labels = prepared.X_val[rows], prepared.y_val[rows]
         restyled = augmentation.augment_styles(images, styles, seed=SEED + index, labels=labels)
-        writers.append((restyled.astype(np.float32) / 255, labels))
+        writers.append((hand.apply(restyled.astype(np.float32) / 255), labels))
     return writers
 
 
@@ -67,11 +101,12 @@ def accuracy(probabilities: np.ndarray, labels: np.ndarray) -> float:
     return float(np.mean(probabilities.argmax(axis=1) == labels))
 
 
-def score_rule(temperature: float, strength: float, data: dict[str, Any]) -> dict[str, Any]:
+def score_rule(temperature: float, strength: float, sharpness: float, data: dict[str, Any]) -> dict[str, Any]:
     """Gain and guard of one rule on the precomputed ensemble probabilities and features in `data`."""
 
     def adapted(probabilities, features, example_features, example_labels):
-        found = personal.evidence(features, example_features, example_labels, temperature)
+        reaches = personal.reach(example_features, example_labels, data["reference"])
+        found = personal.evidence(features, example_features, example_labels, temperature, reaches, sharpness)
         return personal.tilt(probabilities, found, strength)
 
     rng = np.random.default_rng(SEED)
@@ -98,6 +133,7 @@ def score_rule(temperature: float, strength: float, data: dict[str, Any]) -> dic
     return {
         "temperature": temperature,
         "strength": strength,
+        "sharpness": sharpness,
         "writers_accuracy": {str(key): round(value, 4) for key, value in gains.items()},
         "plain_loss_other_writer_points": round(100 * other_writer, 3),
         "plain_loss_one_mislabelled_points": {
@@ -120,9 +156,10 @@ def main(prepared: Prepared, models_dir: Path, reports_dir: Path) -> dict[str, A
     data = {
         "plain": measured(prepared.X_val.astype(np.float32) / 255, prepared.y_val),
         "writers": [measured(images, labels) for images, labels in simulated_writers(prepared)],
+        "reference": personal.reference_digits(feature_model),
     }
     without = [accuracy(probabilities, labels) for probabilities, _, labels in data["writers"]]
-    rows = [score_rule(t, s, data) for t, s in itertools.product(TEMPERATURES, STRENGTHS)]
+    rows = [score_rule(t, s, h, data) for t, s, h in itertools.product(TEMPERATURES, STRENGTHS, SHARPNESSES)]
     safe = [
         row
         for row in rows
@@ -133,19 +170,21 @@ def main(prepared: Prepared, models_dir: Path, reports_dir: Path) -> dict[str, A
     report = {
         "what": "the personal examples' rule (digit_models.personal) on simulated writers made of the 5,000 MNIST "
         "validation digits re-drawn in styles; never test digits or the cross-writer sets",
-        "writers": [list(styles) for styles in WRITERS],
+        "writers": [{"styles": list(styles), "hand": dataclasses.asdict(hand)} for styles, hand in WRITERS],
         "writers_accuracy_without_examples": round(float(np.mean(without)), 4),
         "plain_validation_accuracy": round(accuracy(data["plain"][0], data["plain"][2]), 4),
         "guard_points": GUARD_POINTS,
-        "chosen": {"temperature": chosen["temperature"], "strength": chosen["strength"]},
+        "chosen": {key: chosen[key] for key in ("temperature", "strength", "sharpness")},
         "rows": rows,
         "seconds": round(time.perf_counter() - started, 1),
     }
     reports_dir.mkdir(parents=True, exist_ok=True)
     (reports_dir / "personal_rule.json").write_text(json.dumps(report, indent=2) + "\n")
     log(
-        f"personal rule: temperature {chosen['temperature']}, strength {chosen['strength']}; simulated writers "
+        f"personal rule: temperature {chosen['temperature']}, strength {chosen['strength']}, sharpness "
+        f"{chosen['sharpness']}; simulated writers "
         f"{100 * report['writers_accuracy_without_examples']:.1f}% -> {100 * chosen['writers_accuracy']['3']:.1f}% "
-        f"with 3 examples per digit (in digit_models/personal.py: {personal.TEMPERATURE}, {personal.STRENGTH})"
+        f"with 3 examples per digit (in digit_models/personal.py: {personal.TEMPERATURE}, {personal.STRENGTH}, "
+        f"{personal.SHARPNESS})"
     )
     return report

@@ -7,6 +7,7 @@ output shows is built in `webapp.rendering`. The HTTP API's `/classify` is a met
 from __future__ import annotations
 
 import functools
+import threading
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
@@ -56,6 +57,10 @@ class Presenter:
         self.predictor = SharedBatches(models)
         # One call now traces the CNN's graph, so the first person to draw does not wait for it.
         self.predictor.predict(np.zeros((28, 28), dtype=np.float32))
+        # The MNIST digits a person's examples are measured against (digit_models.personal), ready before
+        # the first correction: about a second's work, in the background.
+        if "cnn" in models:
+            threading.Thread(target=personal.reference_digits, args=(models["cnn"],), daemon=True).start()
         self.load_test_digits = load_test_digits or _load_mnist_test
         self.random = np.random.default_rng(seed)
         self._test_digits: tuple[np.ndarray, np.ndarray] | None = None
