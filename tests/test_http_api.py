@@ -77,3 +77,12 @@ def test_the_api_is_documented_in_the_servers_openapi_page(app_server):
         operation = schema["paths"][f"/api/{route}"]["post"]
         assert {"200", "400", "413"} <= set(operation["responses"])
     assert httpx.get(f"{app_server}api/docs", timeout=30).status_code == 200
+
+
+def test_api_refuses_a_chunked_body_over_the_limit_before_parsing_it(app_server):
+    def chunks():
+        for _ in range(22):
+            yield b"\0" * 2**20  # no Content-Length: sent in chunks
+
+    refused = httpx.post(f"{app_server}api/classify", content=chunks(), timeout=60)
+    assert refused.status_code == 413 and "limit" in refused.json()["error"]

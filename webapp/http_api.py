@@ -4,7 +4,8 @@ Each takes the image as the multipart form field `file` and answers DESIGN.md's 
 `path`) in the response itself: no upload step, no event id, no event stream, no Gradio session, so a
 call costs little more than its models. The page's limits hold (the same byte limit before anything is
 read, the same pixel limits before decoding, in `preprocessing`), errors answer HTTP 400 or 413 with
-`{"error": "<reason a person understands>"}`, and with a login configured `access.RequireLogin` asks
+`{"error": "<reason a person understands>"}` (a request over the limit is refused before it is parsed,
+`RefuseLargeBodies`), and with a login configured `access.RequireLogin` asks
 for it here too. The routes are FastAPI's, so the server's OpenAPI page (/api/docs) documents them.
 """
 
@@ -14,15 +15,18 @@ from collections.abc import Callable
 from typing import Annotated, Any
 
 import gradio as gr
-from fastapi import APIRouter, File, Request, UploadFile
+from fastapi import APIRouter, File, UploadFile
 from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 from starlette.routing import BaseRoute
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from preprocessing import MAX_INPUT_BYTES
 
 ImageFile = Annotated[UploadFile, File(description="the image file (PNG, JPEG, WebP, ...)")]
 PREFIX = "/api"
+ENVELOPE_BYTES = 64 * 1024
+"""What a multipart request may add to its file: boundaries and headers."""
 DOCS_URL = "/api/docs"
 ERRORS: dict[int | str, dict[str, Any]] = {
     400: {"description": 'not an image this app can read, or no file: {"error": reason}'},
@@ -39,13 +43,48 @@ class RequestError(Exception):
         self.message = message
 
 
-async def image_bytes(request: Request, file: UploadFile) -> bytes:
-    """The uploaded file's bytes, refused by size before they are read whole (and before decoding)."""
-    declared = int(request.headers.get("content-length") or 0)
-    if declared > MAX_INPUT_BYTES + 64 * 1024:  # the file and its multipart envelope
-        raise RequestError(
-            413, f"the request is {declared / 2**20:.1f} MiB; the limit is {MAX_INPUT_BYTES // 2**20} MiB"
-        )
+class RefuseLargeBodies:
+    """ASGI middleware: a request to the HTTP API larger than the app's limit is answered 413 before the
+    app parses it, whether it declares its length or sends it in chunks (read up to the limit, no further)."""
+
+    def __init__(self, app: ASGIApp, limit: int = MAX_INPUT_BYTES + ENVELOPE_BYTES) -> None:
+        self.app = app
+        self.limit = limit
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or not scope["path"].startswith(PREFIX + "/"):
+            await self.app(scope, receive, send)
+            return
+        declared = int(dict(scope["headers"]).get(b"content-length", b"0") or 0)
+        if declared > self.limit:
+            await too_large(declared)(scope, receive, send)
+            return
+        body, more = b"", True
+        while more:
+            message = await receive()
+            if message["type"] != "http.request":
+                return  # The client went away.
+            body += message.get("body", b"")
+            more = message.get("more_body", False)
+            if len(body) > self.limit:
+                await too_large(len(body))(scope, receive, send)
+                return
+        replayed = [{"type": "http.request", "body": body, "more_body": False}]
+
+        async def receive_body() -> Message:
+            return replayed.pop() if replayed else await receive()
+
+        await self.app(scope, receive_body, send)
+
+
+def too_large(size: int) -> JSONResponse:
+    limit = MAX_INPUT_BYTES // 2**20
+    return JSONResponse({"error": f"the request is over {size / 2**20:.1f} MiB; the limit is {limit} MiB"}, 413)
+
+
+async def image_bytes(file: UploadFile) -> bytes:
+    """The uploaded file's bytes (the request as a whole was held to the limit by RefuseLargeBodies); the
+    file itself is refused over the limit, and the image's pixels are checked before decoding downstream."""
     data = await file.read(MAX_INPUT_BYTES + 1)
     if len(data) > MAX_INPUT_BYTES:
         raise RequestError(413, f"the file is over the {MAX_INPUT_BYTES // 2**20} MiB limit")
@@ -71,9 +110,9 @@ def router(classify: Callable, explain: Callable, read_number: Callable) -> APIR
     api = APIRouter(prefix=PREFIX, tags=["digits"], responses=ERRORS)
 
     def route(name: str, handler: Callable, summary: str) -> None:
-        async def endpoint(request: Request, file: ImageFile) -> Any:
+        async def endpoint(file: ImageFile) -> Any:
             try:
-                data = await image_bytes(request, file)
+                data = await image_bytes(file)
                 return await run_in_threadpool(answer_with, handler, data)
             except RequestError as error:
                 return JSONResponse({"error": error.message}, status_code=error.status)

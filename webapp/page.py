@@ -266,7 +266,8 @@ def app_options(presenter: Presenter, feedback: Feedback, logins: access.Logins 
     (webapp.api_sessions); the one-round-trip HTTP API's routes (before Gradio's own) and its docs page."""
     guard = [Middleware(access.RequireLogin, logins=logins, prefixes=UNGUARDED_PATHS)] if logins else []
     shared = [Middleware(api_sessions.ShareSessionlessCalls, paths=STATELESS_CALLS)]
-    return {"middleware": guard + shared, "routes": http_routes(presenter, feedback), "docs_url": API_DOCS}
+    limited = [Middleware(http_api.RefuseLargeBodies)]
+    return {"middleware": guard + limited + shared, "routes": http_routes(presenter, feedback), "docs_url": API_DOCS}
 
 
 def http_routes(presenter: Presenter, feedback: Feedback) -> list:
