@@ -96,7 +96,7 @@ def main(arguments: argparse.Namespace) -> None:
         state_session_capacity=page.SESSION_CAPACITY,
         prevent_thread_lock=True,
     )
-    uploads.start_sweeping(uploads.temporary_folder())
+    uploads.start_sweeping(uploads.temporary_folder(), blocks=demo)
     if arguments.share and not demo.share_url:
         print(f"Could not create a public share link (no internet?); still serving on {demo.local_url}")
     demo.block_thread()

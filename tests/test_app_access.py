@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import json
+import re
 import time
 import urllib.error
 import urllib.parse
@@ -87,17 +88,29 @@ def test_with_the_login_the_page_the_api_and_mcp_answer(guarded_app):
         assert any(tool["name"].endswith("classify") for tool in json.loads(response.read()))
 
 
-def test_uploads_leave_gradios_temporary_files_after_their_lifetime(guarded_app):
+def test_uploads_leave_gradios_temporary_files_after_their_lifetime(guarded_app, tmp_path):
     from gradio_client import Client, handle_file
 
     url, temporary = guarded_app
-    Client(url, auth=(USER, PASSWORD), verbose=False).predict(handle_file(DIGIT), api_name="/classify")
-    uploaded = [path for path in temporary.rglob("*") if path.is_file() and path.name == DIGIT.name]
+    upload = tmp_path / "a-visitors-digit.png"  # a name none of the page's own files has
+    upload.write_bytes(DIGIT.read_bytes())
+    Client(url, auth=(USER, PASSWORD), verbose=False).predict(handle_file(upload), api_name="/classify")
+    uploaded = [path for path in temporary.rglob("*") if path.is_file() and path.name == upload.name]
     assert uploaded, "the upload never reached Gradio's temporary files"
     deadline = time.monotonic() + 4 * LIFETIME_S + 10  # its age passes, then the next sweep (every 2 s) takes it
     while any(path.exists() for path in uploaded) and time.monotonic() < deadline:
         time.sleep(0.5)
     assert not any(path.exists() for path in uploaded)
+    # The page's own files (its examples' images) stay: they were there before any upload.
+    opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor())
+    form = urllib.parse.urlencode({"username": USER, "password": PASSWORD}).encode()
+    opener.open(urllib.request.Request(f"{url}login", data=form), timeout=30)
+    with opener.open(f"{url}config", timeout=30) as response:
+        files = sorted(set(re.findall(r'"(https?://[^"]*/gradio_api/file=[^"]*)"', response.read().decode())))
+    assert len(files) >= 10, files  # the Digit and Number tabs' examples
+    for file in files:
+        with opener.open(file, timeout=30) as response:
+            assert response.status == 200, file
 
 
 def test_logins_come_from_the_flag_the_file_or_the_environment(tmp_path):

@@ -13,6 +13,7 @@ import os
 import threading
 import time
 from pathlib import Path
+from typing import Any
 
 LIFETIME_S = int(os.environ.get("DIGITS_UPLOAD_LIFETIME_S") or 300)
 """How long an uploaded or drawn image stays after it arrives, in seconds: $DIGITS_UPLOAD_LIFETIME_S,
@@ -27,9 +28,12 @@ def temporary_folder(environ: dict[str, str] | None = None) -> Path:
     return Path(environ.get("GRADIO_TEMP_DIR") or data_dir() / "gradio-temp")
 
 
-def sweep(folder: Path, older_than_s: float, now: float | None = None) -> int:
+def sweep(
+    folder: Path, older_than_s: float, now: float | None = None, keep: set[str] = frozenset(), since: float = 0.0
+) -> int:
     """Delete the files under `folder` last written more than `older_than_s` seconds ago, then the folders
-    left empty; returns how many files went. Files that vanish meanwhile are skipped."""
+    left empty; returns how many files went. Spared: the paths in `keep` and files written before `since`
+    (the page's own: its examples, cached when the page was built). Files that vanish meanwhile are skipped."""
     now = time.time() if now is None else now
     removed = 0
     for path in sorted(folder.rglob("*"), key=lambda found: -len(found.parts)):  # deepest first
@@ -37,7 +41,9 @@ def sweep(folder: Path, older_than_s: float, now: float | None = None) -> int:
             if path.is_dir():
                 if not any(path.iterdir()):
                     path.rmdir()
-            elif now - path.lstat().st_mtime > older_than_s:
+                continue
+            written = path.lstat().st_mtime
+            if now - written > older_than_s and written >= since and str(path) not in keep:
                 path.unlink()
                 removed += 1
         except (FileNotFoundError, OSError):
@@ -45,14 +51,21 @@ def sweep(folder: Path, older_than_s: float, now: float | None = None) -> int:
     return removed
 
 
-def start_sweeping(folder: Path, lifetime_s: float = LIFETIME_S) -> threading.Thread:
-    """Sweep `folder` now and then every min(lifetime, 60 s), in a daemon thread, for the process's life."""
+def kept_by(blocks: Any) -> set[str]:
+    """The files Gradio's components keep in its cache for good (examples, default values)."""
+    return {str(path) for block in blocks.blocks.values() for path in getattr(block, "keep_in_cache", ())}
+
+
+def start_sweeping(folder: Path, lifetime_s: float = LIFETIME_S, blocks: Any = None) -> threading.Thread:
+    """Sweep `folder` now and then every min(lifetime, 60 s), in a daemon thread, for the process's life,
+    sparing what `blocks` (the page) keeps and what was there before."""
     every_s = max(1.0, min(60.0, lifetime_s / 2))
+    started = time.time()
 
     def run() -> None:
         while True:
             if folder.exists():
-                sweep(folder, lifetime_s)
+                sweep(folder, lifetime_s, keep=kept_by(blocks) if blocks is not None else set(), since=started)
             time.sleep(every_s)
 
     thread = threading.Thread(target=run, name="upload-sweeper", daemon=True)
