@@ -20,6 +20,39 @@ VALIDATION_STYLE_SEED = 10_000
 """Seed of the re-drawn copy of the validation digits the ensemble weights are also learned on."""
 
 
+def validation_probabilities(members: dict, prepared: Prepared) -> tuple[dict, dict]:
+    """Each member's probabilities (key -> (n, 10)) on the validation digits, and on the same digits re-drawn
+    in other writers' styles (augmentation.PEN_STYLES)."""
+    X_val = splits.to_float_images(prepared.X_val)
+    styled = style_augmented(
+        prepared.X_val,
+        prepared.y_val,
+        augmentation.PEN_STYLES,
+        seed=VALIDATION_STYLE_SEED,
+        cache_key=prepared.cache_key,
+    )
+    X_styled = splits.to_float_images(styled)
+    plain = {key: model.predict_proba(X_val) for key, model in members.items()}
+    restyled = {key: model.predict_proba(X_styled) for key, model in members.items()}
+    return plain, restyled
+
+
+def member_scores(ensemble, plain: dict, restyled: dict, labels) -> dict[str, dict[str, Any]]:
+    """Accuracy and log loss of every member and of the ensemble, on validation digits and their copies."""
+    scores = {
+        key: {
+            "validation": evaluate.accuracy_and_log_loss(plain[key], labels),
+            "validation_restyled": evaluate.accuracy_and_log_loss(restyled[key], labels),
+        }
+        for key in plain
+    }
+    scores["ensemble"] = {
+        "validation": evaluate.accuracy_and_log_loss(ensemble.combine(plain), labels),
+        "validation_restyled": evaluate.accuracy_and_log_loss(ensemble.combine(restyled), labels),
+    }
+    return scores
+
+
 def train_ensemble(prepared: Prepared, models_dir: Path) -> dict[str, Any]:
     """Learn the ensemble's weights on validation data and score it; returns its manifest entry.
 
@@ -33,32 +66,12 @@ def train_ensemble(prepared: Prepared, models_dir: Path) -> dict[str, Any]:
     manifest = artifacts.read_manifest(models_dir)["models"]
     keys = [*artifacts.MEMBER_KEYS, *(key for key in MEMBERS if key not in artifacts.MEMBER_KEYS and key in manifest)]
     members = {key: artifacts.load_model(key, manifest[key], models_dir) for key in keys}
-    X_val = splits.to_float_images(prepared.X_val)
-    styled = style_augmented(
-        prepared.X_val,
-        prepared.y_val,
-        augmentation.PEN_STYLES,
-        seed=VALIDATION_STYLE_SEED,
-        cache_key=prepared.cache_key,
-    )
-    X_styled = splits.to_float_images(styled)
-    plain = {key: model.predict_proba(X_val) for key, model in members.items()}
-    restyled = {key: model.predict_proba(X_styled) for key, model in members.items()}
+    plain, restyled = validation_probabilities(members, prepared)
     weights = learn_ensemble_weights(
         {key: np.concatenate([plain[key], restyled[key]]) for key in keys}, np.concatenate([prepared.y_val] * 2)
     )
     ensemble = EnsembleModel(members=members, weights=weights)
-    scores = {
-        key: {
-            "validation": evaluate.accuracy_and_log_loss(plain[key], prepared.y_val),
-            "validation_restyled": evaluate.accuracy_and_log_loss(restyled[key], prepared.y_val),
-        }
-        for key in keys
-    }
-    scores["ensemble"] = {
-        "validation": evaluate.accuracy_and_log_loss(ensemble.combine(plain), prepared.y_val),
-        "validation_restyled": evaluate.accuracy_and_log_loss(ensemble.combine(restyled), prepared.y_val),
-    }
+    scores = member_scores(ensemble, plain, restyled, prepared.y_val)
     test = evaluate.accuracy_and_log_loss(
         ensemble.predict_proba(splits.to_float_images(prepared.X_test)), prepared.y_test
     )

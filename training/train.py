@@ -116,28 +116,8 @@ def train_sklearn(key: str, prepared: Prepared, models_dir: Path, reports_dir: P
     table = search_table(search)
     log(f"{key}: best {table[0]['parameters']} cv accuracy {table[0]['accuracy']:.4f} ({tuning_seconds:.0f} s)")
 
-    # Shifted copies help a model that does not deskew; deskewing re-centres every digit by
-    # mass, which undoes the shift. Rather than assume, refit both ways and let validation decide.
-    X_val = flat(prepared.X_val)
-    plain, plain_seconds = fit_final(spec, search.best_params_, flat(prepared.X_train), prepared.y_train)
-    plain_accuracy = probability_accuracy(prepared.y_val, plain.predict_proba(X_val))
-    log(
-        f"{key}: refit on {len(prepared.X_train):,} images: "
-        f"validation accuracy {plain_accuracy:.4f} ({plain_seconds:.0f} s)"
-    )
-    X_shifted, y_shifted = shift_augmented(prepared)
-    shifted, shifted_seconds = fit_final(
-        spec, {**search.best_params_, **spec.shifted_fit_parameters}, flat(X_shifted), y_shifted
-    )
-    shifted_accuracy = probability_accuracy(prepared.y_val, shifted.predict_proba(X_val))
-    log(
-        f"{key}: refit on {len(X_shifted):,} images with one-pixel shifts: "
-        f"validation accuracy {shifted_accuracy:.4f} ({shifted_seconds:.0f} s)"
-    )
-    use_shifts = shifted_accuracy > plain_accuracy
-    pipeline = shifted if use_shifts else plain
-    fit_seconds = plain_seconds + shifted_seconds
-    X_fit = X_shifted if use_shifts else prepared.X_train
+    refit = refit_with_and_without_shifts(key, spec, search.best_params_, prepared)
+    pipeline, use_shifts = refit["pipeline"], refit["use_shifts"]
 
     path = models_dir / f"{key}.skops"
     models_dir.mkdir(parents=True, exist_ok=True)
@@ -149,12 +129,12 @@ def train_sklearn(key: str, prepared: Prepared, models_dir: Path, reports_dir: P
         "parameters": {name: describe_value(value) for name, value in pipeline.get_params().items() if "__" in name},
         "best_grid_parameters": table[0]["parameters"],
         "shift_augmented": use_shifts,
-        "validation_accuracy_without_shifts": plain_accuracy,
-        "validation_accuracy_with_shifts": shifted_accuracy,
-        "training_images": len(X_fit),
+        "validation_accuracy_without_shifts": refit["plain_accuracy"],
+        "validation_accuracy_with_shifts": refit["shifted_accuracy"],
+        "training_images": refit["training_images"],
         "tuning_images": len(tuning_rows),
         "tuning_seconds": round(tuning_seconds, 1),
-        "training_seconds": round(tuning_seconds + fit_seconds, 1),
+        "training_seconds": round(tuning_seconds + refit["fit_seconds"], 1),
         "how_it_works": spec.why,
     }
     _write_json(reports_dir / f"tuning_{key}.json", table)
@@ -163,6 +143,40 @@ def train_sklearn(key: str, prepared: Prepared, models_dir: Path, reports_dir: P
 
         entry[neighbours.FIELD] = neighbours.write_rows(prepared.train_rows, use_shifts, models_dir)
     return _finish_entry(key, model, entry, path, prepared, models_dir)
+
+
+def refit_with_and_without_shifts(key: str, spec, best_parameters: dict, prepared: Prepared) -> dict[str, Any]:
+    """The tuned pipeline refit on the training digits, and on them with their one-pixel shifts; the one
+    with the better validation accuracy, both accuracies, the fitting seconds and the images it saw.
+
+    Shifted copies help a model that does not deskew; deskewing re-centres every digit by mass, which
+    undoes the shift. Rather than assume, both are refit and validation decides.
+    """
+    X_val = flat(prepared.X_val)
+    plain, plain_seconds = fit_final(spec, best_parameters, flat(prepared.X_train), prepared.y_train)
+    plain_accuracy = probability_accuracy(prepared.y_val, plain.predict_proba(X_val))
+    log(
+        f"{key}: refit on {len(prepared.X_train):,} images: "
+        f"validation accuracy {plain_accuracy:.4f} ({plain_seconds:.0f} s)"
+    )
+    X_shifted, y_shifted = shift_augmented(prepared)
+    shifted, shifted_seconds = fit_final(
+        spec, {**best_parameters, **spec.shifted_fit_parameters}, flat(X_shifted), y_shifted
+    )
+    shifted_accuracy = probability_accuracy(prepared.y_val, shifted.predict_proba(X_val))
+    log(
+        f"{key}: refit on {len(X_shifted):,} images with one-pixel shifts: "
+        f"validation accuracy {shifted_accuracy:.4f} ({shifted_seconds:.0f} s)"
+    )
+    use_shifts = shifted_accuracy > plain_accuracy
+    return {
+        "pipeline": shifted if use_shifts else plain,
+        "use_shifts": use_shifts,
+        "plain_accuracy": plain_accuracy,
+        "shifted_accuracy": shifted_accuracy,
+        "fit_seconds": plain_seconds + shifted_seconds,
+        "training_images": len(X_shifted) if use_shifts else len(prepared.X_train),
+    }
 
 
 def style_augmented(
