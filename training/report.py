@@ -271,7 +271,43 @@ def write_markdown(metrics: dict[str, Any], manifest: dict[str, Any], folder: Pa
         ]
     lines += ["", *beyond_mnist.markdown(metrics["beyond_mnist"])]
     lines += extras_report.markdown_section(folder)
-    lines += ["## Per-class precision, recall and F1", ""]
+    lines += per_class_table(metrics)
+    lines += [
+        "",
+        "(precision / recall / F1)",
+        "",
+        "## Confusion matrices",
+        "",
+        f"![confusion matrices]({figures['confusion']})",
+    ]
+    lines += ["", "## Misclassified test digits", ""]
+    lines += [f"![{name}]({name})" for name in figures["misclassified"]]
+    lines += cnn_section(manifest.get("cnn", {}), figures["curves"])
+    lines += ["", "## Tuning (GridSearchCV, 3-fold, un-augmented stratified subset)", ""]
+    for key in ("knn", "rf", "sgd"):
+        lines += tuning_section(key, manifest.get(key, {}), folder / f"tuning_{key}.json")
+    lines += ["", "## The data", ""] + [f"![{name}]({name})" for name in figures["exploration"]]
+    (folder / "REPORT.md").write_text("\n".join(lines) + "\n")
+
+
+def cnn_section(cnn: dict[str, Any], curves: str | None) -> list[str]:
+    """The CNN's training curves and what was kept, as markdown lines (none without curves)."""
+    if not curves:
+        return []
+    return [
+        "",
+        "## CNN training",
+        "",
+        f"Kept epoch {cnn.get('best_epoch')} (lowest validation loss); temperature "
+        f"{cnn.get('temperature', 1):.3f} fitted on validation. Configuration: `{cnn.get('parameters')}`.",
+        "",
+        f"![CNN training curves]({curves})",
+    ]
+
+
+def per_class_table(metrics: dict[str, Any]) -> list[str]:
+    """The per-class precision, recall and F1 of every model, as markdown lines."""
+    lines = ["## Per-class precision, recall and F1", ""]
     lines += [
         "| digit | " + " | ".join(model["name"] for model in metrics["models"].values()) + " |",
         "| --- |" + " --- |" * len(metrics["models"]),
@@ -283,32 +319,7 @@ def write_markdown(metrics: dict[str, Any], manifest: dict[str, Any], folder: Pa
             for m in metrics["models"].values()
         ]
         lines.append(f"| {digit} | " + " | ".join(cells) + " |")
-    lines += [
-        "",
-        "(precision / recall / F1)",
-        "",
-        "## Confusion matrices",
-        "",
-        f"![confusion matrices]({figures['confusion']})",
-    ]
-    lines += ["", "## Misclassified test digits", ""]
-    lines += [f"![{name}]({name})" for name in figures["misclassified"]]
-    if figures["curves"]:
-        cnn = manifest.get("cnn", {})
-        lines += [
-            "",
-            "## CNN training",
-            "",
-            f"Kept epoch {cnn.get('best_epoch')} (lowest validation loss); temperature "
-            f"{cnn.get('temperature', 1):.3f} fitted on validation. Configuration: `{cnn.get('parameters')}`.",
-            "",
-            f"![CNN training curves]({figures['curves']})",
-        ]
-    lines += ["", "## Tuning (GridSearchCV, 3-fold, un-augmented stratified subset)", ""]
-    for key in ("knn", "rf", "sgd"):
-        lines += tuning_section(key, manifest.get(key, {}), folder / f"tuning_{key}.json")
-    lines += ["", "## The data", ""] + [f"![{name}]({name})" for name in figures["exploration"]]
-    (folder / "REPORT.md").write_text("\n".join(lines) + "\n")
+    return lines
 
 
 def tuning_section(key: str, entry: dict[str, Any], path: Path, rows: int = 12) -> list[str]:
