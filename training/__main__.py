@@ -184,10 +184,10 @@ def main(argv: list[str] | None = None) -> int:
         for name in names:
             STEPS[name].run(arguments, None)
         return 0
-    from training import train
+    from training import preparation
 
     started = time.perf_counter()
-    prepared = train.prepare(arguments.data, quick=arguments.quick)
+    prepared = preparation.prepare(arguments.data, quick=arguments.quick)
     summary: dict[str, tuple[dict[str, Any], float]] = {}
     for name in names:
         step_started = time.perf_counter()

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
-from training import augmentation, evaluate, splits, train
+from training import augmentation, evaluate, preparation, splits
 
 RESULTS = Path(__file__).resolve().parent.parent / "assets" / "reports" / "augmentation_ideas.json"
 SUBSET = 12_000
@@ -33,7 +33,7 @@ def styles_of(idea: str) -> tuple[str, ...]:
     return tuple(part for name in idea.split("+") for part in (augmentation.STYLES if name == "all" else (name,)))
 
 
-def run(idea_and_seed: str, prepared: train.Prepared, other_writers: tuple[np.ndarray, np.ndarray]) -> dict:
+def run(idea_and_seed: str, prepared: preparation.Prepared, other_writers: tuple[np.ndarray, np.ndarray]) -> dict:
     """Train one short CNN for 'idea' or 'idea@seed'; returns its scores."""
     from digit_models.cnn import KerasDigitModel
     from training.cnn import CNNConfig, train_cnn
@@ -68,7 +68,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m training.augmentation_ideas", description=__doc__.split("\n")[0])
     parser.add_argument("ideas", nargs="*", default=DEFAULT_IDEAS, help="base, a style, styles joined by +, @seed")
     arguments = parser.parse_args(argv)
-    prepared = train.prepare(None, quick=False)
+    prepared = preparation.prepare(None, quick=False)
     images, labels = writers.cross_writer_inputs()
     inputs, found, _ = cross_writer.preprocess(images)
     other_writers = (inputs, np.where(found, labels, -1))  # a digit not found is wrong for every idea

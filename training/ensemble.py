@@ -14,7 +14,8 @@ import numpy as np
 
 from digit_models import artifacts
 from training import augmentation, evaluate, splits
-from training.train import Prepared, learn_ensemble_weights, log, style_augmented
+from training.preparation import Prepared, log
+from training.train import learn_ensemble_weights, style_augmented
 
 VALIDATION_STYLE_SEED = 10_000
 """Seed of the re-drawn copy of the validation digits the ensemble weights are also learned on."""

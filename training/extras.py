@@ -24,7 +24,7 @@ from digit_models import artifacts
 from digit_models.base import as_image_batch, normalise_rows
 from digit_models.features import deskew
 from digit_models.sklearn_model import SklearnDigitModel
-from training import evaluate, extras_report, splits, train
+from training import evaluate, extras_report, preparation, splits, train
 from training.sklearn_models import SklearnSpec, describe_value, deskew_step, fit_final, quick_grid, search_table, tune
 
 REPOSITORY = Path(__file__).resolve().parent.parent
@@ -117,17 +117,17 @@ def fit_booster(
     return booster, time.perf_counter() - started
 
 
-def train_tree(prepared: train.Prepared) -> tuple[SklearnDigitModel, dict[str, Any]]:
+def train_tree(prepared: preparation.Prepared) -> tuple[SklearnDigitModel, dict[str, Any]]:
     """Grid-search the tree on the forest's tuning folds, refit with and without shifts, keep the better."""
     spec = tree_spec(quick=prepared.quick)
     if prepared.quick:
         spec.grid = quick_grid(spec.grid)
     started = time.perf_counter()
     tuning_rows = splits.stratified_subset(prepared.y_train, spec.tuning_size)
-    train.log(f"tree: grid search over {np.prod([len(v) for v in spec.grid.values()])} candidates x 3 folds")
+    preparation.log(f"tree: grid search over {np.prod([len(v) for v in spec.grid.values()])} candidates x 3 folds")
     search = tune(spec, train.flat(prepared.X_train[tuning_rows]), prepared.y_train[tuning_rows])
     table = search_table(search)
-    train.log(f"tree: best {table[0]['parameters']} cv accuracy {table[0]['accuracy']:.4f}")
+    preparation.log(f"tree: best {table[0]['parameters']} cv accuracy {table[0]['accuracy']:.4f}")
 
     X_val = train.flat(prepared.X_val)
     fits = {}
@@ -139,7 +139,7 @@ def train_tree(prepared: train.Prepared) -> tuple[SklearnDigitModel, dict[str, A
             evaluate.accuracy_and_log_loss(pipeline.predict_proba(X_val), prepared.y_val),
             len(y),
         )
-        train.log(f"tree: {len(y):,} images{' with shifts' if shifted else ''}: validation {fits[shifted][1]}")
+        preparation.log(f"tree: {len(y):,} images{' with shifts' if shifted else ''}: validation {fits[shifted][1]}")
     use_shifts = fits[True][1]["accuracy"] > fits[False][1]["accuracy"]
     pipeline, _, training_images = fits[use_shifts]
     model = SklearnDigitModel(key="tree", name=EXTRA_NAMES["tree"], pipeline=pipeline)
@@ -155,7 +155,7 @@ def train_tree(prepared: train.Prepared) -> tuple[SklearnDigitModel, dict[str, A
     }
 
 
-def train_boosting(prepared: train.Prepared) -> tuple[BoostedTreesModel, dict[str, Any]]:
+def train_boosting(prepared: preparation.Prepared) -> tuple[BoostedTreesModel, dict[str, Any]]:
     """Boost on deskewed images, with and without one-pixel shifts; validation picks the better."""
     parameters = QUICK_BOOSTING_PARAMETERS if prepared.quick else BOOSTING_PARAMETERS
     started = time.perf_counter()
@@ -170,7 +170,7 @@ def train_boosting(prepared: train.Prepared) -> tuple[BoostedTreesModel, dict[st
             model.predict_proba(splits.to_float_images(prepared.X_val)), prepared.y_val
         )
         fits[shifted] = (model, scores, len(y))
-        train.log(
+        preparation.log(
             f"xgboost: {len(y):,} images{' with shifts' if shifted else ''}: "
             f"{booster.num_boosted_rounds()} rounds kept, validation {scores} ({seconds:.0f} s)"
         )
@@ -216,7 +216,7 @@ def save_artifact(key: str, model, folder: Path) -> dict[str, Any]:
     }
 
 
-def ensemble_check(prepared: train.Prepared, models_dir: Path, extras: dict[str, Any]) -> dict[str, Any] | None:
+def ensemble_check(prepared: preparation.Prepared, models_dir: Path, extras: dict[str, Any]) -> dict[str, Any] | None:
     """Would an extra earn a place in the ensemble? Re-learn the weights on validation with it.
 
     Returns None when models_dir has no trained members (e.g. a fresh --quick folder).
@@ -224,7 +224,7 @@ def ensemble_check(prepared: train.Prepared, models_dir: Path, extras: dict[str,
     try:
         members = artifacts.load_models(models_dir)
     except artifacts.ArtifactError as error:
-        train.log(f"extras: no ensemble check ({error})")
+        preparation.log(f"extras: no ensemble check ({error})")
         return None
     members.pop("ensemble")
     X_val = splits.to_float_images(prepared.X_val)
@@ -237,7 +237,9 @@ def ensemble_check(prepared: train.Prepared, models_dir: Path, extras: dict[str,
     return check
 
 
-def train_extras(prepared: train.Prepared, models_dir: Path, reports_dir: Path, artifacts_dir: Path | None = None):
+def train_extras(
+    prepared: preparation.Prepared, models_dir: Path, reports_dir: Path, artifacts_dir: Path | None = None
+):
     """Train, save and score both extras; write extras.json and fold it into the report.
 
     Returns the booster's scores for `python -m training`'s summary line.
@@ -269,7 +271,7 @@ def train_extras(prepared: train.Prepared, models_dir: Path, reports_dir: Path, 
             "artifact": artifact,
             **details,
         }
-        train.log(f"{key}: test accuracy {entries[key]['accuracy']:.2%}, log loss {entries[key]['log_loss']:.4f}")
+        preparation.log(f"{key}: test accuracy {entries[key]['accuracy']:.2%}, log loss {entries[key]['log_loss']:.4f}")
     record = {
         "command": "python -m training extras" + (" --quick" if prepared.quick else ""),
         "data": prepared.source,

@@ -21,7 +21,8 @@ import numpy as np
 from digit_models import artifacts
 from preprocessing import line_image
 from training import augmentation, line_data
-from training.train import Prepared, save_segmentation_network
+from training.preparation import Prepared
+from training.train import save_segmentation_network
 
 EXAMPLES = 80_000
 """Training groups, 1 to 6 digits each (about 280,000 digits)."""

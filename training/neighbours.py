@@ -52,9 +52,9 @@ def main(data_path: str | None, models_dir: Path, *, quick: bool) -> dict[str, A
     Recomputes the training split exactly as `python -m training knn` made it and refuses
     (ValueError) unless the KNN holds as many rows and the same label on every row.
     """
-    from training import train
+    from training import preparation
 
-    prepared = train.prepare(data_path, quick=quick)
+    prepared = preparation.prepare(data_path, quick=quick)
     entry = artifacts.read_manifest(models_dir)["models"]["knn"]
     model = artifacts.load_model("knn", entry, models_dir)
     knn = model.pipeline.steps[-1][1]

@@ -32,7 +32,7 @@ from digit_models import personal
 from digit_models.artifacts import load_models
 from digit_models.classify import predict_all
 from training import augmentation
-from training.train import Prepared, log
+from training.preparation import Prepared, log
 
 
 @dataclasses.dataclass(frozen=True)

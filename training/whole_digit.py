@@ -19,7 +19,8 @@ import numpy as np
 
 from digit_models import artifacts
 from training import whole_digit_data
-from training.train import Prepared, save_segmentation_network
+from training.preparation import Prepared
+from training.train import save_segmentation_network
 
 EXAMPLES = 120_000
 """Training crops (half whole digits): two per pair of training digits, 60,000 pairs."""
