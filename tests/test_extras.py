@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from digit_models import artifacts
-from training import extras, extras_report, splits, train
+from training import extras, extras_report, preparation, splits
 
 TRAIN_IMAGES = 1_200  # Of the --quick subset's 2,400: enough for both to beat chance by far, in seconds.
 REPORT_STUB = "# Model report\n\n| model | accuracy |\n\n## Per-class precision, recall and F1\n\n(rest)\n"
@@ -18,7 +18,7 @@ REPORT_STUB = "# Model report\n\n| model | accuracy |\n\n## Per-class precision,
 @pytest.fixture(scope="module")
 def extras_run(tmp_path_factory):
     """train_extras on 1,200 training images into temporary folders, over a stub report."""
-    prepared = train.prepare(None, quick=True)
+    prepared = preparation.prepare(None, quick=True)
     prepared = dataclasses.replace(
         prepared, X_train=prepared.X_train[:TRAIN_IMAGES], y_train=prepared.y_train[:TRAIN_IMAGES]
     )
