@@ -10,7 +10,6 @@ does, and its own affinity cookie for nginx (deploy/nginx.conf.template).
 from __future__ import annotations
 
 import asyncio
-import json
 import os
 import time
 from pathlib import Path
@@ -19,13 +18,11 @@ from typing import Any
 import httpx
 import numpy as np
 
+from deploy.clients import CallError, CallEvents
+
 # deploy/nginx.conf.template keys session affinity on this cookie.
 AFFINITY_COOKIE = "digits_affinity"
 EXAMPLES = Path(__file__).resolve().parent.parent / "assets" / "examples"
-
-
-class CallError(Exception):
-    """The app answered the call with an error event or an unexpected status."""
 
 
 async def classify(
@@ -48,18 +45,13 @@ async def classify(
     response = await client.post("gradio_api/call/classify", json=payload)
     response.raise_for_status()
     event_id = response.json()["event_id"]
-    event = None
+    events = CallEvents()
     async with client.stream("GET", f"gradio_api/call/classify/{event_id}") as stream:
         stream.raise_for_status()
         async for line in stream.aiter_lines():
-            if line.startswith("event:"):
-                event = line.removeprefix("event:").strip()
-            elif line.startswith("data:") and event in ("complete", "error"):
-                data = json.loads(line.removeprefix("data:").strip() or "null")
-                if event == "error":
-                    raise CallError(f"error event: {data}")
-                finished = time.perf_counter()
-                return called - started, finished - called, data[0]
+            done, answer = events.feed(line)
+            if done:
+                return called - started, time.perf_counter() - called, answer
     raise CallError("the event stream ended without a result")
 
 

@@ -20,6 +20,27 @@ class CallError(Exception):
     """The app answered with an error event or an unexpected status."""
 
 
+class CallEvents:
+    """Reads the server-sent events of one `/gradio_api/call/<api_name>/<event_id>` stream, line by line.
+
+    `feed(line)` returns (True, the answer) once the `complete` event's data arrives, (False, None) before;
+    an `error` event raises CallError. One reader for the synchronous client here and bench's asynchronous one.
+    """
+
+    def __init__(self) -> None:
+        self.event: str | None = None
+
+    def feed(self, line: str) -> tuple[bool, Any]:
+        if line.startswith("event:"):
+            self.event = line.removeprefix("event:").strip()
+        elif line.startswith("data:") and self.event in ("complete", "error"):
+            data = json.loads(line.removeprefix("data:").strip() or "null")
+            if self.event == "error":
+                raise CallError(f"error event: {data}")
+            return True, data[0]
+        return False, None
+
+
 def page_event(client: httpx.Client, image: bytes, elem_id: str = "sketchpad", session: str | None = None) -> dict:
     """A drawing as the page sends it: upload the PNG, then the canvas's change event through the queue
     (`/gradio_api/queue/join`, answer read from `/gradio_api/queue/data`).
@@ -64,16 +85,12 @@ def gradio_call(client: httpx.Client, api_name: str, image: bytes, name: str, se
         payload["session_hash"] = session
     response = client.post(f"gradio_api/call/{api_name}", json=payload)
     response.raise_for_status()
-    event = None
+    events = CallEvents()
     with client.stream("GET", f"gradio_api/call/{api_name}/{response.json()['event_id']}") as stream:
         for line in stream.iter_lines():
-            if line.startswith("event:"):
-                event = line.removeprefix("event:").strip()
-            elif line.startswith("data:") and event in ("complete", "error"):
-                data = json.loads(line.removeprefix("data:").strip() or "null")
-                if event == "error":
-                    raise CallError(f"error event: {data}")
-                return data[0]
+            done, answer = events.feed(line)
+            if done:
+                return answer
     raise CallError("the event stream ended without a result")
 
 
