@@ -1,4 +1,4 @@
-"""Write the measured tables into README.md from the JSON that the benchmarks and training wrote.
+"""Write the measured tables into README.md and docs/ from the JSON that the benchmarks and training wrote.
 
     .venv/bin/python -m bench.tables            # rewrites every marked table; a second, --check, fails if stale
 
@@ -8,6 +8,8 @@ typed by hand. Tables:
 - `writers`: MNIST test, load_digits and the mfeat development half per model, and the development
   half with a writer's own examples (bench/results/cross_writer.json, `python -m bench.cross_writer`;
   MNIST test accuracy from assets/models/manifest.json).
+- `families` (in docs/results.md): every model on each realistic family of MNIST test digits
+  (bench/results/family_accuracy.json, `python -m bench.family_accuracy`).
 - `costs`: what an answer costs on each path, today's code against the previous, side by side in one
   run (bench/results/request_cost.json and load_side_by_side.json, `python -m bench.request_cost
   --before DIR` and `python -m bench.load_side_by_side --before DIR`).
@@ -141,14 +143,28 @@ def costs_table() -> list[str]:
     return lines
 
 
-TABLES: dict[str, Callable[[], list[str]]] = {"writers": writers_table, "costs": costs_table}
+FAMILY_ACCURACY = REPOSITORY / "bench" / "results" / "family_accuracy.json"
+RESULTS_PAGE = REPOSITORY / "docs" / "results.md"
+
+
+def families_table() -> list[str]:
+    """Every model on each realistic family of MNIST test digits (bench/results/family_accuracy.json)."""
+    return json.loads(FAMILY_ACCURACY.read_text())["markdown"].rstrip("\n").split("\n")
+
+
+TABLES: dict[str, tuple[Path, Callable[[], list[str]]]] = {
+    "writers": (README, writers_table),
+    "costs": (README, costs_table),
+    "families": (RESULTS_PAGE, families_table),
+}
+"""Each table: the page it lives in, and how it is built from its JSON."""
 
 
 def fill(text: str, name: str, lines: list[str]) -> str:
     """`text` with the block between the markers of table `name` replaced by `lines`."""
     pattern = re.compile(rf"(<!-- table:{name} -->\n).*?(<!-- /table:{name} -->)", re.DOTALL)
     if not pattern.search(text):
-        raise ValueError(f"README.md has no <!-- table:{name} --> ... <!-- /table:{name} --> markers")
+        raise ValueError(f"no <!-- table:{name} --> ... <!-- /table:{name} --> markers")
     return pattern.sub(lambda match: match.group(1) + "\n".join(lines) + "\n" + match.group(2), text)
 
 
@@ -156,17 +172,25 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.tables", description=__doc__.split("\n\n")[0])
     parser.add_argument("--check", action="store_true", help="exit 1 when a table differs from its JSON")
     arguments = parser.parse_args(argv)
-    text = README.read_text()
-    updated = text
-    for name, build in TABLES.items():
-        updated = fill(updated, name, build())
-    if arguments.check:
+    stale = []
+    for page in dict.fromkeys(page for page, _ in TABLES.values()):
+        text = page.read_text()
+        updated = text
+        for name, (where, build) in TABLES.items():
+            if where == page:
+                updated = fill(updated, name, build())
         if updated != text:
-            print("README.md's tables differ from their JSON: run python -m bench.tables")
-            return 1
-        return 0
-    README.write_text(updated)
-    print(f"README.md: {', '.join(TABLES)} written from their JSON")
+            stale.append(page.relative_to(REPOSITORY))
+            if not arguments.check:
+                page.write_text(updated)
+    if arguments.check and stale:
+        print(f"{', '.join(map(str, stale))}: tables differ from their JSON: run python -m bench.tables")
+        return 1
+    if not arguments.check:
+        print(
+            f"{', '.join(TABLES)} written from their JSON"
+            + (f" (changed: {', '.join(map(str, stale))})" if stale else "")
+        )
     return 0
 
 
