@@ -115,33 +115,51 @@ def fit_background(
             keep = np.abs(values - level) <= OUTLIER_SPREADS * spread
     else:
         coefficients = start.coefficients.copy()
-    terms = [(j, i) for j in range(BACKGROUND_DEGREE + 1) for i in range(BACKGROUND_DEGREE + 1 - j)]
-    row_powers = _powers(_normalised(centres(sample_rows, factor), shape[0]), BACKGROUND_DEGREE + 1)
-    column_powers = _powers(_normalised(centres(sample_columns, factor), shape[1]), BACKGROUND_DEGREE + 1)
-    design = np.stack([np.outer(row_powers[:, j], column_powers[:, i]).ravel() for j, i in terms], axis=1)
+    terms, design = _design(sample_rows, sample_columns, factor, shape)
     solution = np.array([coefficients[j, i] for j, i in terms])
     if start is not None:
         # Start from the background the start found, not from every pixel: ink may be most of them.
         residual = (values - design @ solution) * (ink_sign or 1)
         keep = (residual if ink_sign else np.abs(residual)) <= OUTLIER_SPREADS * start.spread
+    solution, spread = _refit_without_ink(values, design, solution, keep, ink_sign)
+    for (j, i), value in zip(terms, solution, strict=True):
+        coefficients[j, i] = value
+    return Background(coefficients=coefficients, shape=shape, spread=spread)
+
+
+def _design(
+    sample_rows: np.ndarray, sample_columns: np.ndarray, factor: int, shape: tuple[int, int]
+) -> tuple[list[tuple[int, int]], np.ndarray]:
+    """The polynomial's terms (row power j, column power i) and its design matrix, float64 (samples, terms),
+    one row per sample of the grid `sample_rows` x `sample_columns` of the copy reduced by `factor`."""
+    terms = [(j, i) for j in range(BACKGROUND_DEGREE + 1) for i in range(BACKGROUND_DEGREE + 1 - j)]
+    row_powers = _powers(_normalised(centres(sample_rows, factor), shape[0]), BACKGROUND_DEGREE + 1)
+    column_powers = _powers(_normalised(centres(sample_columns, factor), shape[1]), BACKGROUND_DEGREE + 1)
+    design = np.stack([np.outer(row_powers[:, j], column_powers[:, i]).ravel() for j, i in terms], axis=1)
+    return terms, design
+
+
+def _refit_without_ink(
+    values: np.ndarray, design: np.ndarray, solution: np.ndarray, keep: np.ndarray, ink_sign: int
+) -> tuple[np.ndarray, float]:
+    """BACKGROUND_ITERATIONS rounds of dropping the samples beyond OUTLIER_SPREADS on the ink side and
+    refitting: (the polynomial's coefficients, the robust spread of the kept residuals)."""
     spread = MIN_SPREAD
     for _ in range(BACKGROUND_ITERATIONS):
-        if keep.sum() < 2 * len(terms):
+        if keep.sum() < 2 * design.shape[1]:
             break
         residual = values - design @ solution
         centre = statistics.median(residual[keep])
         spread = max(statistics.robust_spread(residual[keep]), MIN_SPREAD)
         deviation = (residual - centre) * ink_sign if ink_sign else np.abs(residual - centre)
         keep = deviation <= OUTLIER_SPREADS * spread
-        if keep.sum() < 2 * len(terms):
+        if keep.sum() < 2 * design.shape[1]:
             break
         # Normal equations: a 10x10 solve, far cheaper than a least-squares routine per round.
         kept_design = design[keep]
-        gram = kept_design.T @ kept_design + 1e-9 * np.eye(len(terms))
+        gram = kept_design.T @ kept_design + 1e-9 * np.eye(design.shape[1])
         solution = np.linalg.solve(gram, kept_design.T @ values[keep])
-    for (j, i), value in zip(terms, solution, strict=True):
-        coefficients[j, i] = value
-    return Background(coefficients=coefficients, shape=shape, spread=spread)
+    return solution, spread
 
 
 def _starting_level(small: np.ndarray, values: np.ndarray, border_first: bool) -> tuple[float, float, bool]:
