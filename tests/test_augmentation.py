@@ -66,10 +66,10 @@ def _box_and_centre(image: np.ndarray) -> tuple[int, tuple[float, float]]:
     return max(rows[-1] - rows[0] + 1, columns[-1] - columns[0] + 1), ndimage.center_of_mass(image)
 
 
-@pytest.mark.parametrize("style", [*augmentation.STYLES, "strokes"])
+@pytest.mark.parametrize("style", [*augmentation.STYLES, "strokes", "scanned_one", "low_bar_four"])
 def test_each_style_keeps_digits_in_the_mnist_frame(digits, style):
     images, labels = digits
-    styles = (style, "pen") if style == "strokes" else (style,)
+    styles = (style, "pen") if style in ("strokes", "scanned_one", "low_bar_four") else (style,)
     augmented = augmentation.augment_styles(images, styles, seed=3, labels=labels)
     assert augmented.shape == images.shape and augmented.dtype == np.uint8
     assert not np.array_equal(augmented, images), "the style changed nothing"
@@ -141,3 +141,49 @@ def test_a_short_stem_four_loses_its_stem_above_the_bar_and_a_closed_four_is_kep
     closed_four[4:7, 6:21] = 1.0  # a bar across the top joins arm and stem
     kept = writer_styles.shorten_stem(closed_four, np.random.default_rng(0))
     assert np.array_equal(kept, redrawing.renormalise(closed_four))
+
+
+def _plain_one() -> np.ndarray:
+    one = np.zeros((28, 28), np.float32)
+    for row in range(4, 24):  # a slightly slanted stem, 3 px wide
+        one[row, 15 - (row - 4) // 6 : 18 - (row - 4) // 6] = 1.0
+    return one
+
+
+def test_a_scanned_flagged_one_is_mostly_a_wide_wedge_with_ink_left_of_its_top():
+    plain = redrawing.renormalise(_plain_one())
+    wedges = 0
+    for seed in range(10):
+        scanned = writer_styles.scanned_flagged_one(_plain_one(), np.random.default_rng(seed))
+        columns = np.flatnonzero((scanned > 0.5).any(axis=0))
+        # Stretched to a form's frame, pen and all: wider than the stem, with more ink, and the flag
+        # fills the upper left, where the plain 1 has none. A flag that runs almost along the stem
+        # merges with it, and the app's thinning makes that a plain 1 again: allowed now and then.
+        wedges += bool(
+            columns[-1] - columns[0] >= 9
+            and scanned.sum() > 1.3 * plain.sum()
+            and scanned[:14, :14].sum() > plain[:14, :14].sum() + 5
+        )
+    assert wedges >= 6
+
+
+def _open_four() -> np.ndarray:
+    four = np.zeros((28, 28), np.float32)
+    four[4:16, 6:9] = 1.0  # the open arm, down to the bar
+    four[14:17, 6:22] = 1.0  # the bar
+    four[4:25, 18:21] = 1.0  # the stem, from the top to well below the bar
+    return four
+
+
+def test_a_low_bar_four_has_its_bar_low_and_a_short_stem():
+    for seed in range(5):
+        four = writer_styles.low_bar_four(_open_four(), np.random.default_rng(seed))
+        inked = four > 0.5
+        rows = np.flatnonzero(inked.any(axis=1))
+        widths = [np.ptp(np.flatnonzero(row)) if row.any() else 0 for row in inked]
+        bar = int(np.argmax(widths))
+        # The bar now sits in the lower part, the stem going on below it for a little only.
+        assert bar - rows[0] > 0.6 * (rows[-1] - rows[0])
+        right = inked[:, 18:]
+        stem_top = np.flatnonzero(right.any(axis=1))[0]
+        assert stem_top > rows[0] + 0.3 * (rows[-1] - rows[0]), "the stem still rises to the top"

@@ -3,7 +3,9 @@ closed 4s, and numerals scanned thick into a fixed frame.
 
 Each takes one digit float32 (h, w) in [0, 1], ink bright, and returns it in the MNIST frame,
 float32 (28, 28), so that `training.augmentation.augment_styles` can mix them with the pens.
-Measured on the mfeat development half and not kept in the committed CNNs (CHANGELOG.md).
+The committed CNNs learn two of them (augmentation.CNN_STYLES): `scanned_flagged_one`, a 1 whose long
+flag and thick pen fill a form's frame, and `low_bar_four`, a 4 whose bar sits low with a short stem.
+The others were measured on the mfeat development half and not kept (CHANGELOG.md).
 """
 
 from __future__ import annotations
@@ -38,6 +40,27 @@ SCAN_LEVELS = 6
 
 SHORT_STEM_RISE = (0.05, 0.25)
 """How far a shortened 4's stem still rises above its bar, as a share of the digit's height."""
+
+LONG_FLAG_ANGLES = (45.0, 80.0)
+"""Degrees below the horizontal of the long flag of `scanned_flagged_one`: in the mfeat development half
+the flag runs steeply down and left from the top, close to the stem, so that a thick pen fills the
+angle between them and the 1 becomes a wedge (1s read as 4, 7, 8 or 9 there)."""
+
+LONG_FLAG_LENGTHS = (0.35, 0.7)
+"""The long flag's length as a share of the 1's height."""
+
+FRAME_PEN_SHARES = (0.18, 0.32)
+"""Pen width of a 1 written into a form's frame, as a share of its height (mfeat's 1s: 3-5 of 16 rows)."""
+
+FRAME_ASPECTS = (0.75, 1.0)
+"""Width over height of the frame a scanned 1 is stretched to, pen and all (mfeat-pix is 15 by 16)."""
+
+LOW_BAR_TAILS = (0.08, 0.25)
+"""How far a low-bar 4's stem goes on below its bar, as a share of the digit's height."""
+
+LOW_BAR_HEIGHTS = (1.0, 1.3)
+"""Height over width a low-bar 4 is stretched to when shorter: its arm runs from the frame's top down
+to the low bar (the Dutch 4s of the mfeat scans that read as 6)."""
 
 
 def add_stroke(image: np.ndarray, digit: int, rng: np.random.Generator) -> np.ndarray:
@@ -172,6 +195,63 @@ def _in_one_piece(digit: np.ndarray) -> bool:
         return True
     mass = ndimage.sum(digit, parts, index=range(1, count + 1))
     return float(mass.max()) >= IN_ONE_PIECE * float(mass.sum())
+
+
+def scanned_flagged_one(image: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """A 1 with a long, steep flag written with a thick pen and scanned into a form's frame: float32 (h, w)
+    -> float32 (28, 28) as the app normalises it.
+
+    The flag (and, half the time, a base) is drawn on the 1 at its natural shape; the pen is then
+    thickened to FRAME_PEN_SHARES of the height, so the angle between flag and stem fills in, and only
+    then is the whole 1 stretched to its frame (FRAME_ASPECTS), widening the strokes with it, as a scan
+    of a fixed-size field does. `scan` draws the pen after stretching and keeps thin 1s thin.
+    """
+    digit = redrawing.crop_ink(image)
+    scale = normalisation.WORK_SIDE / max(digit.shape)
+    height, width = (max(round(side * scale), 1) for side in digit.shape)
+    stroke = redrawing.resize(digit, height, width, Image.BILINEAR) > 0.5 * digit.max()
+    canvas = Image.fromarray(np.pad(stroke, normalisation.WORK_SIDE).astype(np.uint8) * 255)
+    draw = ImageDraw.Draw(canvas)
+    rows, columns = np.nonzero(np.asarray(canvas))
+    top, bottom = rows.min(), rows.max()
+    extent = bottom - top
+    column = columns[rows == top].mean()
+    length, angle = extent * rng.uniform(*LONG_FLAG_LENGTHS), np.radians(rng.uniform(*LONG_FLAG_ANGLES))
+    thin_pen = 8  # about MNIST's stroke at the working resolution; the thick pen comes after
+    flag_end = (column - length * np.cos(angle), top + length * np.sin(angle))
+    draw.line([(column, top), flag_end], fill=255, width=thin_pen)
+    if rng.uniform() < 0.5:
+        column, half = columns[rows == bottom].mean(), extent * rng.uniform(0.2, 0.35)
+        draw.line([(column - half, bottom), (column + half, bottom)], fill=255, width=thin_pen)
+    radius = normalisation.WORK_SIDE * rng.uniform(*FRAME_PEN_SHARES) / 2
+    thick_pen = ndimage.distance_transform_edt(~np.asarray(canvas, dtype=bool)) <= radius
+    thick = redrawing.crop_ink(thick_pen.astype(np.float32))
+    frame_width = round(len(thick) * rng.uniform(*FRAME_ASPECTS))
+    if thick.shape[1] < frame_width:
+        thick = redrawing.resize(thick, len(thick), frame_width, Image.BILINEAR)
+    return normalisation.to_mnist_frame(_scanned(thick))
+
+
+def low_bar_four(image: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """A 4 whose bar sits low, with a short stem above and below it: float32 (h, w) -> MNIST frame (28, 28).
+
+    `shorten_stem` cuts the stem above the bar; below the bar the stem stops after LOW_BAR_TAILS of
+    the height, and a digit left wider than tall is stretched so that its arm runs from the top
+    down to the bar (LOW_BAR_HEIGHTS). A 4 that the cut breaks into pieces keeps its shape.
+    """
+    shortened = redrawing.crop_ink(shorten_stem(image, rng))
+    inked = shortened > 0.5 * shortened.max()
+    height = len(shortened)
+    middle = np.arange(int(0.35 * height), max(int(0.8 * height), int(0.35 * height) + 1))
+    spans = [np.ptp(np.flatnonzero(inked[row])) if inked[row].any() else 0 for row in middle]
+    bar = int(middle[int(np.argmax(spans))])
+    cut = bar + max(round(rng.uniform(*LOW_BAR_TAILS) * height), 2)
+    digit = redrawing.crop_ink(shortened[:cut])
+    frame_height = round(digit.shape[1] * rng.uniform(*LOW_BAR_HEIGHTS))
+    if len(digit) < frame_height:
+        digit = redrawing.resize(digit, frame_height, digit.shape[1], Image.BILINEAR)
+    restyled = redrawing.renormalise(digit)
+    return restyled if _in_one_piece(restyled) else redrawing.renormalise(image)
 
 
 def restroke(image: np.ndarray, digit: int, rng: np.random.Generator) -> np.ndarray:
