@@ -114,7 +114,7 @@ def test_a_mislabelled_ordinary_digit_reaches_less_far_than_an_unusual_style(mod
     features, reaches = pranks.features(models["cnn"])
     near = personal.evidence(query, features[:1], pranks.labels[:1], reaches=reaches[:1])
     others = personal.evidence(far, features[:1], pranks.labels[:1], reaches=reaches[:1])
-    assert near.max() > 10 * np.median(others.max(axis=1))
+    assert near.max() > 5 * np.median(others.max(axis=1))
 
 
 def test_the_same_drawing_corrected_once_is_read_as_corrected(models, scans):

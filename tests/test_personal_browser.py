@@ -2,7 +2,8 @@
 
 Also: "Your corrections" lists this session's corrections only; another session sees none.
 
-A 1 written with a long flag, as many Europeans write it, is read as 7 by every model. The person
+A 1 written with a long, flat flag, as many Europeans write it, is read as 7 by every model (the CNN
+learned the steep flags of scanned forms, not this one). The person
 presses "1" under "Wrong? I meant:", draws it again in the same browser session, and the page reads
 1; a second session, drawing the same strokes, still sees 7 and knows none of the first one's
 digits; "Forget my digits" takes the session back to the models' own answer.
@@ -24,8 +25,8 @@ def line(start: tuple[float, float], end: tuple[float, float], steps: int = 8) -
     ]
 
 
-# One stroke: a long flag up to the top of the stem, then the stem straight down.
-LONG_FLAG_ONE = [line((0.2, 0.5), (0.6, 0.15)) + line((0.6, 0.15), (0.6, 0.85))[1:]]
+# One stroke: a long, flat flag up to the top of the stem, then the stem straight down.
+LONG_FLAG_ONE = [line((0.2, 0.4), (0.6, 0.15)) + line((0.6, 0.15), (0.6, 0.85))[1:]]
 
 pytestmark = [
     pytest.mark.browser,
