@@ -131,22 +131,27 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser.add_argument("--models-dir", type=Path, default=MODELS_DIR)
     parser.add_argument("--requests", type=int, default=100, help="timed requests per path (default 100)")
     parser.add_argument("--before", type=Path, help="another checkout, measured alternately with this one")
+    parser.add_argument(
+        "--before-models-dir", type=Path, help="the models the other checkout serves (default: --models-dir for both)"
+    )
     parser.add_argument("--rounds", type=int, default=2, help="apps started per checkout (default 2)")
     parser.add_argument("--output", type=Path, default=RESULTS)
     arguments = parser.parse_args(argv)
     log_folder = Path("/tmp") / "request_cost_logs"
     log_folder.mkdir(exist_ok=True)
     checkouts = {"this": REPOSITORY, **({"before": arguments.before.resolve()} if arguments.before else {})}
+    models_dirs = {"this": arguments.models_dir, "before": arguments.before_models_dir or arguments.models_dir}
     runs: dict[str, list[dict]] = {name: [] for name in checkouts}
     for _ in range(arguments.rounds):
         for name, repository in checkouts.items():  # alternating: this, before, this, before, ...
-            runs[name].append(measure_app(repository, arguments.models_dir, arguments.requests, log_folder))
+            runs[name].append(measure_app(repository, models_dirs[name], arguments.requests, log_folder))
             print(name, json.dumps(runs[name][-1]), flush=True)
     result = {
         "what": __doc__.split("\n\n")[0],
         "machine": machine(),
         "requests_per_path": arguments.requests,
         "checkouts": {name: str(path) for name, path in checkouts.items()},
+        "models_dirs": {name: str(models_dirs[name]) for name in checkouts},
         "runs": runs,
         "median": {name: medians(found) for name, found in runs.items()},
         "library_ms_per_image": library_split(arguments.models_dir, 200),

@@ -90,8 +90,12 @@ def main(argv: list[str] | None = None) -> int:
 
     parser = argparse.ArgumentParser(prog="python -m training.style_ideas", description=__doc__.split("\n")[0])
     parser.add_argument("--start", type=Path, required=True, help="the CNN (.keras) every idea fine-tunes")
-    parser.add_argument("ideas", nargs="*", default=list(IDEAS), choices=list(IDEAS), help="default: all")
+    # Checked here, not with `choices`: argparse checks an empty list of ideas against them as one value.
+    parser.add_argument("ideas", nargs="*", help=f"some of {', '.join(IDEAS)} (default: all of them)")
     arguments = parser.parse_args(argv)
+    unknown = sorted(set(arguments.ideas) - set(IDEAS))
+    if unknown:
+        parser.error(f"unknown ideas {', '.join(unknown)}: choose from {', '.join(IDEAS)}")
     prepared = preparation.prepare(None, quick=False)
     sets = {}
     for name, make in writers.SETS.items():
@@ -99,7 +103,7 @@ def main(argv: list[str] | None = None) -> int:
         inputs, found, _ = cross_writer.preprocess(images)
         sets[name] = (inputs, np.where(found, labels, -1))  # a digit not found is wrong for every idea
     results = json.loads(RESULTS.read_text()) if RESULTS.exists() else []
-    for idea in arguments.ideas:
+    for idea in arguments.ideas or list(IDEAS):
         started = time.perf_counter()
         styles = IDEAS[idea]
         network = keras.models.load_model(arguments.start, compile=False) if styles is None else None
