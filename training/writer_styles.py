@@ -3,7 +3,7 @@ closed 4s, and numerals scanned thick into a fixed frame.
 
 Each takes one digit float32 (h, w) in [0, 1], ink bright, and returns it in the MNIST frame,
 float32 (28, 28), so that `training.augmentation.augment_styles` can mix them with the pens.
-The committed CNNs learn two of them (augmentation.CNN_STYLES): `scanned_flagged_one`, a 1 whose long
+The committed `cnn` learns two of them (augmentation.CNN_STYLES): `scanned_flagged_one`, a 1 whose long
 flag and thick pen fill a form's frame, and `low_bar_four`, a 4 whose bar sits low with a short stem.
 The others were measured on the mfeat development half and not kept (CHANGELOG.md).
 """
