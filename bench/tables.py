@@ -8,6 +8,9 @@ typed by hand. Tables:
 - `writers`: MNIST test, load_digits and the mfeat development half per model, and the development
   half with a writer's own examples (bench/results/cross_writer.json, `python -m bench.cross_writer`;
   MNIST test accuracy from assets/models/manifest.json).
+- `models` (in docs/results.md): each model's MNIST test accuracy against its requirement, log loss,
+  artifact size and ensemble weight (assets/reports/metrics.json, `python -m training report`, and
+  assets/models/manifest.json).
 - `families` (in docs/results.md): every model on each realistic family of MNIST test digits
   (bench/results/family_accuracy.json, `python -m bench.family_accuracy`).
 - `costs`: what an answer costs on each path, today's code against the previous, side by side in one
@@ -152,9 +155,46 @@ def families_table() -> list[str]:
     return json.loads(FAMILY_ACCURACY.read_text())["markdown"].rstrip("\n").split("\n")
 
 
+METRICS = REPOSITORY / "assets" / "reports" / "metrics.json"
+
+
+def models_table() -> list[str]:
+    """Each model on MNIST's test set against its requirement (assets/reports/metrics.json), with its
+    artifact's size and its weight in the ensemble (assets/models/manifest.json)."""
+    models = json.loads(METRICS.read_text())["models"]
+    manifest = json.loads(MANIFEST.read_text())["models"]
+    weights = manifest["ensemble"]["weights"]
+    lines = [
+        "| model | test accuracy | required | published anchor | log loss | artifact | ensemble weight |",
+        "| --- | --- | --- | --- | --- | --- | --- |",
+    ]
+    for key, row in models.items():
+        size = row["size_bytes"]
+        cells = [
+            f"**{100 * row['accuracy']:.2f}%**",
+            f"≥ {100 * row['required_accuracy']:.2f}%",
+            row["published_anchor"],
+            f"{row['log_loss']:.4f}",
+            f"{size / 1e6:.2f} MB" if size else "",
+            f"{weights[key]:g}" if key in weights else "",
+        ]
+        lines.append(f"| {row['name']} | " + " | ".join(cells) + " |")
+    extra = [key for key in weights if key not in models]
+    total = sum(entry.get("size_bytes") or 0 for entry in manifest.values())
+    met = json.loads(METRICS.read_text())["all_required_met"]
+    lines += [
+        "",
+        "The ensemble also weighs "
+        + ", ".join(f"`{key}` ({weights[key]:g}, {manifest[key]['size_bytes'] / 1e6:.2f} MB)" for key in extra)
+        + f". Every requirement met: {'yes' if met else 'no'}. All artifacts of the manifest: {total / 1e6:.1f} MB.",
+    ]
+    return lines
+
+
 TABLES: dict[str, tuple[Path, Callable[[], list[str]]]] = {
     "writers": (README, writers_table),
     "costs": (README, costs_table),
+    "models": (RESULTS_PAGE, models_table),
     "families": (RESULTS_PAGE, families_table),
 }
 """Each table: the page it lives in, and how it is built from its JSON."""
