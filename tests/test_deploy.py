@@ -127,6 +127,10 @@ def assert_a_killed_replica_comes_back(serve: subprocess.Popen, log_path: Path, 
         assert time.monotonic() - killed_at < 60
         for future in during:  # nginx sent the killed replica's requests to the other
             future.result()
+        # nginx takes the replica back only after fail_timeout (deploy/serve.py, 10 s after the failed
+        # connect); a gradio_client call whose upload and call straddle that moment reach two replicas
+        # (docs/deployment.md). "After its return" is after nginx has it back.
+        time.sleep(max(0.0, killed_at + 11 - time.monotonic()))
         after = [load.submit(classify_through, url) for _ in range(10)]
         assert [future.result() for future in after] == [3] * 10
 
