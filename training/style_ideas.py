@@ -39,29 +39,23 @@ IDEAS = {
 def fine_tune(start: Path, styles: tuple[str, ...], prepared: preparation.Prepared):
     """The network of `start` fine-tuned on the training digits plus RESTYLED re-drawn in `styles`."""
     import keras
-    import tensorflow as tf
+
+    from training.cnn import CNNConfig, make_dataset
 
     network = keras.models.load_model(start, compile=False)
     rng = np.random.default_rng(7)
     rows = rng.choice(len(prepared.X_train), RESTYLED, replace=False)
     restyled = augmentation.augment_styles(prepared.X_train[rows], styles, seed=11, labels=prepared.y_train[rows])
-    images = np.concatenate([prepared.X_train, restyled])[..., None]
+    images = np.concatenate([prepared.X_train, restyled])
     labels = np.concatenate([prepared.y_train, prepared.y_train[rows]])
-    moves = augmentation.cnn_augmentation(rotation_degrees=10, shift_fraction=0.1, zoom_fraction=0.1, seed=0)
-    batches = (
-        tf.data.Dataset.from_tensor_slices((images, labels))
-        .shuffle(len(images), seed=0)
-        .batch(128)
-        .map(lambda batch, batch_labels: (moves(tf.cast(batch, tf.float32) / 255.0, training=True), batch_labels))
-        .prefetch(2)
-    )
-    steps = len(images) // 128
-    schedule = keras.optimizers.schedules.CosineDecay(LEARNING_RATE, steps)
+    # The CNN's own input pipeline: shuffled, scaled to [0, 1], Keras' rotation, shift and zoom on top.
+    batches = make_dataset(images, labels, CNNConfig(seed=0), augment=True)
+    schedule = keras.optimizers.schedules.CosineDecay(LEARNING_RATE, len(batches))
     network.compile(
         optimizer=keras.optimizers.AdamW(schedule, weight_decay=1e-4),
         loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
     )
-    network.fit(batches.repeat(), steps_per_epoch=steps, epochs=1, verbose=2)
+    network.fit(batches, epochs=1, verbose=2)
     return network
 
 

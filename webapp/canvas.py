@@ -91,3 +91,19 @@ def drawing_canvas(
         buttons=[],
     )
     return limit_before_decoding(sketchpad)
+
+
+def image_upload(*, elem_id: str, label: str, height: int) -> gr.Image:
+    """An image input from a file, the camera or the clipboard, handed to its handler as a file path.
+
+    The path goes to preprocessing untouched: it applies EXIF rotation and composites transparency
+    onto white, which Gradio's own conversion would not, and checks size and pixel count before decoding.
+    """
+    return gr.Image(
+        elem_id=elem_id,
+        label=label,
+        sources=["upload", "webcam", "clipboard"],
+        type="filepath",
+        image_mode=None,
+        height=height,
+    )

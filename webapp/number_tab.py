@@ -21,7 +21,7 @@ import preprocessing
 from digit_models.base import DigitModel
 from digit_models.reading import numbers
 from webapp import rendering
-from webapp.canvas import drawing_canvas
+from webapp.canvas import drawing_canvas, image_upload
 from webapp.handlers import is_empty
 
 CANVAS_SIZE = (1200, 400)
@@ -49,15 +49,7 @@ def build_number_tab(models: Mapping[str, DigitModel], examples: Sequence[str] =
             pen_radius=PEN_RADIUS,
         )
     with gr.Tab("Upload or photograph"):
-        upload = gr.Image(
-            elem_id="number-upload",
-            label="A photo, scan or image of a number",
-            sources=["upload", "webcam", "clipboard"],
-            # Preprocessing reads the file itself: EXIF rotation, transparency onto white.
-            type="filepath",
-            image_mode=None,
-            height=300,
-        )
+        upload = image_upload(elem_id="number-upload", label="A photo, scan or image of a number", height=300)
         if examples:
             gr.Examples(
                 examples=list(examples),

@@ -16,7 +16,7 @@ from digit_models.names import DISPLAY_NAMES, MEMBER_KEYS
 from digit_models.personal import PersonalExamples
 from preprocessing import loading
 from webapp import access, api_sessions, corrections_view, http_api, models_tab, uploads
-from webapp.canvas import drawing_canvas
+from webapp.canvas import drawing_canvas, image_upload
 from webapp.feedback import WHY_PROMPT, Feedback
 from webapp.handlers import Presenter, example_paths
 from webapp.number_tab import NumberReader, build_number_tab
@@ -177,16 +177,7 @@ def input_area(folders: Folders) -> tuple[gr.Sketchpad, gr.Image, gr.Button, gr.
             height=CANVAS_SIDE + 80,
         )
     with gr.Tab("Upload or photograph"):
-        upload = gr.Image(
-            elem_id="upload",
-            label="A photo, scan or image of one digit",
-            sources=["upload", "webcam", "clipboard"],
-            # The path goes to preprocessing untouched: it applies EXIF rotation and
-            # composites transparency onto white, which Gradio's conversion would not.
-            type="filepath",
-            image_mode=None,
-            height=420,
-        )
+        upload = image_upload(elem_id="upload", label="A photo, scan or image of one digit", height=420)
         examples = example_paths(folders.examples)
         if examples:
             gr.Examples(
