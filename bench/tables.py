@@ -13,6 +13,9 @@ typed by hand. Tables:
   assets/models/manifest.json).
 - `families` (in docs/results.md): every model on each realistic family of MNIST test digits
   (bench/results/family_accuracy.json, `python -m bench.family_accuracy`).
+- `numbers` (in docs/numbers.md): read-number's whole-number accuracy per family of MNIST test digits,
+  the single digit on the wide canvas and the read's latency (bench/results/number_accuracy.json,
+  `python -m bench.number_accuracy`).
 - `costs`: what an answer costs on each path, today's code against the previous, side by side in one
   run (bench/results/request_cost.json and load_side_by_side.json, `python -m bench.request_cost
   --before DIR` and `python -m bench.load_side_by_side --before DIR`).
@@ -191,11 +194,48 @@ def models_table() -> list[str]:
     return lines
 
 
+NUMBER_ACCURACY = REPOSITORY / "bench" / "results" / "number_accuracy.json"
+NUMBERS_PAGE = REPOSITORY / "docs" / "numbers.md"
+
+
+def numbers_table() -> list[str]:
+    """read-number's exact whole-number accuracy per family and digit count, the single digit on the wide
+    canvas and the 6-digit read's latency (bench/results/number_accuracy.json)."""
+    measured = json.loads(NUMBER_ACCURACY.read_text())
+    counts = sorted({count for family in measured["families"] for count in family["by_digit_count"]}, key=int)
+    lines = [
+        f"| family ({measured['digits']} digits) | exact | "
+        + " | ".join(f"{count} digits" for count in counts)
+        + " | wrong number of digits | median read |",
+        "| --- | --- | " + "--- | " * len(counts) + "--- | --- |",
+    ]
+    for family in measured["families"]:
+        by_count = [
+            f"{100 * family['by_digit_count'][count]:.1f}" if count in family["by_digit_count"] else ""
+            for count in counts
+        ]
+        lines.append(
+            f"| {family['family']} | **{percent(family['exact_accuracy'])}** | "
+            + " | ".join(by_count)
+            + f" | {family['wrong_digit_count']} of {family['numbers']} | {family['read_ms_median']:.0f} ms |"
+        )
+    single, latency = measured["single_digit_wide_canvas"], measured["latency_6_digits_1200x400"]
+    return [
+        *lines,
+        "",
+        f"A single digit alone on the 1200x400 canvas: **{percent(single['exact_accuracy'])}** of {single['digits']} "
+        f"read exactly ({single['not_one_digit']} not read as one digit). A 6-digit number on that canvas, PNG "
+        f"decoding included: median **{latency['median_ms']:.1f} ms**, p95 **{latency['p95_ms']:.1f} ms** "
+        f"({latency['calls']} reads after loading).",
+    ]
+
+
 TABLES: dict[str, tuple[Path, Callable[[], list[str]]]] = {
     "writers": (README, writers_table),
     "costs": (README, costs_table),
     "models": (RESULTS_PAGE, models_table),
     "families": (RESULTS_PAGE, families_table),
+    "numbers": (NUMBERS_PAGE, numbers_table),
 }
 """Each table: the page it lives in, and how it is built from its JSON."""
 
