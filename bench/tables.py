@@ -13,6 +13,11 @@ typed by hand. Tables:
   assets/models/manifest.json).
 - `families` (in docs/results.md): every model on each realistic family of MNIST test digits
   (bench/results/family_accuracy.json, `python -m bench.family_accuracy`).
+- `augmentation_ideas`, `style_ideas` (in docs/results.md): each re-drawing idea measured for the CNN
+  (assets/reports/augmentation_ideas.json and style_ideas.json, `python -m training.augmentation_ideas`
+  and `python -m training.style_ideas`).
+- `budgets` (in docs/deployment.md): every budgeted figure from the benchmark that measured it
+  (bench/budget_table.py).
 - `numbers` (in docs/numbers.md): read-number's whole-number accuracy per family of MNIST test digits,
   the single digit on the wide canvas and the read's latency (bench/results/number_accuracy.json,
   `python -m bench.number_accuracy`).
@@ -29,6 +34,7 @@ import re
 from collections.abc import Callable
 from pathlib import Path
 
+from bench import budget_table
 from digit_models.names import DISPLAY_NAMES
 
 REPOSITORY = Path(__file__).resolve().parent.parent
@@ -230,12 +236,39 @@ def numbers_table() -> list[str]:
     ]
 
 
+REPORTS = REPOSITORY / "assets" / "reports"
+IDEA_COLUMNS = {
+    "validation_accuracy": "validation accuracy",
+    "validation_log_loss": "validation log loss",
+    "load_digits_accuracy": "load_digits",
+    "mfeat_development_accuracy": "mfeat development half",
+}
+
+
+def ideas_table(path: Path) -> list[str]:
+    """One row per measured idea of a list in `path` (training.augmentation_ideas, training.style_ideas)."""
+    ideas = json.loads(path.read_text())
+    columns = [key for key in IDEA_COLUMNS if any(key in idea for idea in ideas)]
+    lines = ["| idea | " + " | ".join(IDEA_COLUMNS[key] for key in columns) + " |"]
+    lines.append("| --- |" + " --- |" * len(columns))
+    for idea in ideas:
+        cells = [
+            "" if key not in idea else f"{idea[key]:.4f}" if "log_loss" in key else f"{100 * idea[key]:.2f}%"
+            for key in columns
+        ]
+        lines.append(f"| {idea['idea']} | " + " | ".join(cells) + " |")
+    return lines
+
+
 TABLES: dict[str, tuple[Path, Callable[[], list[str]]]] = {
     "writers": (README, writers_table),
     "costs": (README, costs_table),
     "models": (RESULTS_PAGE, models_table),
     "families": (RESULTS_PAGE, families_table),
     "numbers": (NUMBERS_PAGE, numbers_table),
+    "budgets": (REPOSITORY / "docs" / "deployment.md", budget_table.budgets_table),
+    "augmentation_ideas": (RESULTS_PAGE, lambda: ideas_table(REPORTS / "augmentation_ideas.json")),
+    "style_ideas": (RESULTS_PAGE, lambda: ideas_table(REPORTS / "style_ideas.json")),
 }
 """Each table: the page it lives in, and how it is built from its JSON."""
 
