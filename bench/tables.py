@@ -18,6 +18,8 @@ typed by hand. Tables:
   and `python -m training.style_ideas`).
 - `budgets` (in docs/deployment.md): every budgeted figure from the benchmark that measured it
   (bench/budget_table.py).
+- `explain` (in docs/app.md): the deletion test of each explanation map and its latency
+  (bench/results/explain.json, `python -m bench.explain_bench`).
 - `numbers` (in docs/numbers.md): read-number's whole-number accuracy per family of MNIST test digits,
   the single digit on the wide canvas and the read's latency (bench/results/number_accuracy.json,
   `python -m bench.number_accuracy`).
@@ -34,17 +36,14 @@ import re
 from collections.abc import Callable
 from pathlib import Path
 
-from bench import budget_table
+from bench import budget_table, page_tables
+from bench.page_tables import percent
 from digit_models.names import DISPLAY_NAMES
 
 REPOSITORY = Path(__file__).resolve().parent.parent
 README = REPOSITORY / "README.md"
 CROSS_WRITER = REPOSITORY / "bench" / "results" / "cross_writer.json"
 MANIFEST = REPOSITORY / "assets" / "models" / "manifest.json"
-
-
-def percent(value: float) -> str:
-    return f"{100 * value:.1f}%"
 
 
 def writers_table() -> list[str]:
@@ -200,75 +199,19 @@ def models_table() -> list[str]:
     return lines
 
 
-NUMBER_ACCURACY = REPOSITORY / "bench" / "results" / "number_accuracy.json"
-NUMBERS_PAGE = REPOSITORY / "docs" / "numbers.md"
-
-
-def numbers_table() -> list[str]:
-    """read-number's exact whole-number accuracy per family and digit count, the single digit on the wide
-    canvas and the 6-digit read's latency (bench/results/number_accuracy.json)."""
-    measured = json.loads(NUMBER_ACCURACY.read_text())
-    counts = sorted({count for family in measured["families"] for count in family["by_digit_count"]}, key=int)
-    lines = [
-        f"| family ({measured['digits']} digits) | exact | "
-        + " | ".join(f"{count} digits" for count in counts)
-        + " | wrong number of digits | median read |",
-        "| --- | --- | " + "--- | " * len(counts) + "--- | --- |",
-    ]
-    for family in measured["families"]:
-        by_count = [
-            f"{100 * family['by_digit_count'][count]:.1f}" if count in family["by_digit_count"] else ""
-            for count in counts
-        ]
-        lines.append(
-            f"| {family['family']} | **{percent(family['exact_accuracy'])}** | "
-            + " | ".join(by_count)
-            + f" | {family['wrong_digit_count']} of {family['numbers']} | {family['read_ms_median']:.0f} ms |"
-        )
-    single, latency = measured["single_digit_wide_canvas"], measured["latency_6_digits_1200x400"]
-    return [
-        *lines,
-        "",
-        f"A single digit alone on the 1200x400 canvas: **{percent(single['exact_accuracy'])}** of {single['digits']} "
-        f"read exactly ({single['not_one_digit']} not read as one digit). A 6-digit number on that canvas, PNG "
-        f"decoding included: median **{latency['median_ms']:.1f} ms**, p95 **{latency['p95_ms']:.1f} ms** "
-        f"({latency['calls']} reads after loading).",
-    ]
-
-
-REPORTS = REPOSITORY / "assets" / "reports"
-IDEA_COLUMNS = {
-    "validation_accuracy": "validation accuracy",
-    "validation_log_loss": "validation log loss",
-    "load_digits_accuracy": "load_digits",
-    "mfeat_development_accuracy": "mfeat development half",
-}
-
-
-def ideas_table(path: Path) -> list[str]:
-    """One row per measured idea of a list in `path` (training.augmentation_ideas, training.style_ideas)."""
-    ideas = json.loads(path.read_text())
-    columns = [key for key in IDEA_COLUMNS if any(key in idea for idea in ideas)]
-    lines = ["| idea | " + " | ".join(IDEA_COLUMNS[key] for key in columns) + " |"]
-    lines.append("| --- |" + " --- |" * len(columns))
-    for idea in ideas:
-        cells = [
-            "" if key not in idea else f"{idea[key]:.4f}" if "log_loss" in key else f"{100 * idea[key]:.2f}%"
-            for key in columns
-        ]
-        lines.append(f"| {idea['idea']} | " + " | ".join(cells) + " |")
-    return lines
-
-
 TABLES: dict[str, tuple[Path, Callable[[], list[str]]]] = {
     "writers": (README, writers_table),
     "costs": (README, costs_table),
     "models": (RESULTS_PAGE, models_table),
     "families": (RESULTS_PAGE, families_table),
-    "numbers": (NUMBERS_PAGE, numbers_table),
+    "numbers": (page_tables.NUMBERS_PAGE, page_tables.numbers_table),
     "budgets": (REPOSITORY / "docs" / "deployment.md", budget_table.budgets_table),
-    "augmentation_ideas": (RESULTS_PAGE, lambda: ideas_table(REPORTS / "augmentation_ideas.json")),
-    "style_ideas": (RESULTS_PAGE, lambda: ideas_table(REPORTS / "style_ideas.json")),
+    "explain": (REPOSITORY / "docs" / "app.md", page_tables.explain_table),
+    "augmentation_ideas": (
+        RESULTS_PAGE,
+        lambda: page_tables.ideas_table(page_tables.REPORTS / "augmentation_ideas.json"),
+    ),
+    "style_ideas": (RESULTS_PAGE, lambda: page_tables.ideas_table(page_tables.REPORTS / "style_ideas.json")),
 }
 """Each table: the page it lives in, and how it is built from its JSON."""
 
