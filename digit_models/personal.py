@@ -31,8 +31,8 @@ from scipy.special import expit, log_softmax, softmax
 
 from digit_models.base import as_image_batch
 
-TEMPERATURE = 0.2
-STRENGTH = 8.0
+TEMPERATURE = 0.1
+STRENGTH = 16.0
 SHARPNESS = 0.03
 """How fast an example's evidence fades with cosine dissimilarity in the CNN's features, how far one
 example at distance 0 tilts the log-odds of its digit, and how sharply its reach ends: the grid's best

@@ -38,6 +38,18 @@ validation together by `python -m training.style_ideas` (assets/reports/style_id
 of fine-tuning the previous CNN): mfeat development 86.8 -> 93.3% and load_digits 96.8 -> 97.3%
 against the pens alone, for validation log loss 0.0115 -> 0.0140."""
 
+STYLE_WORDS = {
+    "warp": "warped shapes",
+    "pen": "round pens",
+    "thickness": "thin and thick strokes",
+    "low_resolution": "low resolution",
+    "scan": "frame-filling scans",
+    "strokes": "flagged 1s and crossed 7s",
+    "scanned_one": "scanned flagged 1s",
+    "low_bar_four": "low-bar 4s",
+}
+"""Each style in a few words, for the manifest's and the page's description of a CNN."""
+
 SCANNED_ONE_SHARE = 0.5
 """Share of the 1s of a CNN_STYLES copy re-drawn as scanned flagged 1s (the rest take a pen)."""
 

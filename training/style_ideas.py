@@ -1,10 +1,10 @@
 """Writer-style ideas measured by fine-tuning: `python -m training.style_ideas --start CNN.keras [IDEA ...]`.
 
 Each idea fine-tunes the same starting network (a CNN trained without the idea, e.g. the one committed
-before it) for one epoch, AdamW with a cosine decay from 3e-4, on MNIST's 55,000 training digits plus
-20,000 of them re-drawn in the idea's styles (`augmentation.augment_styles`), with Keras' rotation,
-shift and zoom on top. Each is scored on the 5,000 validation digits (accuracy, log loss of the
-logits), load_digits and the mfeat development half through the whole pipeline
+before it) for one epoch with the CNN recipe's own polishing step (`training.cnn.polish`: AdamW with a
+cosine decay from 3e-4, on MNIST's 55,000 training digits plus 20,000 of them re-drawn in the idea's
+styles, with Keras' rotation, shift and zoom on top). Each is scored on the 5,000 validation digits
+(accuracy, log loss of the logits), load_digits and the mfeat development half through the whole pipeline
 (`digit_models.cross_writer`). A fine-tune takes 1.5 min on the 2-core machine, where a full CNN
 takes 13: what lets an idea be judged on the three sets together before a full retraining. The sets
 judge which ideas to keep; nothing is fitted to them. Results go to
@@ -23,8 +23,6 @@ import numpy as np
 from training import augmentation, evaluate, preparation, splits
 
 RESULTS = Path(__file__).resolve().parent.parent / "assets" / "reports" / "style_ideas.json"
-RESTYLED = 20_000
-LEARNING_RATE = 3e-4
 IDEAS = {
     "start": None,
     "pens": augmentation.PEN_STYLES,
@@ -37,26 +35,13 @@ IDEAS = {
 
 
 def fine_tune(start: Path, styles: tuple[str, ...], prepared: preparation.Prepared):
-    """The network of `start` fine-tuned on the training digits plus RESTYLED re-drawn in `styles`."""
+    """The network of `start` polished (training.cnn.polish) on the training digits plus some re-drawn in `styles`."""
     import keras
 
-    from training.cnn import CNNConfig, make_dataset
+    from training.cnn import CNNConfig, polish
 
     network = keras.models.load_model(start, compile=False)
-    rng = np.random.default_rng(7)
-    rows = rng.choice(len(prepared.X_train), RESTYLED, replace=False)
-    restyled = augmentation.augment_styles(prepared.X_train[rows], styles, seed=11, labels=prepared.y_train[rows])
-    images = np.concatenate([prepared.X_train, restyled])
-    labels = np.concatenate([prepared.y_train, prepared.y_train[rows]])
-    # The CNN's own input pipeline: shuffled, scaled to [0, 1], Keras' rotation, shift and zoom on top.
-    batches = make_dataset(images, labels, CNNConfig(seed=0), augment=True)
-    schedule = keras.optimizers.schedules.CosineDecay(LEARNING_RATE, len(batches))
-    network.compile(
-        optimizer=keras.optimizers.AdamW(schedule, weight_decay=1e-4),
-        loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
-    )
-    network.fit(batches, epochs=1, verbose=2)
-    return network
+    return polish(network, prepared.X_train, prepared.y_train, styles, CNNConfig(seed=0))
 
 
 def scores(network, prepared: preparation.Prepared, sets: dict[str, tuple[np.ndarray, np.ndarray]]) -> dict:

@@ -154,7 +154,7 @@ def train_cnn_model(
 ) -> dict[str, Any]:
     """Train, calibrate and save CNN `key` (training.cnn.MEMBERS); returns its manifest entry."""
     from digit_models.cnn import KerasDigitModel
-    from training.cnn import fit_temperature, member_config, train_cnn
+    from training.cnn import fit_temperature, member_config, polish, train_cnn
 
     config = config or member_config(key, quick=prepared.quick)
     started = time.perf_counter()
@@ -164,6 +164,9 @@ def train_cnn_model(
         X_fit, y_fit = np.concatenate([X_fit, copies]), np.concatenate([y_fit, y_fit])
     log(f"{key}: training {config.epochs} epochs on {len(X_fit):,} images with random rotation/shift/zoom ...")
     network, history, best_epoch = train_cnn(X_fit, y_fit, prepared.X_val, prepared.y_val, config)
+    if config.polish_styles:
+        log(f"{key}: polishing one epoch on the training digits and {', '.join(config.polish_styles)} ...")
+        network = polish(network, prepared.X_train, prepared.y_train, config.polish_styles, config)
     name = artifacts.DISPLAY_NAMES.get(key, key)
     uncalibrated = KerasDigitModel(key=key, name=name, network=network)
     temperature = fit_temperature(uncalibrated.logits(splits.to_float_images(prepared.X_val)), prepared.y_val)
@@ -174,6 +177,7 @@ def train_cnn_model(
     models_dir.mkdir(parents=True, exist_ok=True)
     artifacts.save_keras(network, path)
     model = KerasDigitModel(key=key, name=name, network=network, temperature=temperature)
+    styles = ", ".join(augmentation.STYLE_WORDS[style] for style in config.styles)
     entry = {
         "kind": "keras",
         "file": path.name,
@@ -185,7 +189,7 @@ def train_cnn_model(
         "training_seconds": round(training_seconds, 1),
         "how_it_works": (
             "Six convolutions learn strokes, then parts of digits; batch norm, dropout and digits "
-            "re-drawn in other writers' styles (round pens, low resolution) keep it general."
+            f"re-drawn in other writers' styles ({styles}) keep it general."
         ),
     }
     _write_json(reports_dir / f"{key}_history.json", {"history": history, "best_epoch": best_epoch})
