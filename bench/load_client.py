@@ -163,6 +163,20 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def wait_until_idle(pid: int, *, below: float = 0.05, timeout_s: float = 60.0) -> float:
+    """Seconds until process `pid` uses under `below` of a core over half a second (the app's start-up
+    work, such as loading MNIST's test digits in the background, is done); at most timeout_s."""
+    started = time.perf_counter()
+    last = cpu_seconds(pid)
+    while time.perf_counter() - started < timeout_s:
+        time.sleep(0.5)
+        now = cpu_seconds(pid)
+        if now - last < below * 0.5:
+            break
+        last = now
+    return time.perf_counter() - started
+
+
 def machine_busy_seconds() -> tuple[float, float]:
     """(busy, total) CPU seconds of the whole machine since boot, all cores, from /proc/stat."""
     ticks = [int(value) for value in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]

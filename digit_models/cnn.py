@@ -24,14 +24,18 @@ def serve_on_one_core() -> None:
 
 def traced(network, shape: tuple[int | None, ...] = (None, 28, 28, 1)):
     """The network's inference call on float32 batches of `shape` (None: any size) as a traced graph:
-    about a millisecond per call, where `model.predict` costs tens of ms."""
+    about 0.7 ms per call for one image, where `model.predict` costs tens of ms.
+
+    The graph's concrete function is called directly: a `tf.function` would look up its traces on every
+    call (0.14 ms of a 0.79 ms call for one digit), and with one input signature there is only one.
+    It takes float32 arrays only, as every caller passes.
+    """
     import tensorflow as tf
 
     return tf.function(
         lambda batch: network(batch, training=False),
         input_signature=[tf.TensorSpec(list(shape), tf.float32)],
-        reduce_retracing=True,
-    )
+    ).get_concrete_function()
 
 
 class KerasDigitModel:

@@ -78,7 +78,7 @@ def test_blank_white_canvas_says_no_digit_without_probabilities(presenter):
 def test_drawn_stroke_gets_a_verdict_that_starts_with_the_digit(presenter):
     shown = outputs_of(presenter.show_canvas(canvas_value(drawn_one())))
     assert visible_text(shown["verdict"]).startswith("1")
-    assert shown["view"].shape == (281, 281, 3)
+    assert shown["view"].shape == (281, 281)
     assert shown["view"].dtype == np.uint8
     for label in shown["labels"]:
         assert list(label) == [str(digit) for digit in range(10)]
@@ -146,7 +146,7 @@ def test_random_test_digit_shows_its_true_label(presenter):
     shown = outputs_of(presenter.show_random_test_digit())
     assert "true label 1" in shown["note"]
     assert re.match(r"\d", visible_text(shown["verdict"]))
-    assert shown["view"].shape == (281, 281, 3)
+    assert shown["view"].shape == (281, 281)
 
 
 def result(ensemble_top: float, member_tops: dict[str, int], digit: int = 3) -> dict:
@@ -185,12 +185,12 @@ def test_enlarged_view_shows_every_pixel_as_a_flat_square():
     image[20, 10] = 0.5
     view = rendering.enlarge(image)
     scale = rendering.PIXEL_SCALE
-    assert view.shape == (28 * scale + 1, 28 * scale + 1, 3)
+    assert view.shape == (28 * scale + 1, 28 * scale + 1)
     assert (view[3 * scale + 1 : 4 * scale, 7 * scale + 1 : 8 * scale] == 255).all()
     assert (view[20 * scale + 1 : 21 * scale, 10 * scale + 1 : 11 * scale] == 128).all()
     # Grid lines between squares keep single pixels visible.
-    assert (view[::scale, :, 0] == rendering.GRID_LEVEL).all()
-    assert (view[:, ::scale, 0] == rendering.GRID_LEVEL).all()
+    assert (view[::scale, :] == rendering.GRID_LEVEL).all()
+    assert (view[:, ::scale] == rendering.GRID_LEVEL).all()
 
 
 class SlowCountingModel:

@@ -40,7 +40,7 @@ class Outputs:
 
     verdict: HTML for the `verdict` element; its visible text starts with the digit, or holds
         only a message when there is none.
-    model_view: uint8 (28 * PIXEL_SCALE + 1, same, 3) RGB enlargement of the 28x28 input, or None.
+    model_view: uint8 (28 * PIXEL_SCALE + 1, same) grey enlargement of the 28x28 input, or None.
     labels: one `gr.Label` value per member key (MEMBER_KEYS order): {"0": p0, ..., "9": p9} or None.
     chart: HTML table comparing every model over the ten digits.
     note: Markdown under the inputs: the true label of an MNIST digit, what preprocessing did.
@@ -162,7 +162,7 @@ def comparison_chart(result: Mapping[str, Any]) -> str:
 
 
 def enlarge(image: np.ndarray, scale: int = PIXEL_SCALE) -> np.ndarray:
-    """float32 (28, 28) in [0, 1] -> uint8 RGB (28 * scale + 1, 28 * scale + 1, 3), nearest neighbour.
+    """float32 (28, 28) in [0, 1] -> uint8 grey (28 * scale + 1, 28 * scale + 1), nearest neighbour.
 
     Every source pixel becomes a flat scale x scale square and a thin grid separates them,
     so the user sees exactly the 784 values the models received (white ink on black, as in MNIST).
@@ -177,7 +177,9 @@ def enlarge(image: np.ndarray, scale: int = PIXEL_SCALE) -> np.ndarray:
     mask[:, 0] = False
     inside = np.tile(mask, levels.shape)
     big[:-1, :-1][inside] = blocks[inside]
-    return np.repeat(big[..., None], 3, axis=2)
+    # One channel: Gradio encodes the view as a PNG on every answer, and a grey PNG costs a third of
+    # an RGB one with the same pixels on screen.
+    return big
 
 
 def preprocessing_note(prepared: preprocessing.Preprocessed) -> str:
