@@ -39,16 +39,10 @@ def _training_row() -> list[str]:
     ]
 
 
-def budget_rows() -> list[list[str]]:
-    """[what, measured, budget, source] for every budgeted figure that a benchmark has written."""
-    startup, load, preprocess = _read("startup"), _read("load"), _read("preprocess")
-    explain, numbers, writers = _read("explain"), _read("number_accuracy"), _read("cross_writer")
+def _serving_rows() -> list[list[str]]:
+    """Start-up, one client, 20 clients and memory (startup.json, load.json)."""
+    startup, load = _read("startup"), _read("load")
     single, concurrent = load["single_client"]["call"], load["concurrent_clients"]
-    canvas = preprocess["cases"]["canvas 600x600"]
-    latency = numbers["latency_6_digits_1200x400"]
-    entries = json.loads(MANIFEST.read_text())["models"]
-    artifacts_mb = sum(entry.get("size_bytes") or 0 for entry in entries.values()) / 1e6
-    largest = max(entries.values(), key=lambda entry: entry.get("size_bytes") or 0)
     return [
         ["app ready after `python app.py`, median of 3", f"{startup['median_s']:.1f} s", "<= 15 s", "startup.json"],
         [
@@ -69,6 +63,15 @@ def budget_rows() -> list[list[str]]:
             "<= 1,536 MB",
             "load.json",
         ],
+    ]
+
+
+def _work_rows() -> list[list[str]]:
+    """Preprocessing, explanations and reading a number, after loading (their benches' JSON)."""
+    canvas = _read("preprocess")["cases"]["canvas 600x600"]
+    explain = _read("explain")["latency"]
+    latency = _read("number_accuracy")["latency_6_digits_1200x400"]
+    return [
         [
             "preprocessing one 600x600 canvas, median / p95",
             f"{canvas['median_ms']:.2f} / {canvas['p95_ms']:.2f} ms",
@@ -77,8 +80,8 @@ def budget_rows() -> list[list[str]]:
         ],
         [
             "`explain`, all four models, one image, median / p95",
-            f"{explain['latency']['all_four_median_ms']:.0f} / {explain['latency']['all_four_p95_ms']:.0f} ms",
-            f"<= {explain['latency']['budget_ms']} ms",
+            f"{explain['all_four_median_ms']:.0f} / {explain['all_four_p95_ms']:.0f} ms",
+            f"<= {explain['budget_ms']} ms",
             "explain.json",
         ],
         [
@@ -87,6 +90,18 @@ def budget_rows() -> list[list[str]]:
             "<= 100 ms",
             "number_accuracy.json",
         ],
+    ]
+
+
+def budget_rows() -> list[list[str]]:
+    """[what, measured, budget, source] for every budgeted figure that a benchmark has written."""
+    entries = json.loads(MANIFEST.read_text())["models"]
+    artifacts_mb = sum(entry.get("size_bytes") or 0 for entry in entries.values()) / 1e6
+    largest = max(entries.values(), key=lambda entry: entry.get("size_bytes") or 0)
+    not_found = _read("cross_writer")["sets"]["load_digits"]["not_found"]
+    return [
+        *_serving_rows(),
+        *_work_rows(),
         [
             "model artifacts in git: all / the largest file",
             f"{artifacts_mb:.1f} MB / {largest['file']} {largest['size_bytes'] / 1e6:.1f} MB",
@@ -95,7 +110,7 @@ def budget_rows() -> list[list[str]]:
         ],
         [
             "legible digits of other writers (load_digits, 1,797) with no digit found",
-            str(writers["sets"]["load_digits"]["not_found"]),
+            str(not_found),
             "0",
             "cross_writer.json",
         ],
