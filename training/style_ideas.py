@@ -5,8 +5,8 @@ before it) for one epoch with the CNN recipe's own polishing step (`training.cnn
 cosine decay from 3e-4, on MNIST's 55,000 training digits plus 20,000 of them re-drawn in the idea's
 styles, with Keras' rotation, shift and zoom on top). Each is scored on the 5,000 validation digits
 (accuracy, log loss of the logits), load_digits and the mfeat development half through the whole pipeline
-(`digit_models.cross_writer`). A fine-tune takes 1.5 min on the 2-core machine, where a full CNN
-takes 13: what lets an idea be judged on the three sets together before a full retraining. The sets
+(`digit_models.cross_writer`). A fine-tune takes 1.5 min on the 2-core machine, where `cnn` takes about
+20 min: what lets an idea be judged on the three sets together before a full retraining. The sets
 judge which ideas to keep; nothing is fitted to them. Results go to
 assets/reports/style_ideas.json (appended).
 """
