@@ -110,3 +110,21 @@ def ideas_table(path: Path) -> list[str]:
         start = f" (from {idea['start']})" if "start" in idea else ""
         lines.append(f"| {idea['idea']}{start} | " + " | ".join(cells) + " |")
     return lines
+
+
+PEN_STYLES = REPOSITORY / "bench" / "results" / "pen_styles.json"
+
+
+def pen_styles_table() -> list[str]:
+    """Every model on each pen-trajectory style of digit_data.pen_styles (bench/results/pen_styles.json)."""
+    styles = json.loads(PEN_STYLES.read_text())["styles"]
+    keys = list(next(iter(styles.values()))["accuracy"])
+    keys = [key for key in keys if key != "ensemble"] + ["ensemble"]
+    lines = [
+        "| style (drawings) | " + " | ".join(DISPLAY_NAMES.get(key, key) for key in keys) + " |",
+        "| --- |" + " --- |" * len(keys),
+    ]
+    for name, row in styles.items():
+        cells = [f"{100 * row['accuracy'][key]:.0f}%" for key in keys]
+        lines.append(f"| {name} ({row['drawings']}) | " + " | ".join(cells) + " |")
+    return lines

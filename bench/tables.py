@@ -20,6 +20,8 @@ typed by hand. Tables:
   (bench/budget_table.py).
 - `explain` (in docs/app.md): the deletion test of each explanation map and its latency
   (bench/results/explain.json, `python -m bench.explain_bench`).
+- `pen_styles` (in docs/results.md): every model on the pen-trajectory styles of other writers
+  (bench/results/pen_styles.json, `python -m bench.pen_styles`).
 - `numbers` (in docs/numbers.md): read-number's whole-number accuracy per family of MNIST test digits,
   the single digit on the wide canvas and the read's latency (bench/results/number_accuracy.json,
   `python -m bench.number_accuracy`).
@@ -212,6 +214,7 @@ TABLES: dict[str, tuple[Path, Callable[[], list[str]]]] = {
         lambda: page_tables.ideas_table(page_tables.REPORTS / "augmentation_ideas.json"),
     ),
     "style_ideas": (RESULTS_PAGE, lambda: page_tables.ideas_table(page_tables.REPORTS / "style_ideas.json")),
+    "pen_styles": (RESULTS_PAGE, page_tables.pen_styles_table),
 }
 """Each table: the page it lives in, and how it is built from its JSON."""
 

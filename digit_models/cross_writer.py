@@ -62,3 +62,28 @@ def evaluate(models: Mapping[str, Any], side: int = IMAGE_SIDE, name: str = "loa
         "not_found_reasons": dict(reasons.most_common()),
         "accuracy": accuracy,
     }
+
+
+def accuracy_by_style(models: Mapping[str, Any], count: int, seed: int = 0) -> dict[str, dict[str, Any]]:
+    """The pen-trajectory styles of `digit_data.pen_styles`, `count` drawings each, through the whole pipeline:
+    per style its digit, the drawings, "not found" and every model's accuracy (the ensemble's members too)."""
+    from digit_data import pen_styles
+    from digit_models.classify import predict_all
+
+    measured = {}
+    for name, (digit, images) in pen_styles.drawings(count, seed).items():
+        inputs, found, _ = preprocess(images)
+        probabilities = predict_all(models, inputs)
+        for key, member in getattr(models.get("ensemble"), "members", {}).items():
+            probabilities.setdefault(key, member.predict_proba(inputs))
+        measured[name] = {
+            "digit": digit,
+            "drawings": len(images),
+            "not_found": int((~found).sum()),
+            "accuracy": {
+                key: round(float(np.mean((values.argmax(axis=1) == digit) & found)), 4)
+                for key, values in probabilities.items()
+            },
+            "ensemble_answers": np.bincount(probabilities["ensemble"].argmax(axis=1), minlength=10).tolist(),
+        }
+    return measured
