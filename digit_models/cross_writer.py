@@ -39,6 +39,18 @@ def preprocess(images: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray, Counte
     return inputs, found, reasons
 
 
+def every_model(models: Mapping[str, Any], inputs: np.ndarray) -> dict[str, np.ndarray]:
+    """predict_all's probabilities for float32 inputs (n, 28, 28), plus those of the ensemble's extra
+    members (CNNs it holds beyond the shown models), each model run once."""
+    from digit_models.classify import predict_all
+
+    probabilities = predict_all(models, inputs)
+    for key, member in getattr(models.get("ensemble"), "members", {}).items():
+        if key not in probabilities:
+            probabilities[key] = member.predict_proba(inputs)
+    return probabilities
+
+
 def evaluate(models: Mapping[str, Any], side: int = IMAGE_SIDE, name: str = "load_digits") -> dict[str, Any]:
     """Accuracy of every model of `models` (artifacts.load_models' mapping) on the cross-writer set `name`.
 
@@ -46,15 +58,9 @@ def evaluate(models: Mapping[str, Any], side: int = IMAGE_SIDE, name: str = "loa
     ensemble's extra members (CNNs it holds beyond the shown models) are scored too. A digit
     in which nothing is found counts as wrong for every model.
     """
-    from digit_models.classify import predict_all
-
     images, labels = SETS[name](side)
     inputs, found, reasons = preprocess(images)
-    probabilities = predict_all(models, inputs)
-    ensemble = models.get("ensemble")
-    for key, member in getattr(ensemble, "members", {}).items():
-        if key not in probabilities:
-            probabilities[key] = member.predict_proba(inputs)
+    probabilities = every_model(models, inputs)
     accuracy = {key: float(np.mean((values.argmax(axis=1) == labels) & found)) for key, values in probabilities.items()}
     return {
         "images": len(images),
@@ -68,14 +74,11 @@ def accuracy_by_style(models: Mapping[str, Any], count: int, seed: int = 0) -> d
     """The pen-trajectory styles of `digit_data.pen_styles`, `count` drawings each, through the whole pipeline:
     per style its digit, the drawings, "not found" and every model's accuracy (the ensemble's members too)."""
     from digit_data import pen_styles
-    from digit_models.classify import predict_all
 
     measured = {}
     for name, (digit, images) in pen_styles.drawings(count, seed).items():
         inputs, found, _ = preprocess(images)
-        probabilities = predict_all(models, inputs)
-        for key, member in getattr(models.get("ensemble"), "members", {}).items():
-            probabilities.setdefault(key, member.predict_proba(inputs))
+        probabilities = every_model(models, inputs)
         measured[name] = {
             "digit": digit,
             "drawings": len(images),
