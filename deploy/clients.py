@@ -41,10 +41,15 @@ class CallEvents:
         return False, None
 
 
-def page_event(client: httpx.Client, image: bytes, elem_id: str = "sketchpad", session: str | None = None) -> dict:
-    """A drawing as the page sends it: upload the PNG, then the canvas's change event through the queue
+def page_event(
+    client: httpx.Client, image: bytes, elem_id: str = "sketchpad", session: str | None = None, *, blobs: bool = False
+) -> dict:
+    """A drawing as the page sends it, then the canvas's change event through the queue
     (`/gradio_api/queue/join`, answer read from `/gradio_api/queue/data`).
 
+    blobs: False sends the PNG as an uploaded file named in the event (as a program may); True as the page's
+    canvas does on each stroke: it posts its background, layer and composite to the canvas's `accept_blobs`
+    (`/gradio_api/component_server`) and the event names them by an id.
     Returns Gradio's `process_completed` message ({"success", "output": {"data" or "error"}}). The page's
     configuration is fetched once per client, as a browser tab does when it opens the page.
     """
@@ -58,11 +63,9 @@ def page_event(client: httpx.Client, image: bytes, elem_id: str = "sketchpad", s
         for index, d in enumerate(config["dependencies"])
         if [canvas, "change"] in [list(target) for target in d["targets"]]
     )
-    path = client.post("gradio_api/upload", files={"files": ("canvas.png", image, "image/png")}).json()[0]
-    file_data = {"path": path, "orig_name": "canvas.png", "meta": {"_type": "gradio.FileData"}}
-    value = {"background": file_data, "layers": [file_data], "composite": file_data, "id": None}
-    inputs = [value] + [None] * (len(dependency["inputs"]) - 1)
     session = session or f"page-{time.monotonic_ns()}"
+    value = post_blobs(client, canvas, image, session) if blobs else uploaded_canvas(client, image)
+    inputs = [value] + [None] * (len(dependency["inputs"]) - 1)
     body = {"data": inputs, "fn_index": fn_index, "session_hash": session, "trigger_id": canvas}
     client.post("gradio_api/queue/join", json=body).raise_for_status()
     with client.stream("GET", "gradio_api/queue/data", params={"session_hash": session}) as stream:
@@ -72,6 +75,27 @@ def page_event(client: httpx.Client, image: bytes, elem_id: str = "sketchpad", s
                 if message.get("msg") == "process_completed":
                     return message
     raise CallError("the stream ended without an answer")
+
+
+def uploaded_canvas(client: httpx.Client, image: bytes) -> dict:
+    """The canvas value with `image` uploaded once and named as its background, layer and composite."""
+    path = client.post("gradio_api/upload", files={"files": ("canvas.png", image, "image/png")}).json()[0]
+    file_data = {"path": path, "orig_name": "canvas.png", "meta": {"_type": "gradio.FileData"}}
+    return {"background": file_data, "layers": [file_data], "composite": file_data, "id": None}
+
+
+def post_blobs(client: httpx.Client, canvas: int, image: bytes, session: str) -> dict:
+    """Post `image` as the canvas's background, layer 0 and composite, as the page's canvas does: {"id": ...}."""
+    blob_id = f"blobs-{time.monotonic_ns()}"
+    for part, index in (("background", "null"), ("layer", "0"), ("composite", "null")):
+        fields = {"component_id": str(canvas), "session_hash": session, "fn_name": "accept_blobs"}
+        fields |= {"id": blob_id, "type": part, "index": index}
+        response = client.post(
+            "gradio_api/component_server/", data=fields, files={"file": (f"{part}.png", image, "image/png")}
+        )
+        if response.status_code != 200:
+            raise CallError(f"accept_blobs: {response.status_code}: {response.text[:200]}")
+    return {"id": blob_id}
 
 
 def gradio_call(client: httpx.Client, api_name: str, image: bytes, name: str, session: str | None = None) -> Any:

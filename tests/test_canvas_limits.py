@@ -49,12 +49,13 @@ def png(image: Image.Image) -> bytes:
     return buffer.getvalue()
 
 
-def send_canvas(client: httpx.Client, image: bytes) -> tuple[bool, str, float]:
-    """The drawing through the page's own event: (succeeded, the error message or the verdict's HTML, seconds)."""
+def send_canvas(client: httpx.Client, image: bytes, blobs: bool) -> tuple[bool, str, float]:
+    """The drawing through the page's own event, uploaded (blobs False) or posted to the canvas as the page's
+    canvas does (blobs True): (succeeded, the error message or the verdict's HTML, seconds)."""
     from deploy.clients import page_event
 
     started = time.perf_counter()
-    message = page_event(client, image)
+    message = page_event(client, image, blobs=blobs)
     seconds = time.perf_counter() - started
     output = message.get("output", {})
     if message.get("success"):
@@ -62,19 +63,20 @@ def send_canvas(client: httpx.Client, image: bytes) -> tuple[bool, str, float]:
     return False, str(output.get("error")), seconds
 
 
-def test_an_oversized_canvas_is_refused_before_decoding_and_drawing_goes_on(app):
+@pytest.mark.parametrize("blobs", [False, True], ids=["uploaded", "canvas-blobs"])
+def test_an_oversized_canvas_is_refused_before_decoding_and_drawing_goes_on(app, blobs):
     url, pid = app
     bomb = png(Image.new("RGBA", (12_000, 12_000), (0, 0, 0, 0)))  # About 0.6 MB for 144 megapixels.
     drawing = Image.new("RGBA", (600, 600), (255, 255, 255, 255))
     ink = np.asarray(drawing).copy()
     ink[120:480, 280:320] = (0, 0, 0, 255)  # A thick 1.
     with httpx.Client(base_url=url, timeout=60) as client:
-        ok, answer, _ = send_canvas(client, png(Image.fromarray(ink, "RGBA")))
+        ok, answer, _ = send_canvas(client, png(Image.fromarray(ink, "RGBA")), blobs)
         assert ok and "1" in answer  # Warm: the same path answers a drawing.
         before = resident_mb(pid)
-        ok, error, seconds = send_canvas(client, bomb)
+        ok, error, seconds = send_canvas(client, bomb, blobs)
         assert not ok and ("over the limit" in error or "too many pixels" in error), error
         assert seconds < 1.0, seconds
         assert resident_mb(pid) < min(MEMORY_BUDGET_MB, before + 100)
-        ok, answer, _ = send_canvas(client, png(Image.fromarray(ink, "RGBA")))
+        ok, answer, _ = send_canvas(client, png(Image.fromarray(ink, "RGBA")), blobs)
         assert ok and "1" in answer

@@ -36,16 +36,27 @@ def decode_only_the_composite(sketchpad: gr.Sketchpad) -> gr.Sketchpad:
 
     The handlers read the composite only (`preprocessing.loading`: the layers over the background are
     what it already is). Gradio decodes all three, three 600x600 PNGs per stroke: two thirds of the
-    canvas's decoding for nothing. A value without a composite, or sent in pieces (its `id`), goes
+    canvas's decoding for nothing. That holds for both ways a value arrives: as uploaded files, and
+    as the blobs the browser's canvas posts before its change event (`accept_blobs`), which the event
+    then names by their `id` (what a drawing on the page sends). A value without a composite goes
     through Gradio's own decoding as before.
     """
     preprocess = sketchpad.preprocess
 
     def composite_only(payload: Any) -> Any:
-        if payload is None or payload.id is not None or payload.composite is None:
+        if payload is None:
             return preprocess(payload)
-        composite = sketchpad.convert_and_format_image(payload.composite, flatten_on_white=True)
-        return {"background": None, "layers": [], "composite": composite}
+        if payload.id is not None:
+            blobs = sketchpad.blob_storage.get(payload.id)
+            if blobs is None or blobs.composite is None:
+                return preprocess(payload)
+            sketchpad.blob_storage.pop(payload.id, None)  # As Gradio's own preprocess does: used once.
+            composite = blobs.composite
+        elif payload.composite is not None:
+            composite = payload.composite
+        else:
+            return preprocess(payload)
+        return {"background": None, "layers": [], "composite": sketchpad.convert_and_format_image(composite, True)}
 
     sketchpad.preprocess = composite_only
     return sketchpad
