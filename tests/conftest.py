@@ -8,6 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from deploy.browser import CHROMIUM, CHROMIUM_ARGUMENTS
+
 REPOSITORY = Path(__file__).resolve().parent.parent
 
 
@@ -102,17 +104,6 @@ def app_server(app_models_dir, tmp_path_factory):
 
 # --- A real browser (tests/test_app_browser.py, tests/test_number_browser.py) ------------
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGUMENTS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 # Software WebGL on two busy cores can take a second per pointer event; Gradio answers in milliseconds.
 BROWSER_TIMEOUT_MS = 90_000
 

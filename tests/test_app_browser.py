@@ -16,7 +16,8 @@ from pathlib import Path
 
 import pytest
 
-CHROMIUM = Path("/usr/bin/chromium")  # The `browser` fixture (tests/conftest.py) drives this one.
+from deploy.browser import CHROMIUM  # The `browser` fixture (tests/conftest.py) drives it.
+
 REPOSITORY = Path(__file__).resolve().parent.parent
 SCREENSHOT = REPOSITORY / "assets" / "screenshot.png"
 PHONE_SCREENSHOT = REPOSITORY / "assets" / "screenshot_phone.png"
