@@ -6,7 +6,9 @@
 For each path a person or a program takes, one client sends requests one after another to a fresh
 `python app.py` and the app's CPU time (user + system, every thread: Gradio's, TensorFlow's and the BLAS
 pools' included, from /proc/PID/stat) is divided by the answers:
-- `page_event`: the canvas's change event, as the page sends a drawing (upload, queue join, event stream);
+- `page_event`: the canvas's change event with the drawing uploaded (upload, queue join, event stream);
+- `page_event_blobs`: the same event as the page's canvas sends it on a stroke: its background, layer and
+  composite posted to `accept_blobs` (three requests), then the event naming them by an id;
 - `classify_session` / `classify_no_session`: `/gradio_api/call/classify` with and without a session hash
   (a browser tab sends one; curl as Gradio's API page shows it does not);
 - `read_number`: `/gradio_api/call/read_number` on a drawn 4-digit number;
@@ -52,6 +54,7 @@ def paths() -> dict[str, Call]:
     digit, number = DIGIT.read_bytes(), NUMBER.read_bytes()
     return {
         "page_event": lambda client: clients.page_event(client, digit, session="bench-page"),
+        "page_event_blobs": lambda client: clients.page_event(client, digit, session="bench-page", blobs=True),
         "classify_session": lambda client: clients.gradio_call(client, "classify", digit, DIGIT.name, "bench"),
         "classify_no_session": lambda client: clients.gradio_call(client, "classify", digit, DIGIT.name),
         "read_number": lambda client: clients.gradio_call(client, "read_number", number, NUMBER.name, "bench"),

@@ -93,7 +93,8 @@ def writers_table() -> list[str]:
 REQUEST_COST = REPOSITORY / "bench" / "results" / "request_cost.json"
 LOAD_SIDE_BY_SIDE = REPOSITORY / "bench" / "results" / "load_side_by_side.json"
 PATHS = {
-    "page_event": "the page's drawing event",
+    "page_event": "the page's drawing event, uploaded",
+    "page_event_blobs": "the same, as the canvas posts it (blobs)",
     "classify_session": "`/classify`, with a session hash",
     "classify_no_session": "`/classify`, without one (curl)",
     "read_number": "`/read_number` (4 digits)",
