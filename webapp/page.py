@@ -15,7 +15,7 @@ from starlette.middleware import Middleware
 from digit_models.names import DISPLAY_NAMES, MEMBER_KEYS
 from digit_models.personal import PersonalExamples
 from preprocessing import loading
-from webapp import access, api_sessions, corrections_view, http_api, models_tab, uploads
+from webapp import access, api_sessions, corrections_view, http_api, models_tab, queue_wake, uploads
 from webapp.canvas import drawing_canvas, image_upload
 from webapp.feedback import WHY_PROMPT, Feedback
 from webapp.handlers import Presenter, example_paths
@@ -102,6 +102,7 @@ def build_demo(presenter: Presenter, feedback: Feedback, folders: Folders) -> gr
                 gr.Image(value=path, label=caption, interactive=False, buttons=["fullscreen"])
         api_endpoints(presenter, feedback)
     demo.queue(max_size=QUEUE_SIZE)
+    queue_wake.wake_on_work(demo._queue)  # Not polled 1,000 times a second while idle.
     return demo
 
 

@@ -1,0 +1,99 @@
+"""webapp.queue_wake: a real Gradio server whose idle queue sleeps until there is work, and starts it at once."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+
+import gradio as gr
+import httpx
+import pytest
+
+from deploy.processes import free_port
+from webapp import queue_wake
+
+# Far below WAKE_BACKSTOP_S (50 ms): a start that waited for the backstop instead of a wake-up fails.
+PROMPT_S = 0.02
+
+
+@pytest.fixture
+def served_queue():
+    """A launched Blocks with one queued function (one at a time), its queue woken by work.
+
+    Yields (url, starts, ends, pushed, idle_waits): perf_counter times at which calls started and ended in
+    the function and at which the queue's push returned, and a count of the queue's idle sleeps.
+    """
+    starts, ends, pushed, idle_waits = [], [], [], [0]
+
+    def slow_echo(text: str) -> str:
+        starts.append(time.perf_counter())
+        time.sleep(0.1)
+        ends.append(time.perf_counter())
+        return text
+
+    with gr.Blocks() as demo:
+        box = gr.Textbox()
+        box.submit(slow_echo, box, box, api_name="slow_echo", concurrency_limit=1)
+    demo.queue()
+    queue = queue_wake.wake_on_work(demo._queue)
+    push, wait = queue.push, queue.sleep_when_free.wait
+
+    async def timed_push(*args, **kwargs):
+        result = await push(*args, **kwargs)
+        pushed.append(time.perf_counter())
+        return result
+
+    async def counted_wait():
+        idle_waits[0] += 1
+        await wait()
+
+    queue.push = timed_push
+    queue.sleep_when_free.wait = counted_wait
+    port = free_port()
+    demo.launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True)
+    try:
+        yield f"http://127.0.0.1:{port}/", starts, ends, pushed, idle_waits
+    finally:
+        demo.close()
+
+
+def call(url: str, text: str) -> str:
+    """`/gradio_api/call/slow_echo` and its event stream: the answer."""
+    with httpx.Client(base_url=url, timeout=30) as client:
+        event = client.post("gradio_api/call/slow_echo", json={"data": [text]}).json()["event_id"]
+        with client.stream("GET", f"gradio_api/call/slow_echo/{event}") as stream:
+            for line in stream.iter_lines():
+                if line.startswith("data:") and line != "data: null":
+                    return json.loads(line.removeprefix("data:"))[0]
+    raise AssertionError("the stream ended without an answer")
+
+
+def test_an_idle_queue_sleeps_until_an_event_arrives_and_starts_it_at_once(served_queue):
+    url, starts, _, pushed, idle_waits = served_queue
+    time.sleep(0.5)
+    before = idle_waits[0]
+    time.sleep(1.0)
+    idle = idle_waits[0] - before
+    # Gradio's own loop looks every millisecond: about a thousand looks a second. Woken, it looks on
+    # wake-ups and the backstop only (20 a second); it must still be running to be looking at all.
+    assert 1 <= idle <= 1.5 / queue_wake.WAKE_BACKSTOP_S, idle
+    for number in range(6):
+        assert call(url, f"digit {number}") == f"digit {number}"
+    # The first call also starts Gradio's worker threads (hundreds of ms, woken or not): the others count.
+    waits = [start - push for start, push in zip(starts, pushed, strict=True)][1:]
+    assert max(waits) < PROMPT_S, waits
+
+
+def test_a_finished_job_starts_the_one_waiting_for_its_slot(served_queue):
+    url, starts, ends, _, _ = served_queue
+    answers = []
+    threads = [threading.Thread(target=lambda n=n: answers.append(call(url, f"digit {n}"))) for n in range(3)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    assert sorted(answers) == ["digit 0", "digit 1", "digit 2"]
+    # One at a time (concurrency_limit=1): each call starts when the one before it ends, not at the backstop.
+    gaps = [start - end for start, end in zip(starts[1:], ends, strict=False)]
+    assert len(gaps) == 2 and all(0 <= gap < PROMPT_S for gap in gaps), gaps
