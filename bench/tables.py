@@ -26,8 +26,8 @@ typed by hand. Tables:
   the single digit on the wide canvas and the read's latency (bench/results/number_accuracy.json,
   `python -m bench.number_accuracy`).
 - `costs`: what an answer costs on each path, today's code against the previous, side by side in one
-  run (bench/results/request_cost.json and load_side_by_side.json, `python -m bench.request_cost
-  --before DIR` and `python -m bench.load_side_by_side --before DIR`).
+  run (bench/results/interleaved_cost.json, request_cost.json and load_side_by_side.json,
+  `python -m bench.interleaved_cost --before DIR`, `bench.request_cost` and `bench.load_side_by_side`).
 """
 
 from __future__ import annotations
@@ -91,6 +91,8 @@ def writers_table() -> list[str]:
 
 
 REQUEST_COST = REPOSITORY / "bench" / "results" / "request_cost.json"
+INTERLEAVED_COST = REPOSITORY / "bench" / "results" / "interleaved_cost.json"
+PAGE_STROKES = REPOSITORY / "bench" / "results" / "page_strokes_c6d89a7.json"
 LOAD_SIDE_BY_SIDE = REPOSITORY / "bench" / "results" / "load_side_by_side.json"
 PATHS = {
     "page_event": "the page's drawing event, uploaded",
@@ -108,26 +110,33 @@ def ratio(today: float, before: float) -> str:
 
 def costs_table() -> list[str]:
     """What an answer costs, today's code against the previous, measured side by side in one run
-    (bench/results/request_cost.json and load_side_by_side.json)."""
-    cost = json.loads(REQUEST_COST.read_text())
-    this, before = cost["median"]["this"], cost["median"].get("before", {})
+    (bench/results/interleaved_cost.json; the floor from request_cost.json; load_side_by_side.json)."""
+    per_path = json.loads(INTERLEAVED_COST.read_text())["paths"]
     lines = [
         "| one client, requests one after another | app CPU per answer | ratio | p50 |",
         "| --- | --- | --- | --- |",
     ]
     for path, label in PATHS.items():
         # The new route has no previous: it is compared with the previous /classify.
-        old = before.get(path) or before.get("classify_session", {})
-        new = this[path]
+        old = per_path[path].get("before") or per_path["classify_session"]["before"]
+        new = per_path[path]["this"]
         lines.append(
             f"| {label} | {old['app_cpu_ms_per_answer']:.1f} -> {new['app_cpu_ms_per_answer']:.1f} ms | "
             f"{ratio(new['app_cpu_ms_per_answer'], old['app_cpu_ms_per_answer'])} | "
             f"{old['p50_ms']:.1f} -> {new['p50_ms']:.1f} ms |"
         )
-    library = cost["library_ms_per_image"]
+    strokes = json.loads(PAGE_STROKES.read_text())["median"]
+    old, new = strokes["before"]["app_cpu_ms_per_stroke"], strokes["this"]["app_cpu_ms_per_stroke"]
+    lines.append(
+        f"| a stroke on the real page (Chromium; `bench.page_strokes`) | {old:.0f} -> {new:.0f} ms | "
+        f"{ratio(new, old)} | |"
+    )
+    library = json.loads(REQUEST_COST.read_text())["library_ms_per_image"]
     lines += [
         "",
-        "Previous -> today, each the median of alternating runs. The floor, in-process CPU per image: "
+        "Previous -> today: both apps running, each request sent to one and then the other (mean CPU, "
+        "median latency over 200 each); a stroke: Chromium drawing 20 strokes on each app, twice, per stroke "
+        "the app's CPU (with what it spends between strokes). The floor, in-process CPU per image: "
         f"decoding and preprocessing {library['decoding_and_preprocessing']:.1f} ms, "
         f"every model and the ensemble {library['every_model_and_the_ensemble']:.1f} ms "
         f"({library['library_total']:.1f} ms in all); the rest of the app's CPU is the HTTP server and Gradio.",

@@ -1,0 +1,123 @@
+"""Two checkouts' apps side by side, requests alternating one by one: CPU per answer with the machine's drift cancelled.
+
+    .venv/bin/python -m bench.interleaved_cost --before /tmp/before       # about 4 minutes
+
+`bench.request_cost` alternates whole apps, one after the other; on a shared machine whose speed drifts
+by 20% or more within minutes, a path's figure then moves more between two apps of the same code than
+between two versions. Here both apps (this checkout's and `--before`'s, the same models) run at once,
+and every request goes to one and then the other, in a random order each time. Each answer's app CPU is
+read from /proc before the request and 5 ms after its answer (work the app finishes after answering
+counts too); /proc counts in clock ticks, which over hundreds of requests averages out. The paths are
+`bench.request_cost`'s. Writes bench/results/interleaved_cost.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import statistics
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from bench.load_client import cpu_seconds, wait_until_idle
+from bench.request_cost import WARM_UP, paths
+from bench.startup import machine
+from deploy import clients
+from deploy.processes import REPOSITORY, free_port, start_app, stop_app, wait_until_ready
+from digit_models.artifacts import MODELS_DIR
+
+RESULTS = Path(__file__).resolve().parent / "results" / "interleaved_cost.json"
+SETTLE_S = 0.005  # After an answer, before reading the app's CPU: its last bookkeeping is part of the answer.
+
+
+def warmed_up(call, client: httpx.Client) -> bool:
+    """WARM_UP calls through the path; False when this app does not serve it (a route added since)."""
+    try:
+        for _ in range(WARM_UP):
+            call(client)
+    except (clients.CallError, httpx.HTTPError):
+        return False
+    return True
+
+
+def measure(urls: dict[str, str], pids: dict[str, int], requests: int, seed: int = 0) -> dict[str, Any]:
+    """Per path and app: mean app CPU ms per answer and p50 ms, requests alternating between the apps."""
+    order = random.Random(seed)
+    results: dict[str, Any] = {}
+    sessions = {name: httpx.Client(base_url=url, timeout=60) for name, url in urls.items()}
+    try:
+        for path, call in paths().items():
+            serving = [name for name, session in sessions.items() if warmed_up(call, session)]
+            cpu: dict[str, list[float]] = {name: [] for name in serving}
+            seconds: dict[str, list[float]] = {name: [] for name in serving}
+            for _ in range(requests):
+                names = list(serving)
+                order.shuffle(names)
+                for name in names:
+                    cpu_before, started = cpu_seconds(pids[name]), time.perf_counter()
+                    call(sessions[name])
+                    seconds[name].append(time.perf_counter() - started)
+                    time.sleep(SETTLE_S)
+                    cpu[name].append(cpu_seconds(pids[name]) - cpu_before)
+            results[path] = {
+                name: {
+                    "app_cpu_ms_per_answer": round(1000 * statistics.mean(cpu[name]), 2),
+                    "p50_ms": round(1000 * statistics.median(seconds[name]), 2),
+                }
+                for name in serving
+            }
+            print(path, json.dumps(results[path]), flush=True)
+    finally:
+        for session in sessions.values():
+            session.close()
+    return results
+
+
+def main(argv: list[str] | None = None) -> dict[str, Any]:
+    parser = argparse.ArgumentParser(prog="python -m bench.interleaved_cost", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--before", type=Path, required=True, help="the other checkout (git worktree add ...)")
+    parser.add_argument("--models-dir", type=Path, default=MODELS_DIR)
+    parser.add_argument("--requests", type=int, default=200, help="requests per path and app (default 200)")
+    parser.add_argument("--output", type=Path, default=RESULTS)
+    arguments = parser.parse_args(argv)
+    checkouts = {"this": REPOSITORY, "before": arguments.before.resolve()}
+    log_folder = Path("/tmp") / "interleaved_cost_logs"
+    log_folder.mkdir(exist_ok=True)
+    processes, urls = {}, {}
+    try:
+        for name, repository in checkouts.items():
+            port = free_port()
+            processes[name] = start_app(port, arguments.models_dir, log_folder / f"{name}.log", repository=repository)
+            urls[name] = f"http://127.0.0.1:{port}/"
+        for name, process in processes.items():
+            wait_until_ready(urls[name], process, timeout_s=180)
+        for process in processes.values():
+            wait_until_idle(process.pid)
+        per_path = measure(urls, {name: process.pid for name, process in processes.items()}, arguments.requests)
+    finally:
+        for process in processes.values():
+            stop_app(process)
+    result = {
+        "what": __doc__.split("\n\n")[0],
+        "machine": machine(),
+        "requests_per_path_and_app": arguments.requests,
+        "checkouts": {name: str(path) for name, path in checkouts.items()},
+        "paths": per_path,
+        "ratios": {
+            path: round(apps["this"]["app_cpu_ms_per_answer"] / apps["before"]["app_cpu_ms_per_answer"], 3)
+            for path, apps in per_path.items()
+            if "before" in apps and "this" in apps
+        },
+    }
+    arguments.output.parent.mkdir(parents=True, exist_ok=True)
+    arguments.output.write_text(json.dumps(result, indent=2) + "\n")
+    print(json.dumps(result["ratios"], indent=1))
+    return result
+
+
+if __name__ == "__main__":
+    main()
