@@ -1,12 +1,13 @@
 """Gradio's queue woken when there may be work, instead of looking for it a thousand times a second.
 
 Gradio's queue loop (`gradio.queueing.Queue.start_processing`, Gradio 6) sleeps `sleep_when_free`
-(1 ms) whenever it has nothing to start, then looks again: an app nobody uses spends about 30 ms of CPU
-a second on it (3% of a core, in every replica), 50-60 ms with a page open beside a busy browser
-(bench/results/page_strokes.json). Looking less often would delay every answer: a 5 ms poll halved the
-cost and added about 2.5 ms to each answer's wait, measured. Here that one sleep waits instead until
-something can have changed what the loop would find: an event pushed, or a job finished (which frees a
-worker or a concurrency slot). WAKE_BACKSTOP_S bounds it, should Gradio ever start work some other way.
+(1 ms) whenever it has nothing to start, then looks again: an app nobody uses spent 30-57 ms of CPU a
+second on it (3-6% of a core, in every replica), 49-70 ms with a page open beside a busy browser
+(bench/results/page_strokes.json; 15.5 ms with this module). Looking less often would delay every
+answer: a 5 ms poll halved the cost and added about 2.5 ms to each answer's wait, measured. Here that
+one sleep waits instead until something can have changed what the loop would find: an event pushed, or
+a job finished (which frees a worker or a concurrency slot). WAKE_BACKSTOP_S bounds it, should Gradio
+ever start work some other way.
 
 Every other sleep of gradio.queueing (its progress updates) and everything else it takes from `asyncio`
 is the module itself. If a Gradio version stops sleeping on `sleep_when_free`, its loop polls as before.
