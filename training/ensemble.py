@@ -21,10 +21,9 @@ VALIDATION_STYLE_SEED = 10_000
 """Seed of the re-drawn copy of the validation digits the ensemble weights are also learned on."""
 
 
-def validation_probabilities(members: dict, prepared: Prepared) -> tuple[dict, dict]:
-    """Each member's probabilities (key -> (n, 10)) on the validation digits, and on the same digits re-drawn
-    in other writers' styles (augmentation.PEN_STYLES)."""
-    X_val = splits.to_float_images(prepared.X_val)
+def restyled_validation_images(prepared: Prepared) -> np.ndarray:
+    """float32 (n_val, 28, 28) in [0, 1]: the validation digits re-drawn in other writers' styles
+    (augmentation.PEN_STYLES, seed VALIDATION_STYLE_SEED), the copy the ensemble's weights also learn on."""
     styled = style_augmented(
         prepared.X_val,
         prepared.y_val,
@@ -32,7 +31,14 @@ def validation_probabilities(members: dict, prepared: Prepared) -> tuple[dict, d
         seed=VALIDATION_STYLE_SEED,
         cache_key=prepared.cache_key,
     )
-    X_styled = splits.to_float_images(styled)
+    return splits.to_float_images(styled)
+
+
+def validation_probabilities(members: dict, prepared: Prepared) -> tuple[dict, dict]:
+    """Each member's probabilities (key -> (n, 10)) on the validation digits, and on the same digits re-drawn
+    in other writers' styles (restyled_validation_images)."""
+    X_val = splits.to_float_images(prepared.X_val)
+    X_styled = restyled_validation_images(prepared)
     plain = {key: model.predict_proba(X_val) for key, model in members.items()}
     restyled = {key: model.predict_proba(X_styled) for key, model in members.items()}
     return plain, restyled

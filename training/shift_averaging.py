@@ -50,26 +50,10 @@ def cnn_ms_per_image(model, shifts: list[tuple[int, int]], repeats: int = 200) -
     return round(1000 * (time.process_time() - started) / repeats, 2)
 
 
-def restyled_images(prepared) -> np.ndarray:
-    """float32 (5000, 28, 28): the validation digits re-drawn as training.ensemble re-draws them."""
-    from training import augmentation
-    from training.ensemble import VALIDATION_STYLE_SEED
-    from training.train import style_augmented
-
-    styled = style_augmented(
-        prepared.X_val,
-        prepared.y_val,
-        augmentation.PEN_STYLES,
-        seed=VALIDATION_STYLE_SEED,
-        cache_key=prepared.cache_key,
-    )
-    return splits.to_float_images(styled)
-
-
 def main() -> dict[str, Any]:
     from digit_models import artifacts
     from digit_models.cnn import serve_on_one_core
-    from training.ensemble import validation_probabilities
+    from training.ensemble import restyled_validation_images, validation_probabilities
 
     serve_on_one_core()
     prepared = prepare(None, quick=False)
@@ -77,7 +61,10 @@ def main() -> dict[str, Any]:
     keys = ["knn", "rf", "sgd", "cnn", "cnn_2"]
     members = {key: artifacts.load_model(key, manifest[key], artifacts.MODELS_DIR) for key in keys}
     plain, restyled = validation_probabilities(members, prepared)
-    images = {"validation": splits.to_float_images(prepared.X_val), "validation_restyled": restyled_images(prepared)}
+    images = {
+        "validation": splits.to_float_images(prepared.X_val),
+        "validation_restyled": restyled_validation_images(prepared),
+    }
     results: dict[str, Any] = {}
     for name, shifts in SHIFTS.items():
         sets = {"validation": dict(plain), "validation_restyled": dict(restyled)}
