@@ -27,7 +27,7 @@ from bench.load_client import cpu_seconds, wait_until_idle
 from bench.request_cost import WARM_UP, paths
 from bench.startup import machine
 from deploy import clients
-from deploy.processes import REPOSITORY, free_port, start_app, stop_app, wait_until_ready
+from deploy.processes import REPOSITORY, checkout_python, free_port, start_app, stop_app, wait_until_ready
 from digit_models.artifacts import MODELS_DIR
 
 RESULTS = Path(__file__).resolve().parent / "results" / "interleaved_cost.json"
@@ -106,6 +106,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         "machine": machine(),
         "requests_per_path_and_app": arguments.requests,
         "checkouts": {name: str(path) for name, path in checkouts.items()},
+        "interpreters": {name: str(checkout_python(path)) for name, path in checkouts.items()},
         "paths": per_path,
         "ratios": {
             path: round(apps["this"]["app_cpu_ms_per_answer"] / apps["before"]["app_cpu_ms_per_answer"], 3)

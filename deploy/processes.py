@@ -28,6 +28,15 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
+def checkout_python(repository: Path) -> Path:
+    """The interpreter that runs `repository`'s app: another checkout's own `.venv` when it has one (the
+    code before a change with its requirements as they were, for a side-by-side measurement), else this one."""
+    own = repository / ".venv" / "bin" / "python"
+    if repository.resolve() != REPOSITORY and own.exists():
+        return own
+    return Path(sys.executable)
+
+
 def start_app(
     port: int,
     models_dir: Path | None,
@@ -42,13 +51,14 @@ def start_app(
     or assets/models), output to log_path (appended to with `append`, as a restarted replica's is).
 
     environment: variables added to this process's own (for example $DIGITS_DATA_DIR).
-    repository: the checkout whose app.py runs (another one's, for a side-by-side measurement).
+    repository: the checkout whose app.py runs (another one's, for a side-by-side measurement), with
+    `checkout_python(repository)`.
     """
     models = {} if models_dir is None else {"DIGITS_MODELS_DIR": str(models_dir)}
     environment = {**os.environ, **models, "GRADIO_ANALYTICS_ENABLED": "False", **environment}
     with log_path.open("a" if append else "w") as log:
         return subprocess.Popen(
-            [sys.executable, "app.py", "--host", "127.0.0.1", "--port", str(port), *flags],
+            [str(checkout_python(repository)), "app.py", "--host", "127.0.0.1", "--port", str(port), *flags],
             cwd=repository,
             env=environment,
             stdout=log,
