@@ -4,7 +4,7 @@
     .venv/bin/python -m bench.load --models-dir .cache/quick/models
     .venv/bin/python -m bench.load --url http://127.0.0.1:7860/ --pid 1234   # an app already running
     .venv/bin/python -m bench.load --url http://127.0.0.1:8080/    # e.g. `python -m deploy.serve` replicas
-    .venv/bin/python -m bench.load --compare 2    # one process, then 2 replicas behind nginx; 3-4 minutes
+    .venv/bin/python -m bench.load --compare 2    # one process and 2 replicas behind nginx, alternating; 5 minutes
 
 Uses Gradio's raw HTTP API, as DESIGN.md's budget is defined (bench/load_client.py). Measured,
 with the example images of assets/examples in turn:
@@ -58,22 +58,26 @@ async def measure(url: str, pid: int | None, arguments: argparse.Namespace) -> d
     load_average = os.getloadavg()[0]
     app_before = cpu_seconds(pid) if pid else 0.0
     busy_before, total_before = machine_busy_seconds()
+    generator_before = time.process_time()
     started = time.perf_counter()
     concurrent = await concurrent_clients(
         url, images, arguments.clients, arguments.requests_each, arguments.time_limit, call=arguments.call
     )
     elapsed = time.perf_counter() - started
+    generator_cpu = time.process_time() - generator_before
     busy_after, total_after = machine_busy_seconds()
+    answered = concurrent["call"]["count"] if concurrent["call"] else 0
     concurrent["machine"] = {
         "load_average_1min_before": round(load_average, 2),
         "busy_percent_of_all_cores": round(100 * (busy_after - busy_before) / (total_after - total_before), 1),
+        # This process's own CPU: what the clients cost the machine beside the app.
+        "load_generator_cpu_ms_per_request": round(1000 * generator_cpu / max(answered, 1), 1),
     }
     if pid:
         app_cpu = cpu_seconds(pid) - app_before
-        requests = concurrent["call"]["count"] if concurrent["call"] else 0
         concurrent["app_cpu"] = {
             "cores": round(app_cpu / elapsed, 2),
-            "ms_per_request": round(1000 * app_cpu / max(requests, 1), 1),
+            "ms_per_request": round(1000 * app_cpu / max(answered, 1), 1),
         }
         memory["after_load_mb"] = resident_mb(pid)
     return {"single_client": single, "concurrent_clients": concurrent, "memory": memory}
@@ -97,10 +101,10 @@ def run_compare(arguments: argparse.Namespace) -> dict[str, Any]:
     arguments.output = arguments.output or REPLICAS_RESULTS
     result = load_replicas.compare(arguments)
     arguments.output.write_text(json.dumps(result, indent=2) + "\n")
-    one, replicated = result["one_process"], result["replicas"]
-    for name, run in (("one process", one), (f"{arguments.compare} replicas", replicated)):
-        print(f"{name}: {run['requests_per_second']} req/s, {run['errors']} errors, call {run['call']}")
-    print(f"throughput ratio {result['throughput_ratio']}; killed: {result['replica_killed']}")
+    for call, found in result["calls"].items():
+        ratio = found["throughput_ratio"]
+        print(f"{call}: medians {found['median']}, throughput ratio {ratio}, errors {found['errors']}")
+    print(f"killed: {result['replica_killed']}")
     print(f"targets: {result['targets']}\nwrote {arguments.output}")
     return result
 
@@ -115,6 +119,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser.add_argument("--requests-each", type=int, default=15, help="requests per concurrent client")
     parser.add_argument("--time-limit", type=float, default=60, help="seconds the concurrent phase may run")
     parser.add_argument("--compare", type=int, metavar="N", help="one process vs N replicas behind nginx")
+    parser.add_argument("--rounds", type=int, default=3, help="with --compare: loads on each, alternating")
     parser.add_argument("--output", type=Path, help="default bench/results/load.json (load_replicas.json)")
     parser.add_argument(
         "--call", choices=("classify", "api"), default="classify", help="Gradio's /classify, or POST /api/classify"

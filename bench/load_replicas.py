@@ -1,10 +1,12 @@
 """`python -m bench.load --compare N`: one app process against N replicas behind nginx, same run.
 
-Measures 20 clients against one process, then against N replicas (`python -m deploy.serve`,
-started as a process: bench imports no deploy code), then kills one replica's process in the
-middle of a load and counts the errors of the sessions in flight and of new sessions started
-after it. Each simulated client carries its own affinity cookie, as each browser of a classroom
-would: without one they all share 127.0.0.1 and nginx would send them all to one replica.
+Starts one process and N replicas (`python -m deploy.serve`, started as a process: bench imports
+no deploy code) side by side, and sends 20 clients to one and then the other, `--rounds` times,
+alternating which goes first (the machine's speed drifts within minutes), for Gradio's /classify
+and for POST /api/classify; then kills one replica's process in the middle of a load and counts the
+errors of the sessions in flight and of new sessions started after it. Each simulated client
+carries its own affinity cookie, as each browser of a classroom would: without one they all share
+127.0.0.1 and nginx would send them all to one replica.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ import argparse
 import asyncio
 import os
 import signal
+import statistics
 import subprocess
 import sys
 import time
@@ -58,10 +61,14 @@ def replica_pids(serve_pid: int) -> list[int]:
     return sorted(pids)
 
 
-async def under_load(url: str, images: list[tuple[str, bytes]], arguments: argparse.Namespace) -> dict[str, Any]:
+async def under_load(
+    url: str, images: list[tuple[str, bytes]], arguments: argparse.Namespace, call: str = "classify"
+) -> dict[str, Any]:
     # Warm-up: every session once, so each replica has served before the clock starts.
-    await concurrent_clients(url, images, arguments.clients, 1, arguments.time_limit)
-    return await concurrent_clients(url, images, arguments.clients, arguments.requests_each, arguments.time_limit)
+    await concurrent_clients(url, images, arguments.clients, 1, arguments.time_limit, call=call)
+    return await concurrent_clients(
+        url, images, arguments.clients, arguments.requests_each, arguments.time_limit, call=call
+    )
 
 
 async def replica_killed(url: str, images: list[tuple[str, bytes]], pid: int, arguments: argparse.Namespace) -> dict:
@@ -74,43 +81,79 @@ async def replica_killed(url: str, images: list[tuple[str, bytes]], pid: int, ar
 
 
 def compare(arguments: argparse.Namespace) -> dict[str, Any]:
-    """One process vs arguments.compare replicas behind nginx, 20 clients each; then a replica killed."""
+    """One process vs arguments.compare replicas behind nginx, both serving at once, loads alternating between
+    them (`arguments.rounds` rounds, for /classify and for POST /api/classify); then a replica killed."""
     images = example_images()
     folder = arguments.output.parent
     folder.mkdir(parents=True, exist_ok=True)
     port = free_port()
     process = start_app(port, arguments.models_dir, folder / "load_app.tmp")
+    serve = None
     try:
-        wait_until_ready(f"http://127.0.0.1:{port}/", process)
-        one = asyncio.run(under_load(f"http://127.0.0.1:{port}/", images, arguments))
-        one["rss_mb"] = resident_mb(process.pid)
+        serve, replicas_url = start_replicas(arguments.compare, arguments.models_dir, folder)
+        urls = {"one_process": f"http://127.0.0.1:{port}/", "replicas": replicas_url}
+        wait_until_ready(urls["one_process"], process)
+        calls = {call: alternating_loads(urls, images, arguments, call) for call in CALLS}
+        pids = replica_pids(serve.pid)
+        memory = {"one_process_mb": resident_mb(process.pid), "replicas_mb": [resident_mb(pid) for pid in pids]}
+        killed = asyncio.run(replica_killed(replicas_url, images, pids[0], arguments))
     finally:
         stop_app(process)
-
-    serve, url = start_replicas(arguments.compare, arguments.models_dir, folder)
-    try:
-        replicated = asyncio.run(under_load(url, images, arguments))
-        pids = replica_pids(serve.pid)
-        replicated["rss_mb_each"] = [resident_mb(pid) for pid in pids]
-        killed = asyncio.run(replica_killed(url, images, pids[0], arguments))
-    finally:
-        serve.send_signal(signal.SIGTERM)
-        serve.wait(timeout=60)
-
-    speedup = replicated["requests_per_second"] / one["requests_per_second"]
-    p95 = {name: run["call"]["p95_ms"] if run["call"] else None for name, run in (("one", one), ("n", replicated))}
+        if serve is not None:
+            serve.send_signal(signal.SIGTERM)
+            serve.wait(timeout=60)
     return {
-        "what": f"{arguments.clients} clients, one process vs {arguments.compare} replicas behind nginx (deploy.serve)",
+        "what": f"{arguments.clients} clients, one process vs {arguments.compare} replicas behind nginx "
+        f"(deploy.serve), both serving at once, {arguments.rounds} loads each, alternating; medians",
         "models_dir": str(arguments.models_dir),
-        "one_process": one,
-        "replicas": {"count": arguments.compare, **replicated},
-        "throughput_ratio": round(speedup, 2),
+        "calls": calls,
+        "memory": memory,
         "replica_killed": killed,
         "targets": {
-            "throughput_ratio_at_least_1_3": speedup >= 1.3,
-            "p95_lower": p95["n"] is not None and p95["one"] is not None and p95["n"] < p95["one"],
-            "no_errors": one["errors"] == 0 and replicated["errors"] == 0,
+            **{f"{call}_throughput_at_least_1_35x": found["throughput_ratio"] >= 1.35 for call, found in calls.items()},
+            **{f"{call}_p95_lower": found["p95_ratio"] < 1 for call, found in calls.items()},
+            "no_errors": all(found["errors"] == 0 for found in calls.values()),
             "new_sessions_after_kill_no_errors": killed["new_sessions_after_the_kill"]["errors"] == 0,
         },
         "machine": machine(),
+    }
+
+
+CALLS = ("classify", "api")
+"""Gradio's /classify (upload, call, event stream) and POST /api/classify (one round trip)."""
+
+
+def alternating_loads(
+    urls: dict[str, str], images: list[tuple[str, bytes]], arguments: argparse.Namespace, call: str
+) -> dict[str, Any]:
+    """`arguments.rounds` 20-client loads of `call` on each server in `urls`, alternating which goes first:
+    every run, the median throughput and p95 of each, their ratios (replicas / one process), the errors."""
+    runs: dict[str, list[dict[str, Any]]] = {name: [] for name in urls}
+    for round_number in range(arguments.rounds):
+        order = list(urls) if round_number % 2 == 0 else list(reversed(urls))
+        for name in order:
+            run = asyncio.run(under_load(urls[name], images, arguments, call))
+            runs[name].append(
+                {
+                    "requests_per_second": run["requests_per_second"],
+                    "p95_ms": run["call"]["p95_ms"] if run["call"] else None,
+                    "requests": run["call"]["count"] if run["call"] else 0,
+                    "errors": run["errors"],
+                    "error_samples": run["error_samples"],
+                }
+            )
+    medians = {
+        name: {
+            figure: float(statistics.median(run[figure] for run in found if run[figure] is not None))
+            for figure in ("requests_per_second", "p95_ms")
+        }
+        for name, found in runs.items()
+    }
+    one, replicated = medians["one_process"], medians["replicas"]
+    return {
+        "runs": runs,
+        "median": medians,
+        "throughput_ratio": round(replicated["requests_per_second"] / one["requests_per_second"], 3),
+        "p95_ratio": round(replicated["p95_ms"] / one["p95_ms"], 3),
+        "errors": sum(run["errors"] for found in runs.values() for run in found),
     }

@@ -30,6 +30,8 @@ FIGURES = {
     "concurrent_errors": ("concurrent_clients", "errors"),
     "app_cpu_ms_per_request": ("concurrent_clients", "app_cpu", "ms_per_request"),
     "app_cpu_cores": ("concurrent_clients", "app_cpu", "cores"),
+    "load_generator_cpu_ms_per_request": ("concurrent_clients", "machine", "load_generator_cpu_ms_per_request"),
+    "machine_busy_percent": ("concurrent_clients", "machine", "busy_percent_of_all_cores"),
 }
 
 

@@ -94,6 +94,7 @@ REQUEST_COST = REPOSITORY / "bench" / "results" / "request_cost.json"
 INTERLEAVED_COST = REPOSITORY / "bench" / "results" / "interleaved_cost.json"
 PAGE_STROKES = REPOSITORY / "bench" / "results" / "page_strokes_c6d89a7.json"
 LOAD_SIDE_BY_SIDE = REPOSITORY / "bench" / "results" / "load_side_by_side.json"
+LOAD_REPLICAS = REPOSITORY / "bench" / "results" / "load_replicas.json"
 PATHS = {
     "page_event": "the page's drawing event, uploaded",
     "page_event_blobs": "the same, as the canvas posts it (blobs)",
@@ -155,6 +156,8 @@ def costs_table() -> list[str]:
         ("errors", "concurrent_errors", ""),
         ("app CPU per request", "app_cpu_ms_per_request", " ms"),
         ("app CPU, cores", "app_cpu_cores", ""),
+        ("the load generator's CPU per request", "load_generator_cpu_ms_per_request", " ms"),
+        ("machine busy (both cores)", "machine_busy_percent", "%"),
     ):
         cells = [f"{medians[columns[0]][key]:g}{unit}"] + [
             f"{medians[name][key]:g}{unit} ({ratios[name].get(key, 0):.2f}x)"
@@ -163,7 +166,32 @@ def costs_table() -> list[str]:
             for name in columns[1:]
         ]
         lines.append(f"| {label} | " + " | ".join(cells) + " |")
-    return lines
+    return [*lines, "", *replicas_table()]
+
+
+def replicas_table() -> list[str]:
+    """One process against replicas behind nginx, loads alternating (bench/results/load_replicas.json)."""
+    replicas = json.loads(LOAD_REPLICAS.read_text())
+    count = len(replicas["memory"]["replicas_mb"])
+    lines = [
+        f"| 20 clients (`bench.load --compare {count}`) | one process | {count} replicas behind nginx | ratio |",
+        "| --- | --- | --- | --- |",
+    ]
+    for call, label in (("classify", "`/classify`"), ("api", "`POST /api/classify`")):
+        found = replicas["calls"][call]
+        one, replicated = found["median"]["one_process"], found["median"]["replicas"]
+        lines += [
+            f"| {label} throughput | {one['requests_per_second']:g} req/s | "
+            f"{replicated['requests_per_second']:g} req/s | {found['throughput_ratio']:.2f}x |",
+            f"| {label} p95 | {one['p95_ms']:g} ms | {replicated['p95_ms']:g} ms | {found['p95_ratio']:.2f}x |",
+        ]
+    errors = sum(found["errors"] for found in replicas["calls"].values())
+    rounds = len(replicas["calls"]["classify"]["runs"]["one_process"])
+    note = (
+        f"Both serving at once, {rounds} loads on each per path, alternating which goes first; medians; "
+        f"{errors} errors in all."
+    )
+    return [*lines, "", note]
 
 
 FAMILY_ACCURACY = REPOSITORY / "bench" / "results" / "family_accuracy.json"
