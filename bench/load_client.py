@@ -5,6 +5,11 @@ event id), then `GET /gradio_api/call/classify/{event_id}`, reading the server-s
 `complete` or `error`. gradio_client is not used: it polls on its own schedule and adds about
 50 ms. Each simulated client keeps one Gradio session hash for all its calls, as a browser tab
 does, and its own affinity cookie for nginx (deploy/nginx.conf.template).
+
+The clients are aiohttp's (C parser): the generator shares the machine with the app, and httpx's
+asynchronous client took 7.7-13 ms of CPU per `/classify` call (three requests) where aiohttp takes
+1.3, CPU that the app and its replicas then lacked (bench/results/load_side_by_side.json records the
+generator's CPU per request).
 """
 
 from __future__ import annotations
@@ -15,7 +20,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-import httpx
+import aiohttp
 import numpy as np
 
 from deploy.clients import CallError, CallEvents
@@ -23,10 +28,13 @@ from deploy.clients import CallError, CallEvents
 # deploy/nginx.conf.template keys session affinity on this cookie.
 AFFINITY_COOKIE = "digits_affinity"
 EXAMPLES = Path(__file__).resolve().parent.parent / "assets" / "examples"
+TIMEOUT = aiohttp.ClientTimeout(total=30)
+CLIENT_ERRORS = (aiohttp.ClientError, asyncio.TimeoutError, CallError, KeyError, ValueError)
+"""What a failed call raises: counted as an error of the load, never stopping it."""
 
 
 async def classify(
-    client: httpx.AsyncClient, image: bytes, name: str, session: str | None = None
+    client: aiohttp.ClientSession, image: bytes, name: str, session: str | None = None
 ) -> tuple[float, float, Any]:
     """Upload one image and call /classify on it: (upload seconds, call seconds, the answer).
 
@@ -34,36 +42,48 @@ async def classify(
     every call opens a new session (about 4 ms of the server's time for this page's 72 blocks).
     """
     started = time.perf_counter()
-    uploaded = await client.post("gradio_api/upload", files={"files": (name, image)})
-    uploaded.raise_for_status()
-    path = uploaded.json()[0]
+    form = aiohttp.FormData()
+    form.add_field("files", image, filename=name)
+    async with client.post("gradio_api/upload", data=form) as uploaded:
+        uploaded.raise_for_status()
+        path = (await uploaded.json())[0]
     called = time.perf_counter()
     payload = {
         "data": [{"path": path, "orig_name": name, "meta": {"_type": "gradio.FileData"}}],
         "session_hash": session,
     }
-    response = await client.post("gradio_api/call/classify", json=payload)
-    response.raise_for_status()
-    event_id = response.json()["event_id"]
+    async with client.post("gradio_api/call/classify", json=payload) as response:
+        response.raise_for_status()
+        event_id = (await response.json())["event_id"]
     events = CallEvents()
-    async with client.stream("GET", f"gradio_api/call/classify/{event_id}") as stream:
+    async with client.get(f"gradio_api/call/classify/{event_id}") as stream:
         stream.raise_for_status()
-        async for line in stream.aiter_lines():
-            done, answer = events.feed(line)
+        async for line in stream.content:
+            done, answer = events.feed(line.decode().rstrip("\r\n"))
             if done:
                 return called - started, time.perf_counter() - called, answer
     raise CallError("the event stream ended without a result")
 
 
 async def api_classify(
-    client: httpx.AsyncClient, image: bytes, name: str, session: str | None = None
+    client: aiohttp.ClientSession, image: bytes, name: str, session: str | None = None
 ) -> tuple[float, float, Any]:
     """`POST /api/classify` with the image: (0, call seconds, the answer); one round trip, no session."""
     started = time.perf_counter()
-    response = await client.post("api/classify", files={"file": (name, image)})
-    if response.status_code != 200:
-        raise CallError(f"{response.status_code}: {response.text[:200]}")
-    return 0.0, time.perf_counter() - started, response.json()
+    form = aiohttp.FormData()
+    form.add_field("file", image, filename=name)
+    async with client.post("api/classify", data=form) as response:
+        if response.status != 200:
+            raise CallError(f"{response.status}: {(await response.text())[:200]}")
+        answer = await response.json()
+    return 0.0, time.perf_counter() - started, answer
+
+
+def client_session(url: str, affinity: str | None = None) -> aiohttp.ClientSession:
+    """An aiohttp session on `url`; with `affinity`, nginx's affinity cookie on every request (as a header:
+    aiohttp's cookie jar would not send cookies to an IP address such as 127.0.0.1)."""
+    headers = {"Cookie": f"{AFFINITY_COOKIE}={affinity}"} if affinity else None
+    return aiohttp.ClientSession(base_url=url.rstrip("/") + "/", timeout=TIMEOUT, headers=headers)
 
 
 CALLS = {"classify": classify, "api": api_classify}
@@ -84,7 +104,7 @@ async def single_client(
     url: str, images: list[tuple[str, bytes]], requests: int, call: str = "classify"
 ) -> dict[str, Any]:
     calls, totals = [], []
-    async with httpx.AsyncClient(base_url=url, timeout=30) as client:
+    async with client_session(url) as client:
         for index in range(requests):
             name, image = images[index % len(images)]
             upload_s, call_s, _ = await CALLS[call](client, image, name, "single-client")
@@ -113,15 +133,14 @@ async def concurrent_clients(
     deadline = started + time_limit_s
 
     async def one_client(number: int) -> None:
-        cookies = {AFFINITY_COOKIE: f"{session}-{number}"}
-        async with httpx.AsyncClient(base_url=url, timeout=30, cookies=cookies) as client:
+        async with client_session(url, affinity=f"{session}-{number}") as client:
             for index in range(requests_each):
                 if time.perf_counter() > deadline:
                     return
                 name, image = images[(number + index) % len(images)]
                 try:
                     upload_s, call_s, _ = await CALLS[call](client, image, name, f"{session}-{number}")
-                except (httpx.HTTPError, CallError, KeyError, ValueError) as error:
+                except CLIENT_ERRORS as error:
                     errors.append(f"{type(error).__name__}: {error}"[:200])
                     error_times.append(round(time.perf_counter() - started, 2))
                     continue
