@@ -23,7 +23,7 @@ from typing import Any
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
-from preprocessing import geometry
+from preprocessing import geometry, png
 
 MAX_INPUT_BYTES = 20 * 1024 * 1024
 """Largest file or byte string accepted (20 MiB): a phone photo is 2-8 MB."""
@@ -120,6 +120,8 @@ def open_image_bytes(data: bytes, *, name: str = "") -> tuple[Image.Image, tuple
     """
     image = open_header(data, name=name)
     header_size = image.size
+    if image.format == "PNG" and (plain := png.decode_plain_png(data)) is not None:
+        return Image.fromarray(plain[0]), header_size  # The same pixels, decoded faster.
     try:
         if image.format == "JPEG" and max(image.size) > 2 * _DRAFT_MIN_SIDE:
             scale = _DRAFT_MIN_SIDE / max(image.size)

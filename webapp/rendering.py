@@ -170,13 +170,10 @@ def enlarge(image: np.ndarray, scale: int = PIXEL_SCALE) -> np.ndarray:
     levels = np.clip(np.rint(np.asarray(image, dtype=np.float32) * 255), 0, 255).astype(np.uint8)
     side = levels.shape[0] * scale + 1
     big = np.full((side, side), GRID_LEVEL, dtype=np.uint8)
-    blocks = np.kron(levels, np.ones((scale, scale), dtype=np.uint8))
-    # Leave the first row and column of every square as grid line.
-    mask = np.ones((scale, scale), dtype=bool)
-    mask[0, :] = False
-    mask[:, 0] = False
-    inside = np.tile(mask, levels.shape)
-    big[:-1, :-1][inside] = blocks[inside]
+    big[:-1, :-1] = levels.repeat(scale, axis=0).repeat(scale, axis=1)
+    # The first row and column of every square are grid line (the last row and column already are).
+    big[::scale, :] = GRID_LEVEL
+    big[:, ::scale] = GRID_LEVEL
     # One channel: Gradio encodes the view as a PNG on every answer, and a grey PNG costs a third of
     # an RGB one with the same pixels on screen.
     return big
