@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import struct
 import zlib
+from collections.abc import Collection
 
 import numpy as np
 
@@ -20,6 +21,7 @@ SIGNATURE = b"\x89PNG\r\n\x1a\n"
 COLOUR_TYPES = {0: "L", 2: "RGB", 6: "RGBA"}
 """PNG colour type -> Pillow's mode for the same samples. Palette (3) and grey + alpha (4, which libspng
 cannot hand back as two channels) are left to Pillow."""
+MODES = tuple(COLOUR_TYPES.values())
 PLAIN_CHUNKS = frozenset({b"IHDR", b"IDAT", b"IEND", b"sRGB", b"gAMA", b"cHRM", b"iCCP", b"pHYs", b"sBIT", b"tIME"})
 """Chunks that change no sample Pillow returns (it applies neither gamma nor colour profiles) and none of
 the image's `info` that loading reads."""
@@ -51,11 +53,12 @@ def plain_png_mode(data: bytes) -> str | None:
     return None  # Truncated: Pillow says what is wrong.
 
 
-def decode_plain_png(data: bytes) -> tuple[np.ndarray, str] | None:
-    """(uint8 pixels (H, W) or (H, W, C), Pillow's mode) for a plain 8-bit PNG (`plain_png_mode`), decoded
-    by libspng; None when the file is not one, pyspng is not installed, or libspng refuses the data."""
+def decode_plain_png(data: bytes, modes: Collection[str] = MODES) -> tuple[np.ndarray, str] | None:
+    """(uint8 pixels (H, W) or (H, W, C), Pillow's mode) for a plain 8-bit PNG (`plain_png_mode`) of one of
+    `modes`, decoded by libspng; None when the file is not one, pyspng is not installed, or libspng refuses
+    the data (nothing is decoded then: the caller's decoding is not paid twice)."""
     mode = plain_png_mode(data)
-    if mode is None:
+    if mode not in modes:
         return None
     try:
         import pyspng
