@@ -53,10 +53,15 @@ def plain_png_mode(data: bytes) -> str | None:
     return None  # Truncated: Pillow says what is wrong.
 
 
-def decode_plain_png(data: bytes, modes: Collection[str] = MODES) -> tuple[np.ndarray, str] | None:
-    """(uint8 pixels (H, W) or (H, W, C), Pillow's mode) for a plain 8-bit PNG (`plain_png_mode`) of one of
-    `modes`, decoded by libspng; None when the file is not one, pyspng is not installed, or libspng refuses
-    the data (nothing is decoded then: the caller's decoding is not paid twice)."""
+def decode_plain_png(
+    data: bytes, modes: Collection[str] = MODES, *, as_rgba: bool = False
+) -> tuple[np.ndarray, str] | None:
+    """(uint8 pixels (H, W) or (H, W, C), the file's Pillow mode) for a plain 8-bit PNG (`plain_png_mode`) of
+    one of `modes`, decoded by libspng; None when the file is not one, pyspng is not installed, or libspng
+    refuses the data (nothing is decoded then: the caller's decoding is not paid twice).
+
+    as_rgba: the samples as RGBA (H, W, 4), an opaque alpha added to grey or RGB as Pillow's
+    `convert("RGBA")` adds it."""
     mode = plain_png_mode(data)
     if mode not in modes:
         return None
@@ -65,7 +70,7 @@ def decode_plain_png(data: bytes, modes: Collection[str] = MODES) -> tuple[np.nd
     except ImportError:
         return None
     try:
-        pixels = pyspng.load(data, format=mode)
+        pixels = pyspng.load(data, format="RGBA" if as_rgba else mode)
     except (RuntimeError, ValueError):
         return None
     return pixels, mode

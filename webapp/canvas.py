@@ -6,7 +6,6 @@ from pathlib import Path
 from typing import Any
 
 import gradio as gr
-import numpy as np
 
 from preprocessing import loading, png
 
@@ -71,12 +70,9 @@ def decoded_composite(sketchpad: gr.Sketchpad, file: Any) -> Any:
     added to RGB, as Pillow's conversion does), about a millisecond sooner per stroke. Anything else goes
     through Gradio's own decoding."""
     if sketchpad.type == "numpy" and sketchpad.image_mode == "RGBA":
-        plain = png.decode_plain_png(check_canvas_image(file), modes=("RGB", "RGBA"))
+        plain = png.decode_plain_png(check_canvas_image(file), modes=("RGB", "RGBA"), as_rgba=True)
         if plain is not None:
-            pixels, mode = plain
-            if mode == "RGB":
-                return np.dstack([pixels, np.full(pixels.shape[:2], 255, dtype=np.uint8)])
-            return pixels
+            return plain[0]
     return sketchpad.convert_and_format_image(file, True)
 
 
