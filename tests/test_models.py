@@ -147,6 +147,33 @@ def test_extra_ensemble_members_never_show_up_as_models_of_the_answer(quick_mode
         ensemble.combine({key: model.predict_proba(images[:5]) for key, model in shown.items()})
 
 
+def test_models_run_together_give_exactly_each_models_own_numbers(quick_models, test_digits):
+    """The shared deskew and the joint network call are a saving, never a change of answer."""
+    from digit_models import classify, cnn, sklearn_model
+
+    images, _ = test_digits
+    second_network = KerasDigitModel(key="cnn_2", name="CNN 2", network=quick_models["cnn"].network, temperature=2.0)
+    networks = [quick_models["cnn"], second_network]
+    for count in (1, 7):
+        for model, together in zip(networks, cnn.predict_proba_together(networks, images[:count]), strict=True):
+            np.testing.assert_array_equal(together, model.predict_proba(images[:count]))
+        pipelines = [quick_models[key] for key in ("knn", "rf", "sgd")]
+        assert all(model.shared_first_step is not None for model in pipelines)
+        for model, together in zip(
+            pipelines, sklearn_model.predict_proba_together(pipelines, images[:count]), strict=True
+        ):
+            np.testing.assert_array_equal(together, model.predict_proba(images[:count]))
+    members = {key: quick_models[key] for key in artifacts.MEMBER_KEYS}
+    ensemble = EnsembleModel(
+        members={**members, "cnn_2": second_network}, weights={"cnn": 0.5, "cnn_2": 0.3, "rf": 0.2}
+    )
+    everything = classify.predict_all({**members, "ensemble": ensemble}, images[:7])
+    assert list(everything) == [*artifacts.MEMBER_KEYS, "ensemble"]
+    for key, model in members.items():
+        np.testing.assert_array_equal(everything[key], model.predict_proba(images[:7]))
+    np.testing.assert_array_equal(everything["ensemble"], ensemble.predict_proba(images[:7]))
+
+
 def test_ensemble_rejects_weights_for_unknown_members(quick_models):
     with pytest.raises(ValueError, match="not members"):
         EnsembleModel(members={"knn": quick_models["knn"]}, weights={"svm": 1.0})
