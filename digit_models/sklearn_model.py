@@ -51,7 +51,7 @@ class SklearnDigitModel:
         1: what the first step made of them, as `predict_proba_together` shares it) -> float64 (n, 10)."""
         with _openmp_threads_for(len(inputs)):
             if isinstance(self.final_step, RandomForestClassifier):
-                scores = forest_probabilities(self.final_step, self._transform(inputs, first_step))
+                scores = self.forest_fractions.predict_proba(self._transform(inputs, first_step))
             elif len(inputs) <= NEIGHBOUR_SEARCH_BATCH and self.neighbour_search is not None:
                 scores = self.neighbour_search.predict_proba(self._transform(inputs, first_step))
             else:
@@ -95,6 +95,11 @@ class SklearnDigitModel:
         return normalise_rows(probabilities)
 
     @functools.cached_property
+    def forest_fractions(self) -> ForestFractions:
+        """The fast forest path, built on first use (only for a final step that is a random forest)."""
+        return ForestFractions(self.final_step)
+
+    @functools.cached_property
     def neighbour_search(self) -> NeighbourSearch | None:
         """The fast search for small batches when the final step is a KNN it supports (once fitted)."""
         return NeighbourSearch(self.final_step) if knn_search.supports(self.final_step) else None
@@ -135,18 +140,35 @@ def predict_proba_together(models: Sequence[SklearnDigitModel], images: np.ndarr
     return results
 
 
-def forest_probabilities(forest: RandomForestClassifier, features: np.ndarray) -> np.ndarray:
-    """The forest's predict_proba, (n, n_classes): the mean of its trees' leaf class fractions.
+class ForestFractions:
+    """A fitted random forest's `predict_proba`, (n, n_classes): the mean of its trees' leaf class fractions.
 
-    Computed tree by tree in this thread because scikit-learn dispatches the trees through
-    joblib on every call, which costs 5-8 ms for one image against 0.3 ms here.
+    Computed tree by tree in this thread because scikit-learn dispatches the trees through joblib on every
+    call, which costs 5-8 ms for one image. Each leaf's fractions are normalised once, here, instead of on
+    every call: the same numbers (the same operations on the same leaf values), 0.75 -> 0.33 ms per image
+    for the app's 70 trees, for about 17 MB of tables (one row of n_classes floats per leaf).
     """
-    features = np.ascontiguousarray(features, dtype=np.float32)  # The trees' own input type.
-    total = np.zeros((len(features), forest.n_classes_))
-    for tree in forest.estimators_:
-        fractions = tree.tree_.predict(features)[:, : forest.n_classes_]
-        total += fractions / np.maximum(fractions.sum(axis=1, keepdims=True), 1e-12)
-    return total / len(forest.estimators_)
+
+    def __init__(self, forest: RandomForestClassifier) -> None:
+        self.n_classes = forest.n_classes_
+        self.trees = [_leaf_table(tree.tree_, self.n_classes) for tree in forest.estimators_]
+
+    def predict_proba(self, features: np.ndarray) -> np.ndarray:
+        """float (n, d) features -> float64 (n, n_classes), rows summing to 1."""
+        features = np.ascontiguousarray(features, dtype=np.float32)  # The trees' own input type.
+        total = np.zeros((len(features), self.n_classes))
+        for structure, row_of_node, fractions in self.trees:
+            total += fractions[row_of_node[structure.apply(features)]]
+        return total / len(self.trees)
+
+
+def _leaf_table(structure, n_classes: int) -> tuple[object, np.ndarray, np.ndarray]:
+    """One tree's (structure, node -> row of its leaf, normalised fractions (leaves, n_classes))."""
+    leaves = np.flatnonzero(structure.children_left == -1)  # scikit-learn's TREE_LEAF
+    row_of_node = np.zeros(structure.node_count, dtype=np.intp)
+    row_of_node[leaves] = np.arange(len(leaves))
+    fractions = structure.value[leaves, 0, :n_classes]
+    return structure, row_of_node, fractions / np.maximum(fractions.sum(axis=1, keepdims=True), 1e-12)
 
 
 def _openmp_threads_for(count: int):
