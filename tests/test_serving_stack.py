@@ -35,3 +35,16 @@ def test_another_checkout_runs_in_its_own_environment_when_it_has_one(tmp_path):
     own.parent.mkdir(parents=True)
     own.write_text("")
     assert checkout_python(other) == own
+
+
+def test_fastapi_copies_included_routes_so_each_request_is_matched_once():
+    """Gradio includes its ~60 routes as a router; FastAPI 0.136+ keeps that router as a layer that matches
+    every request twice (3-5% more app CPU per answer, docs/deployment.md), so requirements.txt holds it below."""
+    from fastapi import APIRouter, FastAPI
+    from fastapi.routing import APIRoute
+
+    included = APIRouter(prefix="/gradio_api")
+    included.add_api_route("/upload", lambda: None, methods=["POST"])
+    app = FastAPI()
+    app.include_router(included)
+    assert [type(route) for route in app.router.routes if "/gradio_api" in getattr(route, "path", "")] == [APIRoute]
