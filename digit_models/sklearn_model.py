@@ -10,7 +10,7 @@ import threadpoolctl
 from sklearn.ensemble import RandomForestClassifier
 from sklearn.preprocessing import FunctionTransformer
 
-from digit_models import knn_search
+from digit_models import knn_search, linear_steps
 from digit_models.base import N_CLASSES, as_image_batch, normalise_rows
 from digit_models.knn_search import NeighbourSearch
 
@@ -54,6 +54,8 @@ class SklearnDigitModel:
                 scores = self.forest_fractions.predict_proba(self._transform(inputs, first_step))
             elif len(inputs) <= NEIGHBOUR_SEARCH_BATCH and self.neighbour_search is not None:
                 scores = self.neighbour_search.predict_proba(self._transform(inputs, first_step))
+            elif linear_steps.supports_probabilities(self.final_step) and _plain_rows(inputs):
+                scores = linear_steps.probabilities(self.final_step, self._transform(inputs, first_step))
             else:
                 pipeline = self.pipeline[first_step:] if first_step else self.pipeline
                 scores = pipeline.predict_proba(inputs)
@@ -112,9 +114,17 @@ class SklearnDigitModel:
         """The input of step `first_step` -> the final step's input, through the steps in between (what
         `pipeline[first_step:-1].transform` does, without building that pipeline on every call)."""
         for _, step in getattr(self.pipeline, "steps", [])[first_step:-1]:
-            if step is not None and step != "passthrough":
+            if linear_steps.supports_projection(step) and _plain_rows(inputs):
+                inputs = linear_steps.project(step, inputs)
+            elif step is not None and step != "passthrough":
                 inputs = step.transform(inputs)
         return inputs
+
+
+def _plain_rows(inputs: object) -> bool:
+    """Whether scikit-learn would take `inputs` as they are: a 2-D float32 or float64 array (what
+    digit_models.linear_steps may then compute instead of it)."""
+    return isinstance(inputs, np.ndarray) and inputs.ndim == 2 and inputs.dtype in (np.float32, np.float64)
 
 
 def predict_proba_together(models: Sequence[SklearnDigitModel], images: np.ndarray) -> list[np.ndarray]:

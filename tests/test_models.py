@@ -174,6 +174,29 @@ def test_models_run_together_give_exactly_each_models_own_numbers(quick_models, 
     np.testing.assert_array_equal(everything["ensemble"], ensemble.predict_proba(images[:7]))
 
 
+def test_linear_steps_compute_exactly_what_scikit_learn_computes(test_digits):
+    """digit_models.linear_steps skips scikit-learn's input checks, never its arithmetic."""
+    from sklearn.decomposition import PCA
+    from sklearn.ensemble import RandomForestClassifier
+    from sklearn.linear_model import SGDClassifier
+
+    from digit_models import linear_steps
+
+    images, labels = test_digits
+    rows = deskew(images.reshape(len(images), -1))
+    pca = PCA(n_components=20, random_state=0).fit(rows)
+    sgd = SGDClassifier(loss="log_loss", max_iter=5, tol=None, random_state=0).fit(rows, labels)
+    assert linear_steps.supports_projection(pca) and linear_steps.supports_probabilities(sgd)
+    for count in (1, 7, len(rows)):
+        np.testing.assert_array_equal(linear_steps.project(pca, rows[:count]), pca.transform(rows[:count]))
+        as_float64 = rows[:count].astype(np.float64)
+        np.testing.assert_array_equal(linear_steps.project(pca, as_float64), pca.transform(as_float64))
+        np.testing.assert_array_equal(linear_steps.probabilities(sgd, rows[:count]), sgd.predict_proba(rows[:count]))
+    assert not linear_steps.supports_projection(PCA(n_components=20, whiten=True).fit(rows))
+    assert not linear_steps.supports_probabilities(SGDClassifier(loss="hinge", max_iter=5, tol=None).fit(rows, labels))
+    assert not linear_steps.supports_probabilities(RandomForestClassifier(n_estimators=2).fit(rows, labels))
+
+
 def test_ensemble_rejects_weights_for_unknown_members(quick_models):
     with pytest.raises(ValueError, match="not members"):
         EnsembleModel(members={"knn": quick_models["knn"]}, weights={"svm": 1.0})
