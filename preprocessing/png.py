@@ -6,14 +6,19 @@ canvas PNG; libspng (the `pyspng` wheel, Linux x86-64 only) about 2 ms. Only fil
 identical samples take this path: 8 bits per sample, grey, RGB or RGBA, every chunk's
 checksum correct, and no chunk that Pillow reads into something this app uses (transparency, EXIF
 orientation, text that may carry EXIF). Anything else, or no pyspng, gives None, and the caller
-decodes with Pillow as before.
+decodes with Pillow as before. libspng is called through ctypes, which releases Python's lock while it
+decodes, as Pillow's decoder does: pyspng's own `load` holds it, and an app under load runs one thread
+of Python at a time.
 """
 
 from __future__ import annotations
 
+import ctypes
+import functools
 import struct
 import zlib
 from collections.abc import Collection
+from typing import NamedTuple
 
 import numpy as np
 
@@ -65,12 +70,77 @@ def decode_plain_png(
     mode = plain_png_mode(data)
     if mode not in modes:
         return None
+    library = _libspng()
+    if library is None:
+        return None
+    output = "RGBA" if as_rgba else mode
+    width, height = struct.unpack_from(">II", data, len(SIGNATURE) + 8)  # IHDR, the first chunk
+    samples = _decode(library, data, output, height * width * len(output))
+    if samples is None:
+        return None
+    return samples.reshape((height, width) if output == "L" else (height, width, len(output))), mode
+
+
+class _LibSpng(NamedTuple):
+    """libspng's C API, as the pyspng extension exports it, called through ctypes."""
+
+    functions: ctypes.CDLL
+    formats: dict[str, int]  # Pillow's mode -> libspng's `spng_format` for 8-bit samples in that layout
+
+
+@functools.cache
+def _libspng() -> _LibSpng | None:
+    """libspng through ctypes, or None without pyspng.
+
+    pyspng's own `load` holds Python's lock (the GIL) for the whole decoding, about 2 ms of every answer
+    during which no other request's Python can run; ctypes releases it for each call into the library, so
+    under load other requests go on while a PNG decodes. The functions are libspng's public API, which
+    the pyspng extension exports; without them, None (Pillow decodes).
+    """
     try:
-        import pyspng
+        from pyspng import _pyspng_c
     except ImportError:
         return None
     try:
-        pixels = pyspng.load(data, format="RGBA" if as_rgba else mode)
-    except (RuntimeError, ValueError):
+        functions = ctypes.CDLL(_pyspng_c.__file__)
+        pointer, size, integer = ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int
+        functions.spng_ctx_new.restype = pointer
+        functions.spng_ctx_new.argtypes = [integer]
+        functions.spng_ctx_free.argtypes = [pointer]
+        functions.spng_ctx_free.restype = None
+        functions.spng_set_chunk_limits.argtypes = [pointer, size, size]
+        functions.spng_set_png_buffer.argtypes = [pointer, ctypes.c_char_p, size]
+        functions.spng_decoded_image_size.argtypes = [pointer, integer, ctypes.POINTER(size)]
+        functions.spng_decode_image.argtypes = [pointer, pointer, size, integer, integer]
+    except (OSError, AttributeError):
         return None
-    return pixels, mode
+    formats = {"L": _pyspng_c.SPNG_FMT_G8, "RGB": _pyspng_c.SPNG_FMT_RGB8, "RGBA": _pyspng_c.SPNG_FMT_RGBA8}
+    return _LibSpng(functions=functions, formats={mode: int(value) for mode, value in formats.items()})
+
+
+CHUNK_LIMIT = 64 * 2**20
+"""The most memory libspng may give the chunks it stores (pyspng's own limit)."""
+
+
+def _decode(library: _LibSpng, data: bytes, mode: str, expected: int) -> np.ndarray | None:
+    """The samples of the PNG `data` in `mode`'s layout, flat uint8 of `expected` bytes; None when libspng
+    refuses the file or its size differs."""
+    functions, spng_format = library.functions, library.formats[mode]
+    context = functions.spng_ctx_new(0)
+    if not context:
+        return None
+    try:
+        functions.spng_set_chunk_limits(context, CHUNK_LIMIT, CHUNK_LIMIT)
+        size = ctypes.c_size_t()
+        if (
+            functions.spng_set_png_buffer(context, data, len(data)) != 0
+            or functions.spng_decoded_image_size(context, spng_format, ctypes.byref(size)) != 0
+            or size.value != expected
+        ):
+            return None
+        samples = np.empty(expected, dtype=np.uint8)
+        if functions.spng_decode_image(context, samples.ctypes.data, expected, spng_format, 0) != 0:
+            return None
+        return samples
+    finally:
+        functions.spng_ctx_free(context)

@@ -62,6 +62,21 @@ def test_a_damaged_or_truncated_png_is_left_to_pillow_and_its_message():
     assert png.decode_plain_png(encoded(Image.new("RGB", (40, 40), "white"))[:-20]) is None
 
 
+def test_libspng_is_called_through_ctypes_and_refuses_damaged_data_with_good_checksums():
+    """ctypes lets other requests' Python run while a PNG decodes (pyspng's own `load` keeps the GIL)."""
+    import struct
+    import zlib
+
+    assert png._libspng() is not None
+    data = bytearray(encoded(Image.fromarray(RANDOM.integers(0, 256, (40, 40, 3), dtype=np.uint8))))
+    idat = data.index(b"IDAT")
+    (length,) = struct.unpack_from(">I", data, idat - 4)
+    data[idat + 4 : idat + 4 + length] = bytes(length)  # Not a deflate stream, with a correct checksum.
+    struct.pack_into(">I", data, idat + 4 + length, zlib.crc32(bytes(data[idat : idat + 4 + length])))
+    assert png.plain_png_mode(bytes(data)) == "RGB"
+    assert png.decode_plain_png(bytes(data)) is None
+
+
 def test_every_example_reads_exactly_as_with_pillow_alone(monkeypatch):
     paths = sorted(path for path in EXAMPLES.iterdir() if path.suffix in {".png", ".jpg"})
     assert any(png.decode_plain_png(path.read_bytes()) for path in paths)
