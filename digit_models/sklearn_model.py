@@ -136,17 +136,16 @@ def predict_proba_together(models: Sequence[SklearnDigitModel], images: np.ndarr
     """
     batch = as_image_batch(images)
     rows = batch.reshape(len(batch), -1)
-    shared: dict[tuple, np.ndarray] = {}
+    shared: dict[object, np.ndarray] = {}  # the step's function -> what it made of the rows
     results = []
     for model in models:
         step = model.shared_first_step
         if step is None:
             results.append(model.predict_proba_from(rows, first_step=0))
             continue
-        key = (step.func, step.accept_sparse)
-        if key not in shared:
-            shared[key] = step.transform(rows)
-        results.append(model.predict_proba_from(shared[key], first_step=1))
+        if step.func not in shared:
+            shared[step.func] = step.transform(rows)
+        results.append(model.predict_proba_from(shared[step.func], first_step=1))
     return results
 
 
