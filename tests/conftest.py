@@ -18,7 +18,7 @@ def quick_run(tmp_path_factory) -> dict[str, Path]:
     """Run `python -m training all --quick` once into a temporary folder (about a minute).
 
     Returns {"models": folder with the four artifacts + manifest, "reports": report folder,
-    "log": the command's output}. Real models, real data (a small MNIST subset).
+    "log": the command's output, "timings": its --timings JSON}. Real models, real data (a small MNIST subset).
     """
     root = tmp_path_factory.mktemp("quick")
     models, reports = root / "models", root / "reports"
@@ -33,6 +33,8 @@ def quick_run(tmp_path_factory) -> dict[str, Path]:
             str(models),
             "--reports-dir",
             str(reports),
+            "--timings",
+            str(root / "timings.json"),
         ],
         cwd=REPOSITORY,
         capture_output=True,
@@ -41,7 +43,7 @@ def quick_run(tmp_path_factory) -> dict[str, Path]:
     )
     assert completed.returncode == 0, completed.stdout[-3000:] + completed.stderr[-3000:]
     (root / "training.log").write_text(completed.stdout)
-    return {"models": models, "reports": reports, "log": root / "training.log"}
+    return {"models": models, "reports": reports, "log": root / "training.log", "timings": root / "timings.json"}
 
 
 @pytest.fixture(scope="session")
@@ -103,6 +105,25 @@ def app_server(app_models_dir, tmp_path_factory):
 
 
 # --- A real browser (tests/test_app_browser.py, tests/test_number_browser.py) ------------
+
+
+def pytest_addoption(parser) -> None:
+    parser.addoption(
+        "--screenshots",
+        metavar="FOLDER",
+        type=Path,
+        help="where the browser tests save the README's screenshots (`--screenshots assets` updates them; "
+        "default: a temporary folder, so a test run leaves the working tree as it was)",
+    )
+
+
+@pytest.fixture(scope="session")
+def screenshots_dir(request, tmp_path_factory) -> Path:
+    """The folder the browser tests write screenshot*.png to: --screenshots, else a temporary one."""
+    folder = request.config.getoption("--screenshots") or tmp_path_factory.mktemp("screenshots")
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
 
 # Software WebGL on two busy cores can take a second per pointer event; Gradio answers in milliseconds.
 BROWSER_TIMEOUT_MS = 90_000

@@ -2,7 +2,8 @@
 
 It draws digits with the mouse on the canvas at desktop size and with a finger (touch events) at
 phone size, uploads an example photo, clears the canvas and checks what the page says each time,
-then saves assets/screenshot.png and assets/screenshot_phone.png for the README. Playwright
+then saves the README's screenshots (screenshot.png, screenshot_phone.png and the Why? views) into a
+temporary folder, or into assets/ with `pytest tests/test_app_browser.py --screenshots assets`. Playwright
 never downloads a browser here: it drives /usr/bin/chromium, and the tests are skipped where that
 is absent. With the committed models the drawings are recognised; with --quick ones they may not be.
 """
@@ -19,10 +20,6 @@ import pytest
 from deploy.browser import CHROMIUM  # The `browser` fixture (tests/conftest.py) drives it.
 
 REPOSITORY = Path(__file__).resolve().parent.parent
-SCREENSHOT = REPOSITORY / "assets" / "screenshot.png"
-PHONE_SCREENSHOT = REPOSITORY / "assets" / "screenshot_phone.png"
-WHY_SCREENSHOT = REPOSITORY / "assets" / "screenshot_why.png"
-WHY_PHONE_SCREENSHOT = REPOSITORY / "assets" / "screenshot_why_phone.png"
 PHOTO, PHOTO_DIGIT = REPOSITORY / "assets" / "examples" / "photo_4_blue_ink_cream.jpg", "4"
 # Software WebGL on two busy cores can take a second per pointer event; Gradio answers in milliseconds.
 TIMEOUT_MS = 90_000
@@ -92,7 +89,7 @@ def boxes(page, selector: str) -> list[dict]:
     return [box for box in (element.bounding_box() for element in page.locator(selector).all()) if box]
 
 
-def test_drawn_digits_photo_and_clear_show_on_the_page(browser, app_server):
+def test_drawn_digits_photo_and_clear_show_on_the_page(browser, app_server, screenshots_dir):
     from playwright.sync_api import expect
 
     # Tall enough for the whole page: a full-page screenshot would resize the canvas mid-shot.
@@ -111,14 +108,14 @@ def test_drawn_digits_photo_and_clear_show_on_the_page(browser, app_server):
     expect_verdict(page, "7")
     for name in ("K-nearest neighbours", "Random forest", "Linear (SGD)", "CNN"):
         expect(page.get_by_text(name, exact=True).first).to_be_visible()
-    page.screenshot(path=str(SCREENSHOT))
+    page.screenshot(path=str(screenshots_dir / "screenshot.png"))
 
     # Why? on demand, then a correction: the page says what it saved.
     page.get_by_text("Why? How each model decided").click()
     page.locator("#why-button").click()
     expect(page.locator("#why-neighbours")).to_contain_text("Red")
     expect(page.locator("#why-maps img").first).to_be_visible()
-    page.locator("#why").screenshot(path=str(WHY_SCREENSHOT))
+    page.locator("#why").screenshot(path=str(screenshots_dir / "screenshot_why.png"))
     page.locator("#correction-buttons button", has_text="1").click()
     expect(page.locator("#correction-message")).to_contain_text("Saved: you meant 1")
 
@@ -161,7 +158,7 @@ def on_screen(page, selector: str, height: int) -> bool:
     return box is not None and box["y"] >= 0 and box["y"] + box["height"] <= height
 
 
-def test_phone_finger_drawing_shows_the_answer_above_the_canvas(browser, app_server):
+def test_phone_finger_drawing_shows_the_answer_above_the_canvas(browser, app_server, screenshots_dir):
     from playwright.sync_api import expect
 
     width, height = 390, 844
@@ -184,7 +181,7 @@ def test_phone_finger_drawing_shows_the_answer_above_the_canvas(browser, app_ser
     (view,), (image,), (label,) = (boxes(page, f"#model-view {part}") for part in (".image-container", "img", "label"))
     assert image["y"] >= label["y"] + label["height"] - 1, (image, label)
     assert image["y"] + image["height"] <= view["y"] + view["height"] + 1, (image, view)
-    page.screenshot(path=str(PHONE_SCREENSHOT))
+    page.screenshot(path=str(screenshots_dir / "screenshot_phone.png"))
 
     # Why? works at phone width too: the neighbours' strip and the maps wrap to the screen.
     page.get_by_text("Why? How each model decided").click()
@@ -192,5 +189,5 @@ def test_phone_finger_drawing_shows_the_answer_above_the_canvas(browser, app_ser
     expect(page.locator("#why-neighbours")).to_contain_text("Red")
     expect(page.locator("#why-maps img").first).to_be_visible()
     assert page.locator("#why").bounding_box()["width"] <= width
-    page.locator("#why").screenshot(path=str(WHY_PHONE_SCREENSHOT))
+    page.locator("#why").screenshot(path=str(screenshots_dir / "screenshot_why_phone.png"))
     context.close()

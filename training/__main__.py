@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import json
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -158,6 +159,12 @@ def parse_arguments(argv: list[str] | None = None) -> argparse.Namespace:
         help="with 'corrections': an app data folder to read (default $DIGITS_DATA_DIR or .data); "
         "repeat it to merge the databases of several replicas",
     )
+    parser.add_argument(
+        "--timings",
+        type=Path,
+        metavar="FILE",
+        help="also write each step's seconds and test accuracy, and the total, as JSON (bench.training_time reads it)",
+    )
     arguments = parser.parse_args(argv)
     # A smoke run must never overwrite the committed artifacts.
     arguments.models_dir = arguments.models_dir or (QUICK_DIR / "models" if arguments.quick else MODELS_DIR)
@@ -175,6 +182,12 @@ def print_summary(summary: dict[str, tuple[dict[str, Any], float]], arguments: a
         )
         print(f"  {name:9s} {step_seconds:7.0f} s  {scores}")
     print(f"  total     {seconds:7.0f} s; artifacts in {arguments.models_dir}, reports in {arguments.reports_dir}")
+    if arguments.timings:
+        steps = {
+            name: {"seconds": round(step_seconds, 1), "test_accuracy": entry.get("test_accuracy")}
+            for name, (entry, step_seconds) in summary.items()
+        }
+        arguments.timings.write_text(json.dumps({"steps": steps, "total_seconds": round(seconds, 1)}, indent=2) + "\n")
 
 
 def main(argv: list[str] | None = None) -> int:
