@@ -197,6 +197,41 @@ def test_linear_steps_compute_exactly_what_scikit_learn_computes(test_digits):
     assert not linear_steps.supports_probabilities(RandomForestClassifier(n_estimators=2).fit(rows, labels))
 
 
+def test_ensemble_weights_reach_the_lowest_log_loss_on_the_simplex():
+    """Two good members, a weak and a useless one: the learned weights are the best of a fine grid (the
+    loss is convex in them), the weak and useless members get 0, and neither good member alone does better."""
+    from training.evaluate import log_loss
+    from training.train import learn_ensemble_weights
+
+    rng = np.random.default_rng(0)
+    labels = rng.integers(10, size=4000)
+
+    def member(sharpness: float, wrong_share: float) -> np.ndarray:
+        logits = rng.normal(size=(len(labels), 10))
+        right = rng.uniform(size=len(labels)) >= wrong_share
+        logits[np.arange(len(labels))[right], labels[right]] += sharpness
+        probabilities = np.exp(logits)
+        return probabilities / probabilities.sum(axis=1, keepdims=True)
+
+    members = {"a": member(8.0, 0.02), "b": member(7.0, 0.03), "weak": member(1.0, 0.3)}
+    members["useless"] = np.full((len(labels), 10), 0.1)
+    weights = learn_ensemble_weights(members, labels)
+    assert weights["weak"] == weights["useless"] == 0.0 and sum(weights.values()) == pytest.approx(1.0)
+    # At the minimum every member in use has the same marginal value: mean(p_k(true) / mixture(true)) = 1.
+    mixture = sum(weight * members[key] for key, weight in weights.items())[np.arange(len(labels)), labels]
+    for key in ("a", "b"):
+        assert np.mean(members[key][np.arange(len(labels)), labels] / mixture) == pytest.approx(1.0, abs=1e-3)
+
+    def loss(share_a: float) -> float:
+        return log_loss(share_a * members["a"] + (1 - share_a) * members["b"], labels)
+
+    grid = np.linspace(0, 1, 1001)
+    best = grid[np.argmin([loss(share) for share in grid])]
+    assert 0.05 < best < 0.95  # A real mixture, not a corner: the check below means something.
+    assert weights["a"] == pytest.approx(best, abs=2e-3)
+    assert loss(weights["a"]) <= min(loss(best), loss(0.0), loss(1.0)) + 1e-6
+
+
 def test_ensemble_rejects_weights_for_unknown_members(quick_models):
     with pytest.raises(ValueError, match="not members"):
         EnsembleModel(members={"knn": quick_models["knn"]}, weights={"svm": 1.0})
@@ -239,6 +274,19 @@ def test_the_report_scores_every_model_on_other_writers_digits(quick_run):
         assert 0.10 < row["load_digits_accuracy"] <= 1.0, f"{row['key']} is at chance on load_digits"
         assert 0.10 < row["mfeat_development_accuracy"] <= 1.0, f"{row['key']} is at chance on the mfeat scans"
     assert "## Writers beyond MNIST" in (quick_run["reports"] / "REPORT.md").read_text()
+
+
+def test_training_times_every_step_and_each_cnn(quick_run):
+    """bench.training_time reads --timings: the budget covers every step of `all`, each CNN on its own."""
+    from training.__main__ import ALL
+    from training.cnn import MEMBERS
+
+    timings = json.loads(quick_run["timings"].read_text())
+    # The `cnn` step's entries are its CNNs (`cnn` among them), each with its share of the step's time.
+    assert set(timings["steps"]) == {*ALL, *MEMBERS}
+    assert all(step["seconds"] >= 0 for step in timings["steps"].values())
+    assert sum(step["seconds"] for step in timings["steps"].values()) <= timings["total_seconds"] + 1
+    assert 0.1 < timings["steps"]["cnn"]["test_accuracy"] <= 1.0
 
 
 SPACE_FILE_LIMIT = 10 * 10**6
