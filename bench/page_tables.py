@@ -112,6 +112,30 @@ def ideas_table(path: Path) -> list[str]:
     return lines
 
 
+def member_ideas_table() -> list[str]:
+    """One row per recipe for the ensemble's second CNN (training.member_ideas, assets/reports/member_ideas.json)."""
+    ideas = json.loads((REPORTS / "member_ideas.json").read_text())
+    lines = [
+        "| `cnn_2` trained on | its weight | ensemble: validation accuracy / log loss | re-drawn log loss "
+        "| load_digits | mfeat development half |",
+        "| --- | --- | --- | --- | --- | --- |",
+    ]
+    for idea in ideas.values():
+        config = idea["config"]
+        styles = " + ".join(config["styles"]) or "MNIST's digits alone"
+        validation, restyled = idea["validation"], idea["validation_restyled"]
+        cells = [
+            f"{styles}, {config['epochs']} epochs",
+            f"{idea['weights']['cnn_2']:g}",
+            f"{100 * validation['accuracy']:.2f}% / {validation['log_loss']:.4f}",
+            f"{restyled['log_loss']:.4f}",
+            f"{100 * idea['load_digits']['ensemble']:.1f}%",
+            f"{100 * idea['mfeat_development']['ensemble']:.1f}%",
+        ]
+        lines.append("| " + " | ".join(cells) + " |")
+    return lines
+
+
 PEN_STYLES = REPOSITORY / "bench" / "results" / "pen_styles.json"
 
 

@@ -15,7 +15,8 @@ typed by hand. Tables:
   (bench/results/family_accuracy.json, `python -m bench.family_accuracy`).
 - `augmentation_ideas`, `style_ideas` (in docs/results.md): each re-drawing idea measured for the CNN
   (assets/reports/augmentation_ideas.json and style_ideas.json, `python -m training.augmentation_ideas`
-  and `python -m training.style_ideas`).
+  and `python -m training.style_ideas`); `member_ideas` (in docs/results.md): recipes for the ensemble's
+  second CNN (assets/reports/member_ideas.json, `python -m training.member_ideas`).
 - `budgets` (in docs/deployment.md): every budgeted figure from the benchmark that measured it
   (bench/budget_table.py).
 - `explain` (in docs/app.md): the deletion test of each explanation map and its latency
@@ -253,6 +254,7 @@ TABLES: dict[str, tuple[Path, Callable[[], list[str]]]] = {
     ),
     "style_ideas": (RESULTS_PAGE, lambda: page_tables.ideas_table(page_tables.REPORTS / "style_ideas.json")),
     "pen_styles": (RESULTS_PAGE, page_tables.pen_styles_table),
+    "member_ideas": (RESULTS_PAGE, page_tables.member_ideas_table),
 }
 """Each table: the page it lives in, and how it is built from its JSON."""
 

@@ -64,7 +64,10 @@ Polishing `cnn_2` too was tried and not kept: alone it gained (validation log lo
 it then agreed with `cnn` so much that the ensemble gave it no weight (the ensemble's validation log loss
 0.0111 -> 0.0112). Also tried and not kept: `cnn_2` on CNN_STYLES for 8 epochs (validation log loss
 0.0159, weight 0.06: the ensemble's validation log loss 0.0125 against 0.0121 with the `cnn_2` of the
-pens)."""
+pens). Other recipes for `cnn_2` (`python -m training.member_ideas`, assets/reports/member_ideas.json):
+MNIST's digits alone for the same steps (8 epochs of 55,000) get weight 0; the pens for twice the
+steps (8 epochs, 7 more minutes of training, over the budget) get weight 0.25 and lower the weights'
+objective a little, but not the validation digits' log loss."""
 
 
 def member_config(key: str, *, quick: bool = False) -> CNNConfig:

@@ -1,0 +1,112 @@
+"""Other recipes for the ensemble's second CNN: `python -m training.member_ideas IDEA [IDEA ...]`.
+
+Each idea is a CNNConfig for `cnn_2` with as many training steps as today's (4 epochs of 110,000 digits
+= 8 epochs of 55,000), so it fits the same time budget, or more steps, to say what a longer budget would
+buy. Each is trained exactly as `python -m training cnn --cnn cnn_2` trains it (`train.train_cnn_model`)
+into a scratch copy of the models folder (unless it is already there), then the ensemble's weights are
+learned there as `python -m training ensemble` learns them. Scored on what chooses (the validation
+digits and their re-drawn copy: the ensemble's weights and log loss) and on the cross-writer development
+sets (`digit_models.cross_writer`: load_digits, the mfeat development half). Nothing is chosen on the
+test digits. Appends to assets/reports/member_ideas.json; about 15 min per 8-epoch idea on the 2-core
+machine (25 min on a slow day).
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import shutil
+from pathlib import Path
+from typing import Any
+
+from digit_models import artifacts
+from training import augmentation, preparation
+from training.cnn import MEMBERS, CNNConfig
+
+RESULTS = Path(__file__).resolve().parent.parent / "assets" / "reports" / "member_ideas.json"
+SCRATCH = Path(__file__).resolve().parent.parent / ".cache" / "member_ideas"
+IDEAS = {
+    "pens_4_epochs": MEMBERS["cnn_2"],
+    "plain_8_epochs": CNNConfig(epochs=8, seed=1, styles=()),
+    "pens_8_epochs": CNNConfig(epochs=8, seed=1, styles=augmentation.PEN_STYLES),
+}
+"""`cnn_2` as trained today (the pens, 4 epochs), on MNIST's digits alone for as many steps, and on the
+pens for twice as many steps."""
+
+
+def trained_folder(name: str, config: CNNConfig, prepared: preparation.Prepared, scratch: Path) -> Path:
+    """A models folder whose `cnn_2` was trained as `config` says, with the ensemble learned on it: the
+    committed one when that is today's recipe, else a scratch copy (trained unless already there)."""
+    from training import ensemble, train
+
+    def trained_as_config(folder: Path) -> bool:
+        entry = artifacts.read_manifest(folder)["models"].get("cnn_2", {}) if folder.exists() else {}
+        # Fields added to CNNConfig after a network was trained are absent from its entry: their defaults.
+        parameters = {
+            key: tuple(value) if isinstance(value, list) else value
+            for key, value in entry.get("parameters", {}).items()
+        }
+        try:
+            return bool(parameters) and CNNConfig(**parameters) == config
+        except TypeError:  # A field CNNConfig no longer has.
+            return False
+
+    if trained_as_config(artifacts.MODELS_DIR):
+        return artifacts.MODELS_DIR
+    folder = scratch / name / "models"
+    if not trained_as_config(folder):
+        shutil.rmtree(folder, ignore_errors=True)
+        shutil.copytree(artifacts.MODELS_DIR, folder)
+        train.train_cnn_model(prepared, folder, scratch / name / "reports", "cnn_2", config)
+    ensemble.train_ensemble(prepared, folder)  # Always: a minute, and the weights follow today's learner.
+    return folder
+
+
+def scores(folder: Path) -> dict[str, Any]:
+    """What the ensemble learned in `folder` (weights, validation figures) and its cross-writer accuracies."""
+    from digit_models import cross_writer
+
+    manifest = artifacts.read_manifest(folder)["models"]
+    learned = manifest["ensemble"]
+    models = artifacts.load_models(folder)
+    sets = {name: cross_writer.evaluate(models, name=name)["accuracy"] for name in ("load_digits", "mfeat_development")}
+    return {
+        "cnn_2_training_seconds": manifest["cnn_2"]["training_seconds"],
+        "weights": learned["weights"],
+        "validation": learned["member_scores"]["ensemble"]["validation"],
+        "validation_restyled": learned["member_scores"]["ensemble"]["validation_restyled"],
+        "cnn_2_validation": learned["member_scores"]["cnn_2"]["validation"],
+        "cnn_2_validation_restyled": learned["member_scores"]["cnn_2"]["validation_restyled"],
+        # cnn_2 alone, when the ensemble holds it (weight above 0), and the ensemble.
+        **{
+            name: {key: round(value, 4) for key, value in accuracy.items() if key in ("ensemble", "cnn_2")}
+            for name, accuracy in sets.items()
+        },
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m training.member_ideas", description=__doc__.split("\n\n")[0])
+    parser.add_argument("ideas", nargs="+", choices=sorted(IDEAS), metavar="IDEA", help=f"of {sorted(IDEAS)}")
+    parser.add_argument("--scratch", type=Path, default=SCRATCH, help=f"where ideas are trained (default {SCRATCH})")
+    arguments = parser.parse_args(argv)
+    prepared = preparation.prepare(None, quick=False)
+    results = json.loads(RESULTS.read_text()) if RESULTS.exists() else {}
+    for name in arguments.ideas:
+        config = IDEAS[name]
+        measured = scores(trained_folder(name, config, prepared, arguments.scratch))
+        results[name] = {"config": dataclasses.asdict(config), **measured}
+        preparation.log(
+            f"{name}: weight {measured['weights']['cnn_2']:g}, ensemble validation "
+            f"{measured['validation']['accuracy']:.2%} / log loss {measured['validation']['log_loss']:.4f}, "
+            f"re-drawn {measured['validation_restyled']['log_loss']:.4f}; load_digits "
+            f"{measured['load_digits']['ensemble']:.1%}, mfeat development "
+            f"{measured['mfeat_development']['ensemble']:.1%}"
+        )
+        RESULTS.write_text(json.dumps(results, indent=2) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
