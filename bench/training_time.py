@@ -1,7 +1,7 @@
 """Time a full retraining from scratch: `python -m training all` into a temporary folder.
 
     .venv/bin/python -m bench.training_time           # about 85 minutes on 2 cores (the budget is 90)
-    .venv/bin/python -m bench.training_time --quick   # the same steps on --quick data, about a minute
+    .venv/bin/python -m bench.training_time --quick   # the same steps on --quick data, 1-3 minutes
 
 Writes bench/results/training_time.json (--quick: .cache/quick/training_time.json): seconds per step (every
 step of `training all`, each CNN on its own) and in total, the load average before and after (another
