@@ -125,7 +125,7 @@ def member_ideas_table() -> list[str]:
         styles = " + ".join(config["styles"]) or "MNIST's digits alone"
         validation, restyled = idea["validation"], idea["validation_restyled"]
         cells = [
-            f"{styles}, {config['epochs']} epochs",
+            f"{styles}, {config['epochs']} epochs" + (", then polished" if config.get("polish_styles") else ""),
             f"{idea['weights']['cnn_2']:g}",
             f"{100 * validation['accuracy']:.2f}% / {validation['log_loss']:.4f}",
             f"{restyled['log_loss']:.4f}",
