@@ -51,6 +51,14 @@ def every_model(models: Mapping[str, Any], inputs: np.ndarray) -> dict[str, np.n
     return probabilities
 
 
+def set_inputs(name: str, side: int = IMAGE_SIDE) -> tuple[np.ndarray, np.ndarray, np.ndarray, Counter]:
+    """Cross-writer set `name` through to_mnist: inputs float32 (n, 28, 28), labels (n,), found bool (n,), and
+    the reasons where no digit was found."""
+    images, labels = SETS[name](side)
+    inputs, found, reasons = preprocess(images)
+    return inputs, labels, found, reasons
+
+
 def evaluate(models: Mapping[str, Any], side: int = IMAGE_SIDE, name: str = "load_digits") -> dict[str, Any]:
     """Accuracy of every model of `models` (artifacts.load_models' mapping) on the cross-writer set `name`.
 
@@ -58,12 +66,11 @@ def evaluate(models: Mapping[str, Any], side: int = IMAGE_SIDE, name: str = "loa
     ensemble's extra members (CNNs it holds beyond the shown models) are scored too. A digit
     in which nothing is found counts as wrong for every model.
     """
-    images, labels = SETS[name](side)
-    inputs, found, reasons = preprocess(images)
+    inputs, labels, found, reasons = set_inputs(name, side)
     probabilities = every_model(models, inputs)
     accuracy = {key: float(np.mean((values.argmax(axis=1) == labels) & found)) for key, values in probabilities.items()}
     return {
-        "images": len(images),
+        "images": len(labels),
         "not_found": int((~found).sum()),
         "not_found_reasons": dict(reasons.most_common()),
         "accuracy": accuracy,

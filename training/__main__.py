@@ -182,12 +182,15 @@ def print_summary(summary: dict[str, tuple[dict[str, Any], float]], arguments: a
         )
         print(f"  {name:9s} {step_seconds:7.0f} s  {scores}")
     print(f"  total     {seconds:7.0f} s; artifacts in {arguments.models_dir}, reports in {arguments.reports_dir}")
-    if arguments.timings:
-        steps = {
-            name: {"seconds": round(step_seconds, 1), "test_accuracy": entry.get("test_accuracy")}
-            for name, (entry, step_seconds) in summary.items()
-        }
-        arguments.timings.write_text(json.dumps({"steps": steps, "total_seconds": round(seconds, 1)}, indent=2) + "\n")
+
+
+def write_timings(summary: dict[str, tuple[dict[str, Any], float]], path: Path, seconds: float) -> None:
+    """--timings: each step's (and each CNN's) seconds and test accuracy, and the total, as JSON."""
+    steps = {
+        name: {"seconds": round(step_seconds, 1), "test_accuracy": entry.get("test_accuracy")}
+        for name, (entry, step_seconds) in summary.items()
+    }
+    path.write_text(json.dumps({"steps": steps, "total_seconds": round(seconds, 1)}, indent=2) + "\n")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -208,7 +211,10 @@ def main(argv: list[str] | None = None) -> int:
         seconds = time.perf_counter() - step_started
         # Several entries from one step (the CNNs): each with the time of the whole step shared out.
         summary.update({key: (entry, seconds / len(entries)) for key, entry in entries.items()})
-    print_summary(summary, arguments, time.perf_counter() - started)
+    total = time.perf_counter() - started
+    print_summary(summary, arguments, total)
+    if arguments.timings:
+        write_timings(summary, arguments.timings, total)
     return 0
 
 

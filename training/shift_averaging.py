@@ -68,13 +68,11 @@ def member_probabilities(members: dict, images: dict[str, np.ndarray], plain: di
 def cross_writer_sets() -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
     """load_digits and the mfeat development half through to_mnist: inputs (n, 28, 28), labels with -1 where
     no digit was found (wrong for every model, as bench.cross_writer counts them)."""
-    from digit_data.writers import SETS
-    from digit_models.cross_writer import preprocess
+    from digit_models.cross_writer import set_inputs
 
     inputs, labels = {}, {}
     for name in ("load_digits", "mfeat_development"):
-        images, digits = SETS[name]()
-        inputs[name], found, _ = preprocess(images)
+        inputs[name], digits, found, _ = set_inputs(name)
         labels[name] = np.where(found, digits, -1)
     return inputs, labels
 
