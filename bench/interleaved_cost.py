@@ -4,11 +4,12 @@
 
 `bench.request_cost` alternates whole apps, one after the other; on a shared machine whose speed drifts
 by 20% or more within minutes, a path's figure then moves more between two apps of the same code than
-between two versions. Here both apps (this checkout's and `--before`'s, the same models) run at once,
-and every request goes to one and then the other, in a random order each time. Each answer's app CPU is
-read from /proc before the request and 5 ms after its answer (work the app finishes after answering
-counts too); /proc counts in clock ticks, which over hundreds of requests averages out. The paths are
-`bench.request_cost`'s. Writes bench/results/interleaved_cost.json.
+between two versions. Here both apps (this checkout's and `--before`'s, the same models unless
+`--before-models-dir` gives the other its own) run at once, and every request goes to one and then the
+other, in a random order each time. Each answer's app CPU is read from /proc before the request and 5 ms
+after its answer (work the app finishes after answering counts too); /proc counts in clock ticks, which
+over hundreds of requests averages out. The paths are `bench.request_cost`'s. Writes
+bench/results/interleaved_cost.json.
 """
 
 from __future__ import annotations
@@ -81,17 +82,21 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser = argparse.ArgumentParser(prog="python -m bench.interleaved_cost", description=__doc__.split("\n\n")[0])
     parser.add_argument("--before", type=Path, required=True, help="the other checkout (git worktree add ...)")
     parser.add_argument("--models-dir", type=Path, default=MODELS_DIR)
+    parser.add_argument(
+        "--before-models-dir", type=Path, help="the models of --before's app (default: --models-dir, the same for both)"
+    )
     parser.add_argument("--requests", type=int, default=200, help="requests per path and app (default 200)")
     parser.add_argument("--output", type=Path, default=RESULTS)
     arguments = parser.parse_args(argv)
     checkouts = {"this": REPOSITORY, "before": arguments.before.resolve()}
+    models = {"this": arguments.models_dir, "before": arguments.before_models_dir or arguments.models_dir}
     log_folder = Path("/tmp") / "interleaved_cost_logs"
     log_folder.mkdir(exist_ok=True)
     processes, urls = {}, {}
     try:
         for name, repository in checkouts.items():
             port = free_port()
-            processes[name] = start_app(port, arguments.models_dir, log_folder / f"{name}.log", repository=repository)
+            processes[name] = start_app(port, models[name], log_folder / f"{name}.log", repository=repository)
             urls[name] = f"http://127.0.0.1:{port}/"
         for name, process in processes.items():
             wait_until_ready(urls[name], process, timeout_s=180)
@@ -106,6 +111,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         "machine": machine(),
         "requests_per_path_and_app": arguments.requests,
         "checkouts": {name: str(path) for name, path in checkouts.items()},
+        "models_dirs": {name: str(folder) for name, folder in models.items()},
         "interpreters": {name: str(checkout_python(path)) for name, path in checkouts.items()},
         "paths": per_path,
         "ratios": {

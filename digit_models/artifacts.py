@@ -162,10 +162,14 @@ def load_model(key: str, entry: dict[str, Any], folder: Path = MODELS_DIR) -> Di
 
             return SklearnDigitModel(key=key, name=name, pipeline=load_sklearn(path))
         if entry["kind"] == "keras":
-            from digit_models.cnn import KerasDigitModel
+            from digit_models.cnn import NO_SHIFT, KerasDigitModel
 
             return KerasDigitModel(
-                key=key, name=name, network=load_keras(path), temperature=entry.get("temperature", 1.0)
+                key=key,
+                name=name,
+                network=load_keras(path),
+                temperature=entry.get("temperature", 1.0),
+                shifts=entry.get("parameters", {}).get("test_time_shifts", NO_SHIFT),
             )
     except (OSError, ValueError, KeyError, zipfile.BadZipFile) as error:
         raise ArtifactError(f"{path} could not be loaded: {error}") from error

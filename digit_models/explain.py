@@ -50,7 +50,7 @@ class Explainer:
         self.models = dict(models)
         self.knn_rows = None if knn_rows is None else np.asarray(knn_rows)
         cnn = self.models.get("cnn")
-        self._gradients = saliency.GradientSaliency(cnn.network) if hasattr(cnn, "network") else None
+        self._gradients = saliency.GradientSaliency(cnn.network, cnn.shifts) if hasattr(cnn, "network") else None
 
     def __repr__(self) -> str:
         return f"Explainer({', '.join(self.models)}, knn_rows={'known' if self.knn_rows is not None else 'unknown'})"

@@ -54,6 +54,14 @@ def _cnns(arguments: argparse.Namespace, prepared: Any) -> dict[str, dict[str, A
     return entries
 
 
+def _calibrate(arguments: argparse.Namespace, prepared: Any) -> dict[str, dict[str, Any]]:
+    """CNNs already trained, given their configuration's test-time shifts and a temperature fitted again."""
+    from training import train
+    from training.cnn import MEMBERS
+
+    return {key: train.calibrate_cnn_model(prepared, arguments.models_dir, key) for key in arguments.cnn or MEMBERS}
+
+
 def _ensemble(arguments: argparse.Namespace, prepared: Any) -> dict[str, dict[str, Any]]:
     from training import ensemble
 
@@ -111,6 +119,10 @@ STEPS: dict[str, Step] = {
     "rf": Step("random forest: GridSearchCV, refit with and without shifts", _sklearn("rf")),
     "sgd": Step("linear SGD classifier: GridSearchCV, refit with and without shifts", _sklearn("sgd")),
     "cnn": Step("the ensemble's CNNs (training/cnn.py MEMBERS; --cnn KEY for some, --epochs N)", _cnns),
+    "calibrate": Step(
+        "(not in 'all', which calibrates as it trains) trained CNNs' test-time shifts and temperatures, --cnn KEY",
+        _calibrate,
+    ),
     "ensemble": Step("the ensemble's weights, learned on validation images and their re-drawn copies", _ensemble),
     "personal": Step("how a person's examples tilt the answers (validation digits only)", _personal),
     "whole-digit": Step("the check that tells the number segmentation whether a crop is one digit", _whole_digit),
@@ -149,7 +161,7 @@ def parse_arguments(argv: list[str] | None = None) -> argparse.Namespace:
     )
     parser.add_argument("--epochs", type=int, help="CNN epochs (default: each CNN's own, training/cnn.py MEMBERS)")
     parser.add_argument(
-        "--cnn", action="append", metavar="KEY", help="with 'cnn': train only this CNN of MEMBERS (repeatable)"
+        "--cnn", action="append", metavar="KEY", help="with 'cnn' or 'calibrate': only this CNN of MEMBERS (repeatable)"
     )
     parser.add_argument(
         "--data-dir",

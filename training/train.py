@@ -168,7 +168,7 @@ def train_cnn_model(
         log(f"{key}: polishing one epoch on the training digits and {', '.join(config.polish_styles)} ...")
         network = polish(network, prepared.X_train, prepared.y_train, config.polish_styles, config)
     name = artifacts.DISPLAY_NAMES.get(key, key)
-    uncalibrated = KerasDigitModel(key=key, name=name, network=network)
+    uncalibrated = KerasDigitModel(key=key, name=name, network=network, shifts=config.test_time_shifts)
     temperature = fit_temperature(uncalibrated.logits(splits.to_float_images(prepared.X_val)), prepared.y_val)
     training_seconds = time.perf_counter() - started
     log(f"{key}: kept epoch {best_epoch} (lowest validation loss); temperature {temperature:.3f} fitted on validation")
@@ -176,7 +176,9 @@ def train_cnn_model(
     path = models_dir / f"{key}.keras"
     models_dir.mkdir(parents=True, exist_ok=True)
     artifacts.save_keras(network, path)
-    model = KerasDigitModel(key=key, name=name, network=network, temperature=temperature)
+    model = KerasDigitModel(
+        key=key, name=name, network=network, temperature=temperature, shifts=config.test_time_shifts
+    )
     styles = ", ".join(augmentation.STYLE_WORDS[style] for style in config.styles)
     entry = {
         "kind": "keras",
@@ -196,8 +198,30 @@ def train_cnn_model(
     return _finish_entry(key, model, entry, path, prepared, models_dir)
 
 
-def _finish_entry(key, model, entry, path: Path, prepared: Prepared, models_dir: Path) -> dict[str, Any]:
-    """Add hash, size, versions and validation/test scores; write the manifest entry."""
+def calibrate_cnn_model(prepared: Prepared, models_dir: Path, key: str = "cnn") -> dict[str, Any]:
+    """CNN `key` as already trained, made to answer with its MEMBERS configuration's test-time shifts: its
+    temperature fitted again on validation to the logits it then answers with, as `train_cnn_model` fits
+    it; the network file is unchanged. Returns its manifest entry, scores measured again."""
+    from digit_models.cnn import KerasDigitModel
+    from training.cnn import fit_temperature, member_config
+
+    shifts = member_config(key, quick=prepared.quick).test_time_shifts
+    entry = dict(artifacts.read_manifest(models_dir)["models"][key])
+    path = artifacts.verified_path(models_dir, entry)
+    network, name = artifacts.load_keras(path), artifacts.DISPLAY_NAMES.get(key, key)
+    uncalibrated = KerasDigitModel(key=key, name=name, network=network, shifts=shifts)
+    temperature = fit_temperature(uncalibrated.logits(splits.to_float_images(prepared.X_val)), prepared.y_val)
+    log(f"{key}: {len(shifts)} input shifts, temperature {entry.get('temperature', 1.0):.3f} -> {temperature:.3f}")
+    entry["parameters"] = {**entry["parameters"], "test_time_shifts": [list(move) for move in shifts]}
+    entry["temperature"] = temperature
+    model = KerasDigitModel(key=key, name=name, network=network, temperature=temperature, shifts=shifts)
+    return _finish_entry(key, model, entry, path, prepared, models_dir, stamp="calibrated_at")
+
+
+def _finish_entry(
+    key, model, entry, path: Path, prepared: Prepared, models_dir: Path, stamp: str = "trained_at"
+) -> dict[str, Any]:
+    """Add hash, size, versions and validation/test scores, and the time as `stamp`; write the manifest entry."""
     validation = evaluate.accuracy_and_log_loss(
         model.predict_proba(splits.to_float_images(prepared.X_val)), prepared.y_val
     )
@@ -213,7 +237,7 @@ def _finish_entry(key, model, entry, path: Path, prepared: Prepared, models_dir:
             "test_accuracy": test["accuracy"],
             "test_log_loss": test["log_loss"],
             "test_images": len(prepared.y_test),
-            "trained_at": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
+            stamp: datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
         }
     )
     artifacts.update_manifest_entry(key, entry, models_dir)
