@@ -12,7 +12,9 @@ The explanation of one image (DESIGN.md's contract, before JSON rounding):
   the KNN weighs by distance).
 - sgd: weight x input for the chosen digit, carried back through the deskewing onto the
   input's pixels; saliency.sum() + intercept == score, the model's decision score.
-- cnn: integrated gradients of its logit, from a blank image to the input.
+- cnn: integrated gradients of its network's logit on the input as drawn (the centre one of the five
+  reads whose logits it averages, digit_models.cnn.shifted_logits), from a blank image to the input:
+  through all five, 32 steps cost five times as much, over the explanation's budget.
 - rf: occlusion, the drop in its probability when each 4x4 square of ink is blanked.
 Every saliency is signed: positive pushed the model towards its own digit, negative against.
 """
@@ -50,7 +52,7 @@ class Explainer:
         self.models = dict(models)
         self.knn_rows = None if knn_rows is None else np.asarray(knn_rows)
         cnn = self.models.get("cnn")
-        self._gradients = saliency.GradientSaliency(cnn.network, cnn.shifts) if hasattr(cnn, "network") else None
+        self._gradients = saliency.GradientSaliency(cnn.network) if hasattr(cnn, "network") else None
 
     def __repr__(self) -> str:
         return f"Explainer({', '.join(self.models)}, knn_rows={'known' if self.knn_rows is not None else 'unknown'})"

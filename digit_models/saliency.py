@@ -14,12 +14,10 @@ lower the model's probability more than blanking as much ink at random.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 
 import numpy as np
 from scipy import sparse
-
-from digit_models.cnn import NO_SHIFT, shifted_logits
 
 SIDE = 28
 OCCLUSION_PATCH = 4
@@ -162,17 +160,16 @@ def occlusion(
 class GradientSaliency:
     """Gradients of a Keras network's logit for one class, compiled once per network.
 
-    network maps float32 (b, 28, 28, 1) to logits (b, 10); with `shifts`, the logit is the one the model
-    answers with, averaged over the input moved by each (rows, columns) (digit_models.cnn.shifted_logits).
+    network maps float32 (b, 28, 28, 1) to logits (b, 10).
     """
 
-    def __init__(self, network, shifts: Sequence[tuple[int, int]] = NO_SHIFT) -> None:
+    def __init__(self, network) -> None:
         import tensorflow as tf
 
         def gradients(batch, digit):
             with tf.GradientTape() as tape:
                 tape.watch(batch)
-                logit = tf.gather(shifted_logits(network, batch, shifts), digit, axis=1)
+                logit = tf.gather(network(batch, training=False), digit, axis=1)
             return tape.gradient(logit, batch)
 
         self._gradients = tf.function(

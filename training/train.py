@@ -179,7 +179,6 @@ def train_cnn_model(
     model = KerasDigitModel(
         key=key, name=name, network=network, temperature=temperature, shifts=config.test_time_shifts
     )
-    styles = ", ".join(augmentation.STYLE_WORDS[style] for style in config.styles)
     entry = {
         "kind": "keras",
         "file": path.name,
@@ -189,13 +188,23 @@ def train_cnn_model(
         "temperature": temperature,
         "training_images": len(X_fit),
         "training_seconds": round(training_seconds, 1),
-        "how_it_works": (
-            "Six convolutions learn strokes, then parts of digits; batch norm, dropout and digits "
-            f"re-drawn in other writers' styles ({styles}) keep it general."
-        ),
+        "how_it_works": cnn_how_it_works(config),
     }
     _write_json(reports_dir / f"{key}_history.json", {"history": history, "best_epoch": best_epoch})
     return _finish_entry(key, model, entry, path, prepared, models_dir)
+
+
+def cnn_how_it_works(config) -> str:
+    """The CNN in a sentence or two for the page's Models tab (manifest `how_it_works`)."""
+    styles = ", ".join(augmentation.STYLE_WORDS[style] for style in config.styles)
+    text = (
+        "Six convolutions learn strokes, then parts of digits; batch norm, dropout and digits "
+        f"re-drawn in other writers' styles ({styles}) keep it general."
+    )
+    if len(config.test_time_shifts) > 1:
+        moves = len(config.test_time_shifts) - 1
+        text += f" It reads each digit as drawn and moved a pixel {moves} ways, and averages what it sees."
+    return text
 
 
 def calibrate_cnn_model(prepared: Prepared, models_dir: Path, key: str = "cnn") -> dict[str, Any]:
@@ -205,7 +214,8 @@ def calibrate_cnn_model(prepared: Prepared, models_dir: Path, key: str = "cnn") 
     from digit_models.cnn import KerasDigitModel
     from training.cnn import fit_temperature, member_config
 
-    shifts = member_config(key, quick=prepared.quick).test_time_shifts
+    config = member_config(key, quick=prepared.quick)
+    shifts = config.test_time_shifts
     entry = dict(artifacts.read_manifest(models_dir)["models"][key])
     path = artifacts.verified_path(models_dir, entry)
     network, name = artifacts.load_keras(path), artifacts.DISPLAY_NAMES.get(key, key)
@@ -214,6 +224,7 @@ def calibrate_cnn_model(prepared: Prepared, models_dir: Path, key: str = "cnn") 
     log(f"{key}: {len(shifts)} input shifts, temperature {entry.get('temperature', 1.0):.3f} -> {temperature:.3f}")
     entry["parameters"] = {**entry["parameters"], "test_time_shifts": [list(move) for move in shifts]}
     entry["temperature"] = temperature
+    entry["how_it_works"] = cnn_how_it_works(config)
     model = KerasDigitModel(key=key, name=name, network=network, temperature=temperature, shifts=shifts)
     return _finish_entry(key, model, entry, path, prepared, models_dir, stamp="calibrated_at")
 
