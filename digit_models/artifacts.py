@@ -170,6 +170,7 @@ def load_model(key: str, entry: dict[str, Any], folder: Path = MODELS_DIR) -> Di
                 network=load_keras(path),
                 temperature=entry.get("temperature", 1.0),
                 shifts=entry.get("parameters", {}).get("test_time_shifts", NO_SHIFT),
+                shift_layer=entry.get("parameters", {}).get("test_time_shift_layer", 0),
             )
     except (OSError, ValueError, KeyError, zipfile.BadZipFile) as error:
         raise ArtifactError(f"{path} could not be loaded: {error}") from error

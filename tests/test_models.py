@@ -60,44 +60,15 @@ def test_saving_then_loading_gives_identical_probabilities(quick_models, quick_m
     artifacts.save_keras(quick_models["cnn"].network, tmp_path / "cnn.keras")
     network = artifacts.load_keras(tmp_path / "cnn.keras")
     cnn = quick_models["cnn"]
-    reloaded = KerasDigitModel(key="cnn", name="CNN", network=network, temperature=cnn.temperature, shifts=cnn.shifts)
+    reloaded = KerasDigitModel(
+        key="cnn",
+        name="CNN",
+        network=network,
+        temperature=cnn.temperature,
+        shifts=cnn.shifts,
+        shift_layer=cnn.shift_layer,
+    )
     np.testing.assert_allclose(reloaded.predict_proba(images), quick_models["cnn"].predict_proba(images), atol=1e-6)
-
-
-def test_cnn_answers_with_its_logits_averaged_over_its_input_moved_a_pixel(quick_models, test_digits):
-    """The manifest's shifts (training.cnn.MEMBERS) reach the loaded CNN, and its one traced call equals the
-    network's own logits averaged over the moved copies."""
-    from digit_models.cnn import FOUR_NEIGHBOURS
-    from training.cnn import MEMBERS
-
-    images = test_digits[0][:50]
-    served = quick_models["cnn"]
-    assert served.shifts == MEMBERS["cnn"].test_time_shifts == FOUR_NEIGHBOURS
-    plain = KerasDigitModel(key="cnn", name="CNN", network=served.network, temperature=served.temperature)
-    moved = [plain.logits(np.roll(images, move, axis=(1, 2))) for move in FOUR_NEIGHBOURS]
-    np.testing.assert_allclose(served.logits(images), np.mean(moved, axis=0), atol=1e-5)
-    assert np.abs(served.logits(images) - plain.logits(images)).max() > 0.01  # The moves change the numbers.
-
-
-def test_calibrating_a_trained_cnn_restores_its_shifts_and_the_temperature_training_fitted(quick_models_dir, tmp_path):
-    """`python -m training calibrate` on a CNN whose manifest lost its shifts and temperature writes back
-    what training wrote (the same fit on the same validation logits); the network file is untouched."""
-    from digit_models.cnn import FOUR_NEIGHBOURS
-    from training.preparation import prepare
-    from training.train import calibrate_cnn_model
-
-    folder = tmp_path / "models"
-    shutil.copytree(quick_models_dir, folder)
-    trained = artifacts.read_manifest(folder)["models"]["cnn"]
-    plain = {**trained, "temperature": 1.0, "parameters": {**trained["parameters"], "test_time_shifts": [[0, 0]]}}
-    artifacts.update_manifest_entry("cnn", plain, folder)
-    assert artifacts.load_models(folder)["cnn"].shifts == ((0, 0),)
-    entry = calibrate_cnn_model(prepare(None, quick=True), folder, "cnn")
-    assert entry["parameters"]["test_time_shifts"] == [list(move) for move in FOUR_NEIGHBOURS]
-    assert entry["temperature"] == pytest.approx(trained["temperature"], rel=1e-4)
-    assert entry["validation_log_loss"] == pytest.approx(trained["validation_log_loss"], rel=1e-4)
-    assert entry["sha256"] == trained["sha256"] and entry["trained_at"] == trained["trained_at"]
-    assert artifacts.load_models(folder)["cnn"].shifts == FOUR_NEIGHBOURS
 
 
 def test_a_tampered_artifact_is_refused_before_loading(quick_models_dir, tmp_path):

@@ -9,8 +9,9 @@ writers' styles (training.ensemble's copy). For each set of shifts the ensemble'
 again (training.train.learn_ensemble_weights), the CNN's cost per image is timed on one core, as the
 app serves, and the ensemble's accuracy on load_digits and the mfeat development half is reported (a
 check, never a choice). Writes assets/reports/shift_averaging.json. Every variant starts from the
-committed networks read plainly (no shifts, the committed temperatures); "4 neighbours, cnn only" is
-what `cnn` now serves (training.cnn.MEMBERS' test_time_shifts), its temperature then fitted again.
+committed networks, each CNN's temperature fitted again on validation to the logits it averages (as
+`python -m training calibrate` does; "none" reproduces the trained temperatures). "4 neighbours, cnn
+only" is what `cnn` serves (training.cnn.MEMBERS' test_time_shifts).
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from typing import Any
 import numpy as np
 from scipy.special import softmax
 
-from digit_models.cnn import FOUR_NEIGHBOURS
+from digit_models.cnn import FOUR_NEIGHBOURS, SECOND_CONVOLUTION
 from training import evaluate, splits
 from training.preparation import prepare
 from training.train import learn_ensemble_weights
@@ -32,49 +33,73 @@ RESULTS = Path(__file__).resolve().parent.parent / "assets" / "reports" / "shift
 FOUR = [tuple(move) for move in FOUR_NEIGHBOURS]
 EIGHT = [(rows, columns) for rows in (-1, 0, 1) for columns in (-1, 0, 1)]
 SHIFTS = {
-    "none": ([(0, 0)], ()),
-    "4 neighbours": (FOUR, ("cnn", "cnn_2")),
-    "4 neighbours, cnn only": (FOUR, ("cnn",)),
-    "8 neighbours": (EIGHT, ("cnn", "cnn_2")),
+    "none": ([(0, 0)], (), 0),
+    "4 neighbours": (FOUR, ("cnn", "cnn_2"), 0),
+    "4 neighbours, cnn only": (FOUR, ("cnn",), 0),
+    "8 neighbours": (EIGHT, ("cnn", "cnn_2"), 0),
+    "4 neighbours of the second convolution's output, cnn only": (FOUR, ("cnn",), SECOND_CONVOLUTION),
 }
-"""(rows, columns) moves of the 28x28 input, each a pixel at most (MNIST's frame has 4 px of margin), and
-the CNNs that see them; the others see the input as it is."""
+"""(rows, columns) moves, each a pixel at most, the CNNs whose logits are averaged over them, and where the
+moves apply: 0, the 28x28 input (MNIST's frame has 4 px of margin); SECOND_CONVOLUTION, the output of the
+network's first two convolutions (24x24x32), computed once and shared by the five reads. Where a digit
+leaves 5 px empty round it the two are the same (each convolution moves with its input, and what wraps
+round is blank); nearer the edge they differ. The others see the input as it is."""
 KEYS = ("knn", "rf", "sgd", "cnn", "cnn_2")
 
 
-def read_plainly(model):
-    """A CNN that sees its input as it is, whatever shifts its manifest names; other models unchanged."""
-    from digit_models.cnn import KerasDigitModel
+def averaged_logits_call(network, shifts: list[tuple[int, int]], layer: int = 0):
+    """A traced call float32 (b, 28, 28, 1) -> logits (b, 10) averaged over `shifts` of the output of the
+    network's first `layer` layers (0: of its input), as digit_models.cnn.shifted_logits computes them."""
+    import tensorflow as tf
 
-    if not isinstance(model, KerasDigitModel):
-        return model
-    return KerasDigitModel(key=model.key, name=model.name, network=model.network, temperature=model.temperature)
+    from digit_models.cnn import shifted_logits
 
+    def call(batch):
+        return shifted_logits(network, batch, shifts, layer)
 
-def shifted_probabilities(model, images: np.ndarray, shifts: list[tuple[int, int]]) -> np.ndarray:
-    """float32 (n, 28, 28) -> (n, 10): softmax of the model's logits averaged over the shifted inputs."""
-    logits = np.mean([model.logits(np.roll(images, shift, axis=(1, 2))) for shift in shifts], axis=0)
-    return softmax(logits / model.temperature, axis=1)
+    return tf.function(call, input_signature=[tf.TensorSpec([None, 28, 28, 1], tf.float32)]).get_concrete_function()
 
 
-def cnn_ms_per_image(model, shifts: list[tuple[int, int]], repeats: int = 200) -> float:
-    """CPU ms of one digit's shifted copies through the CNN, one batch per digit as the app calls it."""
-    batch = np.zeros((len(shifts), 28, 28), np.float32)
+def calibrated_probabilities(call, images: dict[str, np.ndarray], validation_labels: np.ndarray) -> dict:
+    """Per set, (n, 10): softmax of `call`'s logits at the temperature fitted on the validation set's, as
+    training fits a CNN's (so the unshifted CNNs reproduce their committed probabilities)."""
+    from training.cnn import fit_temperature
+
+    logits = {
+        name: np.concatenate(
+            [
+                call(np.asarray(inputs[start : start + 1024, ..., None], np.float32)).numpy()
+                for start in range(0, len(inputs), 1024)
+            ]
+        )
+        for name, inputs in images.items()
+    }
+    temperature = fit_temperature(logits["validation"].astype(np.float64), validation_labels)
+    return {name: softmax(values.astype(np.float64) / temperature, axis=1) for name, values in logits.items()}
+
+
+def cnn_ms_per_image(call, repeats: int = 200) -> float:
+    """CPU ms of one digit through `call` (its moved copies inside), one digit per call as the app calls it."""
+    digit = np.zeros((1, 28, 28, 1), np.float32)
     for _ in range(20):
-        model.logits(batch)
+        call(digit)
     started = time.process_time()
     for _ in range(repeats):
-        model.logits(batch)
+        call(digit)
     return round(1000 * (time.process_time() - started) / repeats, 2)
 
 
-def member_probabilities(members: dict, images: dict[str, np.ndarray], plain: dict, shifts, shifted) -> dict:
-    """Per set, each member's (n, 10): the CNNs in `shifted` averaged over `shifts`, the rest from `plain`."""
+def member_probabilities(members: dict, images: dict, plain: dict, variant, validation_labels) -> tuple[dict, dict]:
+    """Per set, each member's (n, 10): each CNN's logits averaged over the variant's moves if it is one of the
+    variant's, else read once, calibrated; the classic models from `plain`. Also each CNN's call."""
+    shifts, shifted, layer = variant
     found = {name: dict(plain[name]) for name in images}
-    for key in shifted:
-        for name, inputs in images.items():
-            found[name][key] = shifted_probabilities(members[key], inputs, shifts)
-    return found
+    calls = {}
+    for key in ("cnn", "cnn_2"):
+        calls[key] = averaged_logits_call(members[key].network, shifts if key in shifted else [(0, 0)], layer)
+        for name, probabilities in calibrated_probabilities(calls[key], images, validation_labels).items():
+            found[name][key] = probabilities
+    return found, calls
 
 
 def cross_writer_sets() -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
@@ -97,7 +122,7 @@ def main() -> dict[str, Any]:
     serve_on_one_core()
     prepared = prepare(None, quick=False)
     manifest = artifacts.read_manifest(artifacts.MODELS_DIR)["models"]
-    members = {key: read_plainly(artifacts.load_model(key, manifest[key], artifacts.MODELS_DIR)) for key in KEYS}
+    members = {key: artifacts.load_model(key, manifest[key], artifacts.MODELS_DIR) for key in KEYS}
     writers, writer_labels = cross_writer_sets()
     images = {
         "validation": splits.to_float_images(prepared.X_val),
@@ -109,18 +134,19 @@ def main() -> dict[str, Any]:
         plain[name] = {key: members[key].predict_proba(inputs) for key in KEYS}
     labels = {"validation": prepared.y_val, "validation_restyled": prepared.y_val, **writer_labels}
     results: dict[str, Any] = {}
-    for name, (shifts, shifted) in SHIFTS.items():
-        found = member_probabilities(members, images, plain, shifts, shifted)
+    for name, variant in SHIFTS.items():
+        found, calls = member_probabilities(members, images, plain, variant, prepared.y_val)
         weights = learn_ensemble_weights(
             {key: np.concatenate([found["validation"][key], found["validation_restyled"][key]]) for key in KEYS},
             np.concatenate([prepared.y_val, prepared.y_val]),
         )
         mixed = {set_name: sum(weights[key] * found[set_name][key] for key in KEYS) for set_name in found}
         results[name] = {
-            "shifts": shifts,
-            "shifted": list(shifted),
+            "shifts": variant[0],
+            "shifted": list(variant[1]),
+            "moved_layer": "input" if not variant[2] else "second convolution's output",
             "ensemble_weights": weights,
-            "cnn_ms_per_image": cnn_ms_per_image(members["cnn"], shifts),
+            "cnn_ms_per_image": cnn_ms_per_image(calls["cnn"]),
             **{
                 f"{model}_{set_name}": evaluate.accuracy_and_log_loss(found[set_name][model], labels[set_name])
                 for model in ("cnn", "cnn_2")

@@ -154,7 +154,7 @@ def train_cnn_model(
 ) -> dict[str, Any]:
     """Train, calibrate and save CNN `key` (training.cnn.MEMBERS); returns its manifest entry."""
     from digit_models.cnn import KerasDigitModel
-    from training.cnn import fit_temperature, member_config, polish, train_cnn
+    from training.cnn import fit_temperature, how_it_works, member_config, polish, train_cnn
 
     config = config or member_config(key, quick=prepared.quick)
     started = time.perf_counter()
@@ -168,7 +168,9 @@ def train_cnn_model(
         log(f"{key}: polishing one epoch on the training digits and {', '.join(config.polish_styles)} ...")
         network = polish(network, prepared.X_train, prepared.y_train, config.polish_styles, config)
     name = artifacts.DISPLAY_NAMES.get(key, key)
-    uncalibrated = KerasDigitModel(key=key, name=name, network=network, shifts=config.test_time_shifts)
+    uncalibrated = KerasDigitModel(
+        key=key, name=name, network=network, shifts=config.test_time_shifts, shift_layer=config.test_time_shift_layer
+    )
     temperature = fit_temperature(uncalibrated.logits(splits.to_float_images(prepared.X_val)), prepared.y_val)
     training_seconds = time.perf_counter() - started
     log(f"{key}: kept epoch {best_epoch} (lowest validation loss); temperature {temperature:.3f} fitted on validation")
@@ -177,7 +179,12 @@ def train_cnn_model(
     models_dir.mkdir(parents=True, exist_ok=True)
     artifacts.save_keras(network, path)
     model = KerasDigitModel(
-        key=key, name=name, network=network, temperature=temperature, shifts=config.test_time_shifts
+        key=key,
+        name=name,
+        network=network,
+        temperature=temperature,
+        shifts=config.test_time_shifts,
+        shift_layer=config.test_time_shift_layer,
     )
     entry = {
         "kind": "keras",
@@ -188,23 +195,10 @@ def train_cnn_model(
         "temperature": temperature,
         "training_images": len(X_fit),
         "training_seconds": round(training_seconds, 1),
-        "how_it_works": cnn_how_it_works(config),
+        "how_it_works": how_it_works(config),
     }
     _write_json(reports_dir / f"{key}_history.json", {"history": history, "best_epoch": best_epoch})
     return _finish_entry(key, model, entry, path, prepared, models_dir)
-
-
-def cnn_how_it_works(config) -> str:
-    """The CNN in a sentence or two for the page's Models tab (manifest `how_it_works`)."""
-    styles = ", ".join(augmentation.STYLE_WORDS[style] for style in config.styles)
-    text = (
-        "Six convolutions learn strokes, then parts of digits; batch norm, dropout and digits "
-        f"re-drawn in other writers' styles ({styles}) keep it general."
-    )
-    if len(config.test_time_shifts) > 1:
-        moves = len(config.test_time_shifts) - 1
-        text += f" It reads each digit as drawn and moved a pixel {moves} ways, and averages what it sees."
-    return text
 
 
 def calibrate_cnn_model(prepared: Prepared, models_dir: Path, key: str = "cnn") -> dict[str, Any]:
@@ -212,20 +206,26 @@ def calibrate_cnn_model(prepared: Prepared, models_dir: Path, key: str = "cnn") 
     temperature fitted again on validation to the logits it then answers with, as `train_cnn_model` fits
     it; the network file is unchanged. Returns its manifest entry, scores measured again."""
     from digit_models.cnn import KerasDigitModel
-    from training.cnn import fit_temperature, member_config
+    from training.cnn import fit_temperature, how_it_works, member_config
 
     config = member_config(key, quick=prepared.quick)
-    shifts = config.test_time_shifts
+    shifts, layer = config.test_time_shifts, config.test_time_shift_layer
     entry = dict(artifacts.read_manifest(models_dir)["models"][key])
     path = artifacts.verified_path(models_dir, entry)
     network, name = artifacts.load_keras(path), artifacts.DISPLAY_NAMES.get(key, key)
-    uncalibrated = KerasDigitModel(key=key, name=name, network=network, shifts=shifts)
+    uncalibrated = KerasDigitModel(key=key, name=name, network=network, shifts=shifts, shift_layer=layer)
     temperature = fit_temperature(uncalibrated.logits(splits.to_float_images(prepared.X_val)), prepared.y_val)
-    log(f"{key}: {len(shifts)} input shifts, temperature {entry.get('temperature', 1.0):.3f} -> {temperature:.3f}")
-    entry["parameters"] = {**entry["parameters"], "test_time_shifts": [list(move) for move in shifts]}
+    log(
+        f"{key}: {len(shifts)} shifts of layer {layer}'s output, "
+        f"temperature {entry.get('temperature', 1.0):.3f} -> {temperature:.3f}"
+    )
+    moves = {"test_time_shifts": [list(move) for move in shifts], "test_time_shift_layer": layer}
+    entry["parameters"] = {**entry["parameters"], **moves}
     entry["temperature"] = temperature
-    entry["how_it_works"] = cnn_how_it_works(config)
-    model = KerasDigitModel(key=key, name=name, network=network, temperature=temperature, shifts=shifts)
+    entry["how_it_works"] = how_it_works(config)
+    model = KerasDigitModel(
+        key=key, name=name, network=network, temperature=temperature, shifts=shifts, shift_layer=layer
+    )
     return _finish_entry(key, model, entry, path, prepared, models_dir, stamp="calibrated_at")
 
 
