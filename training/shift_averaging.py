@@ -24,12 +24,11 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from scipy.special import softmax
 
 from digit_models.cnn import FOUR_NEIGHBOURS, SECOND_CONVOLUTION
 from training import evaluate, splits
 from training.preparation import prepare
-from training.train import learn_ensemble_weights
+from training.train import calibrated_cnn, learn_ensemble_weights
 
 RESULTS = Path(__file__).resolve().parent.parent / "assets" / "reports" / "shift_averaging.json"
 FOUR = [tuple(move) for move in FOUR_NEIGHBOURS]
@@ -49,59 +48,31 @@ round is blank); nearer the edge they differ. The others see the input as it is.
 KEYS = ("knn", "rf", "sgd", "cnn", "cnn_2")
 
 
-def averaged_logits_call(network, shifts: list[tuple[int, int]], layer: int = 0):
-    """A traced call float32 (b, 28, 28, 1) -> logits (b, 10) averaged over `shifts` of the output of the
-    network's first `layer` layers (0: of its input), as digit_models.cnn.shifted_logits computes them."""
-    import tensorflow as tf
-
-    from digit_models.cnn import shifted_logits
-
-    def call(batch):
-        return shifted_logits(network, batch, shifts, layer)
-
-    return tf.function(call, input_signature=[tf.TensorSpec([None, 28, 28, 1], tf.float32)]).get_concrete_function()
-
-
-def calibrated_probabilities(call, images: dict[str, np.ndarray], validation_labels: np.ndarray) -> dict:
-    """Per set, (n, 10): softmax of `call`'s logits at the temperature fitted on the validation set's, as
-    training fits a CNN's (so the unshifted CNNs reproduce their committed probabilities)."""
-    from training.cnn import fit_temperature
-
-    logits = {
-        name: np.concatenate(
-            [
-                call(np.asarray(inputs[start : start + 1024, ..., None], np.float32)).numpy()
-                for start in range(0, len(inputs), 1024)
-            ]
-        )
-        for name, inputs in images.items()
-    }
-    temperature = fit_temperature(logits["validation"].astype(np.float64), validation_labels)
-    return {name: softmax(values.astype(np.float64) / temperature, axis=1) for name, values in logits.items()}
-
-
-def cnn_ms_per_image(call, repeats: int = 200) -> float:
-    """CPU ms of one digit through `call` (its moved copies inside), one digit per call as the app calls it."""
-    digit = np.zeros((1, 28, 28, 1), np.float32)
+def cnn_ms_per_image(model, repeats: int = 200) -> float:
+    """CPU ms of one digit through the CNN (its moved copies inside), one digit per call as the app calls it."""
+    digit = np.zeros((1, 28, 28), np.float32)
     for _ in range(20):
-        call(digit)
+        model.logits(digit)
     started = time.process_time()
     for _ in range(repeats):
-        call(digit)
+        model.logits(digit)
     return round(1000 * (time.process_time() - started) / repeats, 2)
 
 
-def member_probabilities(members: dict, images: dict, plain: dict, variant, validation_labels) -> tuple[dict, dict]:
-    """Per set, each member's (n, 10): each CNN's logits averaged over the variant's moves if it is one of the
-    variant's, else read once, calibrated; the classic models from `plain`. Also each CNN's call."""
+def member_probabilities(members: dict, images: dict, plain: dict, variant, prepared) -> tuple[dict, dict]:
+    """Per set, each member's (n, 10): each CNN averaged over the variant's moves if it is one of the variant's,
+    else read once, calibrated on validation (training.train.calibrated_cnn); the classic models from `plain`.
+    Also each CNN as a model."""
     shifts, shifted, layer = variant
     found = {name: dict(plain[name]) for name in images}
-    calls = {}
-    for key in ("cnn", "cnn_2"):
-        calls[key] = averaged_logits_call(members[key].network, shifts if key in shifted else [(0, 0)], layer)
-        for name, probabilities in calibrated_probabilities(calls[key], images, validation_labels).items():
-            found[name][key] = probabilities
-    return found, calls
+    cnns = {
+        key: calibrated_cnn(key, members[key].network, shifts if key in shifted else [(0, 0)], layer, prepared)
+        for key in ("cnn", "cnn_2")
+    }
+    for key, model in cnns.items():
+        for name, inputs in images.items():
+            found[name][key] = model.predict_proba(inputs)
+    return found, cnns
 
 
 def cross_writer_sets() -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
@@ -137,7 +108,7 @@ def main() -> dict[str, Any]:
     labels = {"validation": prepared.y_val, "validation_restyled": prepared.y_val, **writer_labels}
     results: dict[str, Any] = {}
     for name, variant in SHIFTS.items():
-        found, calls = member_probabilities(members, images, plain, variant, prepared.y_val)
+        found, cnns = member_probabilities(members, images, plain, variant, prepared)
         weights = learn_ensemble_weights(
             {key: np.concatenate([found["validation"][key], found["validation_restyled"][key]]) for key in KEYS},
             np.concatenate([prepared.y_val, prepared.y_val]),
@@ -148,7 +119,7 @@ def main() -> dict[str, Any]:
             "shifted": list(variant[1]),
             "moved_layer": "input" if not variant[2] else "second convolution's output",
             "ensemble_weights": weights,
-            "cnn_ms_per_image": cnn_ms_per_image(calls["cnn"]),
+            "cnn_ms_per_image": cnn_ms_per_image(cnns["cnn"]),
             **{
                 f"{model}_{set_name}": evaluate.accuracy_and_log_loss(found[set_name][model], labels[set_name])
                 for model in ("cnn", "cnn_2")

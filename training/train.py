@@ -153,8 +153,7 @@ def train_cnn_model(
     prepared: Prepared, models_dir: Path, reports_dir: Path, key: str = "cnn", config=None
 ) -> dict[str, Any]:
     """Train, calibrate and save CNN `key` (training.cnn.MEMBERS); returns its manifest entry."""
-    from digit_models.cnn import KerasDigitModel
-    from training.cnn import fit_temperature, how_it_works, member_config, polish, train_cnn
+    from training.cnn import how_it_works, member_config, polish, train_cnn
 
     config = config or member_config(key, quick=prepared.quick)
     started = time.perf_counter()
@@ -167,25 +166,14 @@ def train_cnn_model(
     if config.polish_styles:
         log(f"{key}: polishing one epoch on the training digits and {', '.join(config.polish_styles)} ...")
         network = polish(network, prepared.X_train, prepared.y_train, config.polish_styles, config)
-    name = artifacts.DISPLAY_NAMES.get(key, key)
-    uncalibrated = KerasDigitModel(
-        key=key, name=name, network=network, shifts=config.test_time_shifts, shift_layer=config.test_time_shift_layer
-    )
-    temperature = fit_temperature(uncalibrated.logits(splits.to_float_images(prepared.X_val)), prepared.y_val)
+    model = calibrated_cnn(key, network, config.test_time_shifts, config.test_time_shift_layer, prepared)
+    temperature = model.temperature
     training_seconds = time.perf_counter() - started
     log(f"{key}: kept epoch {best_epoch} (lowest validation loss); temperature {temperature:.3f} fitted on validation")
 
     path = models_dir / f"{key}.keras"
     models_dir.mkdir(parents=True, exist_ok=True)
     artifacts.save_keras(network, path)
-    model = KerasDigitModel(
-        key=key,
-        name=name,
-        network=network,
-        temperature=temperature,
-        shifts=config.test_time_shifts,
-        shift_layer=config.test_time_shift_layer,
-    )
     entry = {
         "kind": "keras",
         "file": path.name,
@@ -201,31 +189,39 @@ def train_cnn_model(
     return _finish_entry(key, model, entry, path, prepared, models_dir)
 
 
+def calibrated_cnn(key: str, network, shifts, layer: int, prepared: Prepared):
+    """CNN `key` answering with its logits averaged over `shifts` of layer `layer`'s output (digit_models.cnn),
+    at the temperature fitted on the validation digits to those logits."""
+    from digit_models.cnn import KerasDigitModel
+    from training.cnn import fit_temperature
+
+    name = artifacts.DISPLAY_NAMES.get(key, key)
+    uncalibrated = KerasDigitModel(key=key, name=name, network=network, shifts=shifts, shift_layer=layer)
+    temperature = fit_temperature(uncalibrated.logits(splits.to_float_images(prepared.X_val)), prepared.y_val)
+    return KerasDigitModel(
+        key=key, name=name, network=network, temperature=temperature, shifts=shifts, shift_layer=layer
+    )
+
+
 def calibrate_cnn_model(prepared: Prepared, models_dir: Path, key: str = "cnn") -> dict[str, Any]:
     """CNN `key` as already trained, made to answer with its MEMBERS configuration's test-time shifts: its
     temperature fitted again on validation to the logits it then answers with, as `train_cnn_model` fits
     it; the network file is unchanged. Returns its manifest entry, scores measured again."""
-    from digit_models.cnn import KerasDigitModel
-    from training.cnn import fit_temperature, how_it_works, member_config
+    from training.cnn import how_it_works, member_config
 
     config = member_config(key, quick=prepared.quick)
     shifts, layer = config.test_time_shifts, config.test_time_shift_layer
     entry = dict(artifacts.read_manifest(models_dir)["models"][key])
     path = artifacts.verified_path(models_dir, entry)
-    network, name = artifacts.load_keras(path), artifacts.DISPLAY_NAMES.get(key, key)
-    uncalibrated = KerasDigitModel(key=key, name=name, network=network, shifts=shifts, shift_layer=layer)
-    temperature = fit_temperature(uncalibrated.logits(splits.to_float_images(prepared.X_val)), prepared.y_val)
+    model = calibrated_cnn(key, artifacts.load_keras(path), shifts, layer, prepared)
     log(
         f"{key}: {len(shifts)} shifts of layer {layer}'s output, "
-        f"temperature {entry.get('temperature', 1.0):.3f} -> {temperature:.3f}"
+        f"temperature {entry.get('temperature', 1.0):.3f} -> {model.temperature:.3f}"
     )
     moves = {"test_time_shifts": [list(move) for move in shifts], "test_time_shift_layer": layer}
     entry["parameters"] = {**entry["parameters"], **moves}
-    entry["temperature"] = temperature
+    entry["temperature"] = model.temperature
     entry["how_it_works"] = how_it_works(config)
-    model = KerasDigitModel(
-        key=key, name=name, network=network, temperature=temperature, shifts=shifts, shift_layer=layer
-    )
     return _finish_entry(key, model, entry, path, prepared, models_dir, stamp="calibrated_at")
 
 
