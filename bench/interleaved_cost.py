@@ -8,8 +8,9 @@ between two versions. Here both apps (this checkout's and `--before`'s, the same
 `--before-models-dir` gives the other its own) run at once, and every request goes to one and then the
 other, in a random order each time. Each answer's app CPU is read from /proc before the request and 5 ms
 after its answer (work the app finishes after answering counts too); /proc counts in clock ticks, which
-over hundreds of requests averages out. The paths are `bench.request_cost`'s. Writes
-bench/results/interleaved_cost.json.
+over hundreds of requests averages out. The paths are `bench.request_cost`'s; `/classify` with and without
+a session hash are interleaved too (PAIRED), request by request, so that their ratio in each app is
+measured on the same minutes. Writes bench/results/interleaved_cost.json.
 """
 
 from __future__ import annotations
@@ -45,37 +46,56 @@ def warmed_up(call, client: httpx.Client) -> bool:
     return True
 
 
+PAIRED = ("classify_session", "classify_no_session")
+"""Paths whose requests are interleaved with each other as well as between the apps: #24 asks for
+sessionless calls within 10% of session calls, a ratio the machine's drift would swamp otherwise."""
+
+
 def measure(urls: dict[str, str], pids: dict[str, int], requests: int, seed: int = 0) -> dict[str, Any]:
-    """Per path and app: mean app CPU ms per answer and p50 ms, requests alternating between the apps."""
+    """Per path and app: mean app CPU ms per answer and p50 ms, requests alternating between the apps
+    (and between the PAIRED paths), in a random order each round."""
     order = random.Random(seed)
+    calls = paths()
+    groups = [[path] for path in calls if path not in PAIRED] + [list(PAIRED)]
     results: dict[str, Any] = {}
     sessions = {name: httpx.Client(base_url=url, timeout=60) for name, url in urls.items()}
     try:
-        for path, call in paths().items():
-            serving = [name for name, session in sessions.items() if warmed_up(call, session)]
-            cpu: dict[str, list[float]] = {name: [] for name in serving}
-            seconds: dict[str, list[float]] = {name: [] for name in serving}
+        for group in groups:
+            turns = [(path, name) for path in group for name in sessions if warmed_up(calls[path], sessions[name])]
+            cpu: dict[tuple[str, str], list[float]] = {turn: [] for turn in turns}
+            seconds: dict[tuple[str, str], list[float]] = {turn: [] for turn in turns}
             for _ in range(requests):
-                names = list(serving)
-                order.shuffle(names)
-                for name in names:
+                order.shuffle(turns)
+                for path, name in turns:
                     cpu_before, started = cpu_seconds(pids[name]), time.perf_counter()
-                    call(sessions[name])
-                    seconds[name].append(time.perf_counter() - started)
+                    calls[path](sessions[name])
+                    seconds[path, name].append(time.perf_counter() - started)
                     time.sleep(SETTLE_S)
-                    cpu[name].append(cpu_seconds(pids[name]) - cpu_before)
-            results[path] = {
-                name: {
-                    "app_cpu_ms_per_answer": round(1000 * statistics.mean(cpu[name]), 2),
-                    "p50_ms": round(1000 * statistics.median(seconds[name]), 2),
+                    cpu[path, name].append(cpu_seconds(pids[name]) - cpu_before)
+            for path in group:
+                results[path] = {
+                    name: {
+                        "app_cpu_ms_per_answer": round(1000 * statistics.mean(cpu[path, name]), 2),
+                        "p50_ms": round(1000 * statistics.median(seconds[path, name]), 2),
+                    }
+                    for turn_path, name in sorted(turns)
+                    if turn_path == path
                 }
-                for name in serving
-            }
-            print(path, json.dumps(results[path]), flush=True)
+                print(path, json.dumps(results[path]), flush=True)
     finally:
         for session in sessions.values():
             session.close()
     return results
+
+
+def sessionless_over_session(per_path: dict[str, Any]) -> dict[str, float]:
+    """Per app: `/classify`'s app CPU per answer without a session hash over with one (PAIRED, interleaved)."""
+    session, sessionless = (per_path.get(path, {}) for path in PAIRED)
+    return {
+        name: round(sessionless[name]["app_cpu_ms_per_answer"] / figures["app_cpu_ms_per_answer"], 3)
+        for name, figures in session.items()
+        if name in sessionless
+    }
 
 
 def main(argv: list[str] | None = None) -> dict[str, Any]:
@@ -119,10 +139,11 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
             for path, apps in per_path.items()
             if "before" in apps and "this" in apps
         },
+        "sessionless_over_session": sessionless_over_session(per_path),
     }
     arguments.output.parent.mkdir(parents=True, exist_ok=True)
     arguments.output.write_text(json.dumps(result, indent=2) + "\n")
-    print(json.dumps(result["ratios"], indent=1))
+    print(json.dumps(result["ratios"], indent=1), json.dumps(result["sessionless_over_session"]))
     return result
 
 
