@@ -113,7 +113,8 @@ def ratio(today: float, before: float) -> str:
 def costs_table() -> list[str]:
     """What an answer costs, today's code against the previous, measured side by side in one run
     (bench/results/interleaved_cost.json; the floor from request_cost.json; load_side_by_side.json)."""
-    per_path = json.loads(INTERLEAVED_COST.read_text())["paths"]
+    interleaved = json.loads(INTERLEAVED_COST.read_text())
+    per_path = interleaved["paths"]
     lines = [
         "| one client, requests one after another | app CPU per answer | ratio | p50 |",
         "| --- | --- | --- | --- |",
@@ -143,6 +144,12 @@ def costs_table() -> list[str]:
         f"every model and the ensemble {library['every_model_and_the_ensemble']:.1f} ms "
         f"({library['library_total']:.1f} ms in all); the rest of the app's CPU is the HTTP server and Gradio.",
     ]
+    if paired := interleaved.get("sessionless_over_session"):
+        lines += [
+            "",
+            "`/classify` without a session hash against with one, the two interleaved request by request in the "
+            f"same run: {paired['this']:.2f}x the CPU today, {paired['before']:.2f}x before.",
+        ]
     load = json.loads(LOAD_SIDE_BY_SIDE.read_text())
     medians, ratios = load["medians"], load["ratios_to_before"]
     columns = ("before_classify", "this_classify", "this_api")
