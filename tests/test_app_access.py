@@ -144,3 +144,27 @@ def test_the_sweep_takes_old_files_and_the_folders_they_leave_empty(tmp_path):
     assert uploads.sweep(tmp_path, older_than_s=300) == 1
     assert not old.exists() and not old.parent.exists() and fresh.exists()
     assert uploads.temporary_folder({"GRADIO_TEMP_DIR": str(tmp_path)}) == tmp_path
+
+
+def test_the_files_gradio_tracks_are_left_to_it_and_it_keeps_no_path_of_a_file_gone(tmp_path):
+    """Gradio forgets a tracked path when it deletes the file itself, never when the file is already gone:
+    swept from under it, every answer's upload stayed in its sets for good."""
+    import os
+    from types import SimpleNamespace
+
+    from webapp import uploads
+
+    lifetime = 300
+    files = {name: tmp_path / name[:2] / f"{name}.png" for name in ("tracked", "forgotten", "visitor")}
+    ages = {"tracked": lifetime + 60, "forgotten": lifetime + uploads.GRADIO_GRACE_S + 60, "visitor": lifetime + 60}
+    for name, path in files.items():
+        path.parent.mkdir()
+        path.write_bytes(b"x")
+        os.utime(path, (time.time() - ages[name], time.time() - ages[name]))
+    gone = str(tmp_path / "gone.png")  # deleted by someone else: Gradio would keep its path for good
+    tracked = {str(files["tracked"]), str(files["forgotten"]), gone}
+    blocks = SimpleNamespace(blocks={}, temp_file_sets=[tracked, set()])
+    assert uploads.sweep_once(tmp_path, lifetime, blocks) == 2  # the visitor's untracked file, and the forgotten one
+    assert files["tracked"].exists(), "a file Gradio tracks is Gradio's to delete, on the same lifetime"
+    assert not files["visitor"].exists() and not files["forgotten"].exists()
+    assert blocks.temp_file_sets == [{str(files["tracked"])}, set()]
