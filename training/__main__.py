@@ -205,6 +205,16 @@ def write_timings(summary: dict[str, tuple[dict[str, Any], float]], path: Path, 
     path.write_text(json.dumps({"steps": steps, "total_seconds": round(seconds, 1)}, indent=2) + "\n")
 
 
+def step_seconds_of_each(entries: dict[str, dict[str, Any]], seconds: float) -> dict[str, tuple[dict[str, Any], float]]:
+    """Each entry a step wrote, with its share of the step's `seconds`: for several (the CNNs), each one's own
+    training time when every entry records it, and what the step spent besides (re-drawn copies) shared out."""
+    own = {key: entry.get("training_seconds") for key, entry in entries.items()}
+    if len(entries) > 1 and all(own.values()):
+        rest = max(seconds - sum(own.values()), 0.0) / len(entries)
+        return {key: (entry, own[key] + rest) for key, entry in entries.items()}
+    return {key: (entry, seconds / len(entries)) for key, entry in entries.items()}
+
+
 def main(argv: list[str] | None = None) -> int:
     arguments = parse_arguments(argv)
     names = ALL if arguments.step == "all" else (arguments.step,)
@@ -221,8 +231,7 @@ def main(argv: list[str] | None = None) -> int:
         step_started = time.perf_counter()
         entries = STEPS[name].run(arguments, prepared)
         seconds = time.perf_counter() - step_started
-        # Several entries from one step (the CNNs): each with the time of the whole step shared out.
-        summary.update({key: (entry, seconds / len(entries)) for key, entry in entries.items()})
+        summary.update(step_seconds_of_each(entries, seconds))
     total = time.perf_counter() - started
     print_summary(summary, arguments, total)
     if arguments.timings:
