@@ -13,6 +13,7 @@ paths in those sets for the process's life (memory, and an lstat for each, every
 deletion pass). A tracked file Gradio has not deleted well after its lifetime is swept all the same,
 and its path dropped from the sets.
 """
+
 from __future__ import annotations
 
 import os
