@@ -1,6 +1,6 @@
 """What Gradio keeps track of after answers: the paths in `Blocks.temp_file_sets`, against the files still there.
 
-    .venv/bin/python -m bench.tracked_files                         # about a minute
+    .venv/bin/python -m bench.tracked_files                         # about a minute per checkout
     .venv/bin/python -m bench.tracked_files --before /tmp/before    # and another checkout's app
 
 The app (this checkout's; with `--before`, that checkout's too, each in a process of its own) is

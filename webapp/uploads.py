@@ -98,7 +98,7 @@ def sweep_once(folder: Path, lifetime_s: float, blocks: Any = None, since: float
 
 
 def start_sweeping(folder: Path, lifetime_s: float = LIFETIME_S, blocks: Any = None) -> threading.Thread:
-    """Sweep `folder` now and then every min(lifetime, 60 s) (`sweep_once`), in a daemon thread, for the
+    """Sweep `folder` now and then every min(lifetime / 2, 60 s) (`sweep_once`), in a daemon thread, for the
     process's life, sparing what `blocks` (the page) keeps or Gradio deletes itself and what was there before."""
     every_s = max(1.0, min(60.0, lifetime_s / 2))
     started = time.time()
