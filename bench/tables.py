@@ -150,11 +150,15 @@ def costs_table() -> list[str]:
             "`/classify` without a session hash against with one, the two interleaved request by request in the "
             f"same run: {paired['this']:.2f}x the CPU today, {paired['before']:.2f}x before.",
         ]
+    return [*lines, "", *load_table(), "", *replicas_table()]
+
+
+def load_table() -> list[str]:
+    """20 clients on today's code against the previous, loads alternating (load_side_by_side.json)."""
     load = json.loads(LOAD_SIDE_BY_SIDE.read_text())
     medians, ratios = load["medians"], load["ratios_to_before"]
     columns = ("before_classify", "this_classify", "this_api")
-    lines += [
-        "",
+    lines = [
         "| 20 clients, each its own session | previous `/classify` | today `/classify` | today `POST /api/classify` |",
         "| --- | --- | --- | --- |",
     ]
@@ -174,7 +178,7 @@ def costs_table() -> list[str]:
             for name in columns[1:]
         ]
         lines.append(f"| {label} | " + " | ".join(cells) + " |")
-    return [*lines, "", *replicas_table()]
+    return lines
 
 
 def replicas_table() -> list[str]:
