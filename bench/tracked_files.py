@@ -31,6 +31,7 @@ RESULT_LINE = "tracked files: "
 
 
 def tracked(demo: Any) -> list[str]:
+    # Not webapp.uploads.tracked_by: the checkout measured may be older than it.
     return [path for files in list(demo.temp_file_sets) for path in list(files)]
 
 

@@ -36,11 +36,18 @@ def temporary_folder(environ: dict[str, str] | None = None) -> Path:
 
 
 def sweep(
-    folder: Path, older_than_s: float, now: float | None = None, keep: set[str] = frozenset(), since: float = 0.0
+    folder: Path,
+    older_than_s: float,
+    now: float | None = None,
+    keep: set[str] = frozenset(),
+    since: float = 0.0,
+    later: set[str] = frozenset(),
+    later_by_s: float = 0.0,
 ) -> int:
-    """Delete the files under `folder` last written more than `older_than_s` seconds ago, then the folders
-    left empty; returns how many files went. Spared: the paths in `keep` and files written before `since`
-    (the page's own: its examples, cached when the page was built). Files that vanish meanwhile are skipped."""
+    """Delete the files under `folder` last written more than `older_than_s` seconds ago (the paths in
+    `later`: `later_by_s` more), then the folders left empty; returns how many files went. Spared: the
+    paths in `keep` and files written before `since` (the page's own: its examples, cached when the page
+    was built). Files that vanish meanwhile are skipped."""
     now = time.time() if now is None else now
     removed = 0
     for path in sorted(folder.rglob("*"), key=lambda found: -len(found.parts)):  # deepest first
@@ -49,8 +56,9 @@ def sweep(
                 if not any(path.iterdir()):
                     path.rmdir()
                 continue
-            written = path.lstat().st_mtime
-            if now - written > older_than_s and written >= since and str(path) not in keep:
+            written, name = path.lstat().st_mtime, str(path)
+            age_limit = older_than_s + (later_by_s if name in later else 0.0)
+            if now - written > age_limit and written >= since and name not in keep:
                 path.unlink()
                 removed += 1
         except (FileNotFoundError, OSError):
@@ -90,9 +98,8 @@ def sweep_once(folder: Path, lifetime_s: float, blocks: Any = None, since: float
     is gone are dropped from its sets. Returns how many files went."""
     if blocks is None:
         return sweep(folder, lifetime_s, since=since)
-    kept, tracked = kept_by(blocks), tracked_by(blocks)
-    removed = sweep(folder, lifetime_s, keep=kept | tracked, since=since)
-    removed += sweep(folder, lifetime_s + GRADIO_GRACE_S, keep=kept, since=since)
+    tracked = tracked_by(blocks)
+    removed = sweep(folder, lifetime_s, keep=kept_by(blocks), since=since, later=tracked, later_by_s=GRADIO_GRACE_S)
     forget_missing(blocks, tracked)
     return removed
 
