@@ -28,7 +28,8 @@ typed by hand. Tables:
   `python -m bench.number_accuracy`).
 - `costs`: what an answer costs on each path, today's code against the previous, side by side in one
   run (bench/results/interleaved_cost.json, request_cost.json and load_side_by_side.json,
-  `python -m bench.interleaved_cost --before DIR`, `bench.request_cost` and `bench.load_side_by_side`).
+  `python -m bench.interleaved_cost --before DIR`, `bench.request_cost` and `bench.load_side_by_side`),
+  and what the library costs one process under load (library_share.json, `python -m bench.library_share`).
 """
 
 from __future__ import annotations
@@ -95,6 +96,7 @@ REQUEST_COST = REPOSITORY / "bench" / "results" / "request_cost.json"
 INTERLEAVED_COST = REPOSITORY / "bench" / "results" / "interleaved_cost.json"
 PAGE_STROKES = REPOSITORY / "bench" / "results" / "page_strokes_c6d89a7.json"
 LOAD_SIDE_BY_SIDE = REPOSITORY / "bench" / "results" / "load_side_by_side.json"
+LIBRARY_SHARE = REPOSITORY / "bench" / "results" / "library_share.json"
 LOAD_REPLICAS = REPOSITORY / "bench" / "results" / "load_replicas.json"
 PATHS = {
     "page_event": "the page's drawing event, uploaded",
@@ -150,7 +152,7 @@ def costs_table() -> list[str]:
             "`/classify` without a session hash against with one, the two interleaved request by request in the "
             f"same run: {paired['this']:.2f}x the CPU today, {paired['before']:.2f}x before.",
         ]
-    return [*lines, "", *load_table(), "", *replicas_table()]
+    return [*lines, "", *load_table(), "", *library_share_line(), "", *replicas_table()]
 
 
 def load_table() -> list[str]:
@@ -179,6 +181,22 @@ def load_table() -> list[str]:
         ]
         lines.append(f"| {label} | " + " | ".join(cells) + " |")
     return lines
+
+
+def library_share_line() -> list[str]:
+    """What bounds one process under 20 clients: the app against itself with its library's answers remembered."""
+    found = json.loads(LIBRARY_SHARE.read_text())
+    as_is, free = found["medians"]["as_is"], found["medians"]["library_free"]
+    return [
+        "What bounds one process under those 20 clients (`bench.library_share`: the same app with decoding,"
+        " preprocessing and the models done once per example image, every upload, queue event and stream"
+        f" still made; loads alternating): {free['concurrent_requests_per_second']:g} against"
+        f" {as_is['concurrent_requests_per_second']:g} req/s"
+        f" ({found['throughput_library_free_over_as_is']:.2f}x), p95 {found['p95_library_free_over_as_is']:.2f}x;"
+        f" the library is {found['library_cpu_ms_per_answer_under_load']:g} ms of the"
+        f" {as_is['app_cpu_ms_per_request']:g} ms of app CPU an answer costs under load"
+        f" ({found['library_share_of_app_cpu']:.0%}), Gradio's three requests, queue and stream the rest."
+    ]
 
 
 def replicas_table() -> list[str]:

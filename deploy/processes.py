@@ -46,6 +46,7 @@ def start_app(
     environment: Mapping[str, str] = {},
     append: bool = False,
     repository: Path = REPOSITORY,
+    program: Sequence[str] = ("app.py",),
 ) -> subprocess.Popen:
     """`python app.py --port port [flags]` on 127.0.0.1 with models from models_dir (None: $DIGITS_MODELS_DIR
     or assets/models), output to log_path (appended to with `append`, as a restarted replica's is).
@@ -53,12 +54,13 @@ def start_app(
     environment: variables added to this process's own (for example $DIGITS_DATA_DIR).
     repository: the checkout whose app.py runs (another one's, for a side-by-side measurement), with
     `checkout_python(repository)`.
+    program: what the interpreter runs, before the flags: app.py, or a bench's wrapper of it.
     """
     models = {} if models_dir is None else {"DIGITS_MODELS_DIR": str(models_dir)}
     environment = {**os.environ, **models, "GRADIO_ANALYTICS_ENABLED": "False", **environment}
     with log_path.open("a" if append else "w") as log:
         return subprocess.Popen(
-            [str(checkout_python(repository)), "app.py", "--host", "127.0.0.1", "--port", str(port), *flags],
+            [str(checkout_python(repository)), *program, "--host", "127.0.0.1", "--port", str(port), *flags],
             cwd=repository,
             env=environment,
             stdout=log,
