@@ -3,7 +3,7 @@
     .venv/bin/python -m bench.library_share        # about 8 minutes
 
 `/classify` (Gradio's upload, call and event stream) under bench.load's 20 clients, each its own
-session, served by two apps in turn, alternating, `--rounds` times each:
+session, served by four apps in turn, alternating, `--rounds` times each:
 - the app as it is;
 - the same app, the same Gradio page and protocol, whose library work is done once per example image:
   `preprocessing.to_mnist` (decoding and preprocessing) and the models' batched call
@@ -23,6 +23,7 @@ import argparse
 import json
 import runpy
 import sys
+from collections.abc import Callable
 from functools import wraps
 from pathlib import Path
 from typing import Any
@@ -65,8 +66,9 @@ def by_file_bytes(source: Any) -> bytes | None:
     return Path(source).read_bytes() if isinstance(source, str) else None
 
 
-def remembered(function, key_of):
-    """`function` answering again from memory for an input whose key_of(*arguments) was seen (None: never)."""
+def remembered(function: Callable[..., Any], key_of: Callable[..., bytes | None]) -> Callable[..., Any]:
+    """`function` answering again from memory for an input whose key_of(*arguments) was seen (None: never).
+    Two threads may both compute a new key's answer; either one is kept, and they are the same."""
     answers: dict[bytes, Any] = {}
 
     @wraps(function)
@@ -112,7 +114,9 @@ def saved(as_is: dict[str, float], remembered: dict[str, float]) -> dict[str, fl
 
 
 def main(argv: list[str] | None = None) -> dict[str, Any]:
-    parser = argparse.ArgumentParser(prog="python -m bench.library_share", description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(
+        prog="python -m bench.library_share", description=__doc__.split("\n\n")[0], allow_abbrev=False
+    )
     parser.add_argument("--serve-memoised", action="store_true", help="be the memoised app (app.py's flags follow)")
     parser.add_argument("--remember", choices=PARTS, help="with --serve-memoised: only this part (default both)")
     parser.add_argument("--models-dir", type=Path, default=MODELS_DIR)
