@@ -33,6 +33,7 @@ from typing import Any
 
 from bench import load_replicas
 from bench.load_client import (
+    CALLS,
     concurrent_clients,
     cpu_seconds,
     example_images,
@@ -121,9 +122,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser.add_argument("--compare", type=int, metavar="N", help="one process vs N replicas behind nginx")
     parser.add_argument("--rounds", type=int, default=3, help="with --compare: loads on each, alternating")
     parser.add_argument("--output", type=Path, help="default bench/results/load.json (load_replicas.json)")
-    parser.add_argument(
-        "--call", choices=("classify", "api"), default="classify", help="Gradio's /classify, or POST /api/classify"
-    )
+    parser.add_argument("--call", choices=CALLS, default="classify", help="see bench.load_client.CALLS")
     parser.add_argument("--repository", type=Path, default=REPOSITORY, help="the checkout whose app.py runs")
     arguments = parser.parse_args(argv)
     if arguments.compare:

@@ -15,6 +15,7 @@ generator's CPU per request).
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import time
 from pathlib import Path
@@ -23,7 +24,7 @@ from typing import Any
 import aiohttp
 import numpy as np
 
-from deploy.clients import CallError, CallEvents
+from deploy.clients import CallError, CallEvents, canvas_change_event, canvas_event_body, canvas_value
 
 # deploy/nginx.conf.template keys session affinity on this cookie.
 AFFINITY_COOKIE = "digits_affinity"
@@ -79,6 +80,44 @@ async def api_classify(
     return 0.0, time.perf_counter() - started, answer
 
 
+_CANVAS_EVENTS: dict[int, tuple[int, int, int]] = {}
+"""Per client: the canvas's id, its change event's index and input count, from the page's configuration."""
+
+
+async def page_event(
+    client: aiohttp.ClientSession, image: bytes, name: str, session: str | None = None
+) -> tuple[float, float, Any]:
+    """The canvas's change event with `image` drawn, as `deploy.clients.page_event` sends it (uploaded, not
+    as blobs): the upload, the queue join and the session's event stream read to the answer. Returns
+    (upload seconds, event seconds, Gradio's `process_completed` message). The page's configuration is
+    fetched once per client, as a browser tab does."""
+    if id(client) not in _CANVAS_EVENTS:
+        async with client.get("config") as response:
+            _CANVAS_EVENTS[id(client)] = canvas_change_event(await response.json())
+    canvas, fn_index, inputs = _CANVAS_EVENTS[id(client)]
+    session = session or f"page-{time.monotonic_ns()}"
+    started = time.perf_counter()
+    form = aiohttp.FormData()
+    form.add_field("files", image, filename="canvas.png")
+    async with client.post("gradio_api/upload", data=form) as uploaded:
+        uploaded.raise_for_status()
+        path = (await uploaded.json())[0]
+    called = time.perf_counter()
+    body = canvas_event_body(canvas_value(path), canvas, fn_index, inputs, session)
+    async with client.post("gradio_api/queue/join", json=body) as joined:
+        joined.raise_for_status()
+    async with client.get("gradio_api/queue/data", params={"session_hash": session}) as stream:
+        stream.raise_for_status()
+        async for line in stream.content:
+            text = line.decode().strip()
+            if text.startswith("data:") and '"process_completed"' in text:
+                message = json.loads(text.removeprefix("data:"))
+                if not message.get("success"):
+                    raise CallError(f"the event failed: {str(message.get('output'))[:200]}")
+                return called - started, time.perf_counter() - called, message
+    raise CallError("the stream ended without an answer")
+
+
 def client_session(url: str, affinity: str | None = None) -> aiohttp.ClientSession:
     """An aiohttp session on `url`; with `affinity`, nginx's affinity cookie on every request (as a header:
     aiohttp's cookie jar would not send cookies to an IP address such as 127.0.0.1)."""
@@ -86,8 +125,9 @@ def client_session(url: str, affinity: str | None = None) -> aiohttp.ClientSessi
     return aiohttp.ClientSession(base_url=url.rstrip("/") + "/", timeout=TIMEOUT, headers=headers)
 
 
-CALLS = {"classify": classify, "api": api_classify}
-"""The ways to ask for an answer: Gradio's /classify (upload, call, event stream) or POST /api/classify."""
+CALLS = {"classify": classify, "api": api_classify, "page": page_event}
+"""The ways to ask for an answer: Gradio's /classify (upload, call, event stream), POST /api/classify, or
+the page's own drawing event (upload, queue join, the session's stream)."""
 
 
 def summary(seconds: list[float]) -> dict[str, float]:

@@ -6,6 +6,8 @@ Each round starts a fresh app for each configuration in turn: the other checkout
 checkout's `/classify`, this checkout's `POST /api/classify` (one client one request after another, then
 20 clients each its own session). Both load the same models (`--models-dir`), so only the code differs.
 Writes bench/results/load_side_by_side.json: every run, the medians, and the ratios this / before.
+`--page`: the page's own drawing event instead (upload, queue join, the session's event stream;
+`bench.load --call page`), the other checkout's against this one's: load_side_by_side_page.json.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from bench.startup import machine
 from digit_models.artifacts import MODELS_DIR
 
 RESULTS = Path(__file__).resolve().parent / "results" / "load_side_by_side.json"
+PAGE_RESULTS = RESULTS.with_name("load_side_by_side_page.json")
 FIGURES = {
     "single_p50_ms": ("single_client", "call", "p50_ms"),
     "single_p95_ms": ("single_client", "call", "p95_ms"),
@@ -48,13 +51,17 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--requests", type=int, default=100, help="sequential requests of the single client")
     parser.add_argument("--requests-each", type=int, default=15, help="requests per concurrent client")
-    parser.add_argument("--output", type=Path, default=RESULTS)
+    parser.add_argument("--page", action="store_true", help="the page's drawing event instead (PAGE_RESULTS)")
+    parser.add_argument("--output", type=Path, help=f"default {RESULTS.name}, with --page {PAGE_RESULTS.name}")
     arguments = parser.parse_args(argv)
+    arguments.output = arguments.output or (PAGE_RESULTS if arguments.page else RESULTS)
     configurations = {
         "before_classify": (arguments.before.resolve(), "classify"),
         "this_classify": (load.REPOSITORY, "classify"),
         "this_api": (load.REPOSITORY, "api"),
     }
+    if arguments.page:
+        configurations = {"before_page": (arguments.before.resolve(), "page"), "this_page": (load.REPOSITORY, "page")}
     runs: dict[str, list[dict[str, float]]] = {name: [] for name in configurations}
     scratch = Path("/tmp") / "load_side_by_side.json"
     for _ in range(arguments.rounds):
@@ -71,11 +78,11 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         name: {label: float(np.median([run[label] for run in found])) for label in FIGURES}
         for name, found in runs.items()
     }
-    before = medians["before_classify"]
+    first = next(iter(configurations))  # The other checkout's: what today's code is measured against.
     ratios = {
-        name: {label: round(values[label] / before[label], 3) for label in FIGURES if before[label]}
+        name: {label: round(values[label] / medians[first][label], 3) for label in FIGURES if medians[first][label]}
         for name, values in medians.items()
-        if name != "before_classify"
+        if name != first
     }
     output = {
         "what": __doc__.split("\n\n")[0],

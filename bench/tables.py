@@ -29,7 +29,9 @@ typed by hand. Tables:
 - `costs`: what an answer costs on each path, today's code against the previous, side by side in one
   run (bench/results/interleaved_cost.json, request_cost.json and load_side_by_side.json,
   `python -m bench.interleaved_cost --before DIR`, `bench.request_cost` and `bench.load_side_by_side`),
-  and what the library costs one process under load (library_share.json, `python -m bench.library_share`).
+  and what the library costs one process under load (library_share.json, `python -m bench.library_share`;
+  gil_handover.json, `python -m bench.gil_handover`; the page's event under load, load_side_by_side_page.json,
+  `python -m bench.load_side_by_side --page`).
 """
 
 from __future__ import annotations
@@ -41,6 +43,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from bench import budget_table, page_tables
+from bench.cost_tables import costs_table
 from bench.page_tables import percent
 from digit_models.names import DISPLAY_NAMES
 
@@ -90,144 +93,6 @@ def writers_table() -> list[str]:
         f"{100 * guard['one_mislabelled_example']['lowest']:.2f}% |",
     ]
     return lines
-
-
-REQUEST_COST = REPOSITORY / "bench" / "results" / "request_cost.json"
-INTERLEAVED_COST = REPOSITORY / "bench" / "results" / "interleaved_cost.json"
-PAGE_STROKES = REPOSITORY / "bench" / "results" / "page_strokes_c6d89a7.json"
-LOAD_SIDE_BY_SIDE = REPOSITORY / "bench" / "results" / "load_side_by_side.json"
-LIBRARY_SHARE = REPOSITORY / "bench" / "results" / "library_share.json"
-LOAD_REPLICAS = REPOSITORY / "bench" / "results" / "load_replicas.json"
-PATHS = {
-    "page_event": "the page's drawing event, uploaded",
-    "page_event_blobs": "the same, as the canvas posts it (blobs)",
-    "classify_session": "`/classify`, with a session hash",
-    "classify_no_session": "`/classify`, without one (curl)",
-    "read_number": "`/read_number` (4 digits)",
-    "api_classify": "`POST /api/classify` (new)",
-}
-
-
-def ratio(today: float, before: float) -> str:
-    return f"{today / before:.2f}x" if before else ""
-
-
-def costs_table() -> list[str]:
-    """What an answer costs, today's code against the previous, measured side by side in one run
-    (bench/results/interleaved_cost.json; the floor from request_cost.json; load_side_by_side.json)."""
-    interleaved = json.loads(INTERLEAVED_COST.read_text())
-    per_path = interleaved["paths"]
-    lines = [
-        "| one client, requests one after another | app CPU per answer | ratio | p50 |",
-        "| --- | --- | --- | --- |",
-    ]
-    for path, label in PATHS.items():
-        # The new route has no previous: it is compared with the previous /classify.
-        old = per_path[path].get("before") or per_path["classify_session"]["before"]
-        new = per_path[path]["this"]
-        lines.append(
-            f"| {label} | {old['app_cpu_ms_per_answer']:.1f} -> {new['app_cpu_ms_per_answer']:.1f} ms | "
-            f"{ratio(new['app_cpu_ms_per_answer'], old['app_cpu_ms_per_answer'])} | "
-            f"{old['p50_ms']:.1f} -> {new['p50_ms']:.1f} ms |"
-        )
-    strokes = json.loads(PAGE_STROKES.read_text())["median"]
-    old, new = strokes["before"]["app_cpu_ms_per_stroke"], strokes["this"]["app_cpu_ms_per_stroke"]
-    lines.append(
-        f"| a stroke on the real page (Chromium; `bench.page_strokes`) | {old:.0f} -> {new:.0f} ms | "
-        f"{ratio(new, old)} | |"
-    )
-    library = json.loads(REQUEST_COST.read_text())["library_ms_per_image"]
-    lines += [
-        "",
-        "Previous -> today: both apps running, each request sent to one and then the other (mean CPU, "
-        "median latency over 200 each); a stroke: Chromium drawing 20 strokes on each app, twice, per stroke "
-        "the app's CPU (with what it spends between strokes). The floor, in-process CPU per image: "
-        f"decoding and preprocessing {library['decoding_and_preprocessing']:.1f} ms, "
-        f"every model and the ensemble {library['every_model_and_the_ensemble']:.1f} ms "
-        f"({library['library_total']:.1f} ms in all); the rest of the app's CPU is the HTTP server and Gradio.",
-    ]
-    if paired := interleaved.get("sessionless_over_session"):
-        lines += [
-            "",
-            "`/classify` without a session hash against with one, the two interleaved request by request in the "
-            f"same run: {paired['this']:.2f}x the CPU today, {paired['before']:.2f}x before.",
-        ]
-    return [*lines, "", *load_table(), "", *library_share_line(), "", *replicas_table()]
-
-
-def load_table() -> list[str]:
-    """20 clients on today's code against the previous, loads alternating (load_side_by_side.json)."""
-    load = json.loads(LOAD_SIDE_BY_SIDE.read_text())
-    medians, ratios = load["medians"], load["ratios_to_before"]
-    columns = ("before_classify", "this_classify", "this_api")
-    lines = [
-        "| 20 clients, each its own session | previous `/classify` | today `/classify` | today `POST /api/classify` |",
-        "| --- | --- | --- | --- |",
-    ]
-    for label, key, unit in (
-        ("throughput", "concurrent_requests_per_second", " req/s"),
-        ("p95", "concurrent_p95_ms", " ms"),
-        ("errors", "concurrent_errors", ""),
-        ("app CPU per request", "app_cpu_ms_per_request", " ms"),
-        ("app CPU, cores", "app_cpu_cores", ""),
-        ("the load generator's CPU per request", "load_generator_cpu_ms_per_request", " ms"),
-        ("machine busy (both cores)", "machine_busy_percent", "%"),
-    ):
-        cells = [f"{medians[columns[0]][key]:g}{unit}"] + [
-            f"{medians[name][key]:g}{unit} ({ratios[name].get(key, 0):.2f}x)"
-            if key != "concurrent_errors"
-            else f"{medians[name][key]:g}"
-            for name in columns[1:]
-        ]
-        lines.append(f"| {label} | " + " | ".join(cells) + " |")
-    return lines
-
-
-def library_share_line() -> list[str]:
-    """What bounds one process under 20 clients: the app against itself with some of its library's answers
-    remembered (library_share.json)."""
-    found = json.loads(LIBRARY_SHARE.read_text())
-    as_is, parts = found["medians"]["as_is"], found["remembered_against_as_is"]
-
-    def part(name: str) -> str:
-        return (
-            f"{parts[name]['app_cpu_ms_per_answer']:g} ms ({parts[name]['share_of_app_cpu']:.0%}; without it"
-            f" {parts[name]['throughput_ratio']:.2f}x the throughput, p95 {parts[name]['p95_ratio']:.2f}x)"
-        )
-
-    return [
-        "What bounds one process under those 20 clients (`bench.library_share`: the same app with some of its"
-        " library's work done once per example image, every upload, queue event and stream still made; loads"
-        f" alternating): of the {as_is['app_cpu_ms_per_request']:g} ms of app CPU an answer costs there, decoding,"
-        f" preprocessing and the models are {part('library')}; decoding and preprocessing alone"
-        f" {part('preprocessing')}, the models alone {part('models')}. Gradio's three requests, queue and stream"
-        " are the rest."
-    ]
-
-
-def replicas_table() -> list[str]:
-    """One process against replicas behind nginx, loads alternating (bench/results/load_replicas.json)."""
-    replicas = json.loads(LOAD_REPLICAS.read_text())
-    count = len(replicas["memory"]["replicas_mb"])
-    lines = [
-        f"| 20 clients (`bench.load --compare {count}`) | one process | {count} replicas behind nginx | ratio |",
-        "| --- | --- | --- | --- |",
-    ]
-    for call, label in (("classify", "`/classify`"), ("api", "`POST /api/classify`")):
-        found = replicas["calls"][call]
-        one, replicated = found["median"]["one_process"], found["median"]["replicas"]
-        lines += [
-            f"| {label} throughput | {one['requests_per_second']:g} req/s | "
-            f"{replicated['requests_per_second']:g} req/s | {found['throughput_ratio']:.2f}x |",
-            f"| {label} p95 | {one['p95_ms']:g} ms | {replicated['p95_ms']:g} ms | {found['p95_ratio']:.2f}x |",
-        ]
-    errors = sum(found["errors"] for found in replicas["calls"].values())
-    rounds = len(replicas["calls"]["classify"]["runs"]["one_process"])
-    note = (
-        f"Both serving at once, {rounds} loads on each per path, alternating which goes first; medians; "
-        f"{errors} errors in all."
-    )
-    return [*lines, "", note]
 
 
 FAMILY_ACCURACY = REPOSITORY / "bench" / "results" / "family_accuracy.json"

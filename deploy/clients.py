@@ -56,17 +56,10 @@ def page_event(
     key = (id(client), str(client.base_url))
     if key not in _CONFIGS:
         _CONFIGS[key] = client.get("config").json()
-    config = _CONFIGS[key]
-    canvas = next(c["id"] for c in config["components"] if c.get("props", {}).get("elem_id") == elem_id)
-    fn_index, dependency = next(
-        (index, d)
-        for index, d in enumerate(config["dependencies"])
-        if [canvas, "change"] in [list(target) for target in d["targets"]]
-    )
+    canvas, fn_index, inputs = canvas_change_event(_CONFIGS[key], elem_id)
     session = session or f"page-{time.monotonic_ns()}"
     value = post_blobs(client, canvas, image, session) if blobs else uploaded_canvas(client, image)
-    inputs = [value] + [None] * (len(dependency["inputs"]) - 1)
-    body = {"data": inputs, "fn_index": fn_index, "session_hash": session, "trigger_id": canvas}
+    body = canvas_event_body(value, canvas, fn_index, inputs, session)
     client.post("gradio_api/queue/join", json=body).raise_for_status()
     with client.stream("GET", "gradio_api/queue/data", params={"session_hash": session}) as stream:
         for line in stream.iter_lines():
@@ -77,9 +70,33 @@ def page_event(
     raise CallError("the stream ended without an answer")
 
 
+def canvas_change_event(config: dict, elem_id: str = "sketchpad") -> tuple[int, int, int]:
+    """From the page's configuration (`/config`): the canvas's component id, the index of its change event
+    and how many inputs that event takes."""
+    canvas = next(c["id"] for c in config["components"] if c.get("props", {}).get("elem_id") == elem_id)
+    fn_index, dependency = next(
+        (index, d)
+        for index, d in enumerate(config["dependencies"])
+        if [canvas, "change"] in [list(target) for target in d["targets"]]
+    )
+    return canvas, fn_index, len(dependency["inputs"])
+
+
+def canvas_event_body(value: dict, canvas: int, fn_index: int, inputs: int, session: str) -> dict:
+    """The queue join's JSON for the canvas's change event with `value`; the event's other inputs (this
+    session's state) are None, as the page sends them."""
+    data = [value] + [None] * (inputs - 1)
+    return {"data": data, "fn_index": fn_index, "session_hash": session, "trigger_id": canvas}
+
+
 def uploaded_canvas(client: httpx.Client, image: bytes) -> dict:
     """The canvas value with `image` uploaded once and named as its background, layer and composite."""
     path = client.post("gradio_api/upload", files={"files": ("canvas.png", image, "image/png")}).json()[0]
+    return canvas_value(path)
+
+
+def canvas_value(path: str) -> dict:
+    """The canvas value naming the uploaded file `path` as its background, layer and composite."""
     file_data = {"path": path, "orig_name": "canvas.png", "meta": {"_type": "gradio.FileData"}}
     return {"background": file_data, "layers": [file_data], "composite": file_data, "id": None}
 

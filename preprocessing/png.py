@@ -32,6 +32,18 @@ PLAIN_CHUNKS = frozenset({b"IHDR", b"IDAT", b"IEND", b"sRGB", b"gAMA", b"cHRM", 
 the image's `info` that loading reads."""
 
 
+HEADER_BYTES = len(SIGNATURE) + 16
+"""A PNG's signature, and its first chunk's length, type, width and height."""
+
+
+def header_size(head: bytes) -> tuple[int, int] | None:
+    """(width, height) from a PNG's first HEADER_BYTES bytes (its IHDR chunk); None when they are not a PNG's."""
+    if len(head) < HEADER_BYTES or not head.startswith(SIGNATURE) or head[12:16] != b"IHDR":
+        return None
+    width, height = struct.unpack_from(">II", head, len(SIGNATURE) + 8)
+    return width, height
+
+
 def plain_png_mode(data: bytes) -> str | None:
     """Pillow's mode ("L", "RGB" or "RGBA") when `data` is an 8-bit PNG of plain chunks with correct
     checksums; None for anything else (palette, grey + alpha, 16-bit, transparency or EXIF chunks, damage)."""

@@ -96,3 +96,13 @@ def test_the_canvas_composite_is_the_array_gradios_decoding_makes():
     rgb = (EXAMPLES / "canvas_3.png").read_bytes()  # Not RGBA: Gradio's own decoding.
     for data in (rgba, rgb):
         assert np.array_equal(decoded_composite(sketchpad, data), sketchpad.convert_and_format_image(data, True))
+
+
+def test_the_header_size_is_read_from_a_pngs_first_bytes_only():
+    buffer = io.BytesIO()
+    Image.new("RGB", (321, 123), "white").save(buffer, "PNG")
+    assert png.header_size(buffer.getvalue()[: png.HEADER_BYTES]) == (321, 123)
+    jpeg = io.BytesIO()
+    Image.new("RGB", (321, 123), "white").save(jpeg, "JPEG")
+    assert png.header_size(jpeg.getvalue()[: png.HEADER_BYTES]) is None
+    assert png.header_size(buffer.getvalue()[:10]) is None

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 import html
+import inspect
 import re
 import threading
-import time
+from collections.abc import Coroutine
 from pathlib import Path
 
 import gradio as gr
@@ -14,8 +16,7 @@ import pytest
 from PIL import Image, ImageDraw
 
 from digit_models.artifacts import MEMBER_KEYS
-from digit_models.ensemble import EnsembleModel
-from webapp import batching, handlers, models_tab, rendering
+from webapp import handlers, models_tab, rendering
 
 CANVAS = 600
 EXAMPLES = Path(__file__).resolve().parent.parent / "assets" / "examples"
@@ -48,12 +49,20 @@ def presenter(quick_models) -> handlers.Presenter:
     return handlers.Presenter(quick_models, load_test_digits=lambda: (digits, np.array([1, 1, 1])), seed=0)
 
 
-def outputs_of(values: tuple) -> dict:
-    """Name the handler's output tuple the way app.py lists the components."""
+def outputs_of(values: tuple | Coroutine) -> dict:
+    """Name the handler's output tuple the way app.py lists the components; a coroutine (the page's events
+    run on the server's loop) is awaited first."""
+    if inspect.iscoroutine(values):
+        values = asyncio.run(values)
     verdict, view, *rest = values
     *labels, chart, note, current = rest
     assert len(labels) == len(MEMBER_KEYS)
     return {"verdict": verdict, "view": view, "labels": labels, "chart": chart, "note": note, "current": current}
+
+
+def classify(presenter: handlers.Presenter, path: str | None) -> dict:
+    """The API's `/classify` handler, awaited as the server's event loop awaits it."""
+    return asyncio.run(presenter.classify(path))
 
 
 @pytest.mark.parametrize("value", [None, canvas_value(None)])
@@ -91,7 +100,7 @@ def test_drawn_stroke_gets_a_verdict_that_starts_with_the_digit(presenter):
 def test_page_and_api_agree_on_the_same_image(presenter, tmp_path):
     path = tmp_path / "one.png"
     Image.fromarray(drawn_one()).save(path)
-    answer = presenter.classify(str(path))
+    answer = classify(presenter, str(path))
     shown = outputs_of(presenter.show_upload(str(path)))
     assert visible_text(shown["verdict"]).startswith(str(answer["digit"]))
     for key, label in zip(MEMBER_KEYS, shown["labels"], strict=True):
@@ -102,7 +111,7 @@ def test_transparent_upload_is_read_like_an_opaque_one(presenter, tmp_path):
     opaque, transparent = tmp_path / "opaque.png", tmp_path / "transparent.png"
     Image.fromarray(drawn_one()).save(opaque)
     Image.fromarray(drawn_one(transparent=True)).save(transparent)
-    first, second = presenter.classify(str(opaque)), presenter.classify(str(transparent))
+    first, second = classify(presenter, str(opaque)), classify(presenter, str(transparent))
     assert second["digit"] == first["digit"]
     assert second["ensemble"] == pytest.approx(first["ensemble"], abs=0.02)
 
@@ -110,7 +119,7 @@ def test_transparent_upload_is_read_like_an_opaque_one(presenter, tmp_path):
 def test_classify_returns_the_design_json_without_a_path(presenter, tmp_path):
     path = tmp_path / "one.png"
     Image.fromarray(drawn_one()).save(path)
-    answer = presenter.classify(str(path))
+    answer = classify(presenter, str(path))
     assert set(answer) == {"digit", "confidence", "models", "ensemble"}
     assert set(answer["models"]) == set(MEMBER_KEYS)
     assert all(len(values) == 10 for values in answer["models"].values())
@@ -121,7 +130,7 @@ def test_classify_returns_the_design_json_without_a_path(presenter, tmp_path):
 def test_classify_blank_image_says_no_digit(presenter, tmp_path):
     path = tmp_path / "blank.png"
     Image.new("RGB", (300, 300), "white").save(path)
-    answer = presenter.classify(str(path))
+    answer = classify(presenter, str(path))
     assert answer["digit"] is None and answer["ensemble"] is None and answer["models"] == {}
     assert answer["message"].startswith("No digit found")
 
@@ -131,15 +140,15 @@ def test_unreadable_file_raises_gr_error_with_the_reason(presenter, tmp_path, co
     path = tmp_path / "broken.png"
     path.write_bytes(content)
     with pytest.raises(gr.Error) as raised:
-        presenter.classify(str(path))
+        classify(presenter, str(path))
     assert len(raised.value.message) > 10  # A reason, not a bare "Error".
     with pytest.raises(gr.Error):
-        presenter.show_upload(str(path))
+        asyncio.run(presenter.show_upload(str(path)))
 
 
 def test_classify_without_a_file_raises_gr_error(presenter):
     with pytest.raises(gr.Error, match="one image file"):
-        presenter.classify(None)
+        classify(presenter, None)
 
 
 def test_random_test_digit_shows_its_true_label(presenter):
@@ -191,55 +200,6 @@ def test_enlarged_view_shows_every_pixel_as_a_flat_square():
     # Grid lines between squares keep single pixels visible.
     assert (view[::scale, :] == rendering.GRID_LEVEL).all()
     assert (view[:, ::scale] == rendering.GRID_LEVEL).all()
-
-
-class SlowCountingModel:
-    """Probability 1 for the digit int(10 * image mean) (clipped); records every batch size."""
-
-    key = name = "slow"
-
-    def __init__(self) -> None:
-        self.batch_sizes: list[int] = []
-
-    def predict_proba(self, images: np.ndarray) -> np.ndarray:
-        self.batch_sizes.append(len(images))
-        time.sleep(0.05)
-        digits = np.clip((images.mean(axis=(1, 2)) * 10).astype(int), 0, 9)
-        return np.eye(10)[digits]
-
-
-def test_shared_batches_answer_concurrent_callers_together_and_correctly():
-    model = SlowCountingModel()
-    batches = batching.SharedBatches({"slow": model, "ensemble": EnsembleModel(members={"slow": model})})
-    answers: dict[int, int] = {}
-
-    def ask(digit: int) -> None:
-        image = np.full((28, 28), (digit + 0.5) / 10, dtype=np.float32)
-        answers[digit] = int(np.argmax(batches.predict(image)["ensemble"][0]))
-
-    threads = [threading.Thread(target=ask, args=(digit,)) for digit in range(10)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    assert answers == {digit: digit for digit in range(10)}
-    assert sum(model.batch_sizes) == 10
-    assert len(model.batch_sizes) < 10
-
-
-def test_shared_batches_pass_a_model_failure_to_every_caller_in_the_batch():
-    class Broken:
-        key = name = "broken"
-
-        def predict_proba(self, images):
-            raise RuntimeError("model exploded")
-
-    batches = batching.SharedBatches({"broken": Broken()})
-    with pytest.raises(RuntimeError, match="exploded"):
-        batches.predict(np.zeros((28, 28), dtype=np.float32))
-    # The lock was released: the next caller is not stuck.
-    with pytest.raises(RuntimeError, match="exploded"):
-        batches.predict(np.zeros((28, 28), dtype=np.float32))
 
 
 def test_models_tab_lists_every_model_from_the_report(quick_run):
@@ -339,3 +299,28 @@ def test_correction_without_an_answer_or_when_switched_off_stores_nothing(
     assert "switched off" in switched_off.correct(3, {"image": np.zeros((28, 28)), "result": {}})[0]
     assert "Draw or upload" in Feedback(quick_models, quick_models_dir).correct(3, None)[0]
     assert corrections.list_corrections() == []
+
+
+def test_small_images_are_read_on_the_loop_and_large_ones_in_a_thread(tmp_path, monkeypatch):
+    threads: dict[str, str] = {}
+    read = handlers.read_image
+
+    def recording(source):
+        threads[Path(source).name] = threading.current_thread().name
+        return read(source)
+
+    monkeypatch.setattr(handlers, "read_image", recording)
+    small, large = tmp_path / "small.png", tmp_path / "large.jpg"
+    Image.fromarray(drawn_one()).save(small)
+    side = int(handlers.LOOP_MAX_PIXELS**0.5) + 100
+    Image.fromarray(drawn_one()).convert("RGB").resize((side, side)).save(large)
+
+    async def both() -> list:
+        return [await handlers.read_image_on_loop(str(path)) for path in (small, large)]
+
+    on_loop, in_thread = asyncio.run(both())
+    assert threads["small.png"] == threading.main_thread().name
+    assert threads["large.jpg"] != threading.main_thread().name
+    assert on_loop.found and in_thread.found
+    np.testing.assert_array_equal(on_loop.image, read(str(small)).image)
+    np.testing.assert_array_equal(in_thread.image, read(str(large)).image)

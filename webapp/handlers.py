@@ -7,20 +7,24 @@ output shows is built in `webapp.rendering`. The HTTP API's `/classify` is a met
 from __future__ import annotations
 
 import functools
+import io
 import threading
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
+import anyio
 import gradio as gr
 import numpy as np
 import threadpoolctl
+from PIL import Image
 
 import preprocessing
 from digit_models import personal
 from digit_models.base import DigitModel
 from digit_models.classify import answer, no_digit_answer
 from digit_models.personal import PersonalExamples
+from preprocessing import png
 from webapp.batching import SharedBatches
 from webapp.rendering import (
     DRAW_PROMPT,
@@ -70,35 +74,38 @@ class Presenter:
 
     # Inputs from the page.
 
-    def show_canvas(self, value: Mapping[str, Any] | None, examples: PersonalExamples | None = None) -> tuple[Any, ...]:
+    async def show_canvas(
+        self, value: Mapping[str, Any] | None, examples: PersonalExamples | None = None
+    ) -> tuple[Any, ...]:
         """Sketchpad value {background, layers, composite} (or None) -> outputs for the page.
 
         examples: this session's own digits (digit_models.personal), which the ensemble adapts to."""
-        return self.show_image(value, empty_prompt=DRAW_PROMPT, examples=examples).as_tuple()
+        return (await self.show_image(value, empty_prompt=DRAW_PROMPT, examples=examples)).as_tuple()
 
-    def show_blank_canvas(self) -> tuple[Any, ...]:
-        """The page after the canvas is cleared: the "draw a digit" prompt."""
+    async def show_blank_canvas(self) -> tuple[Any, ...]:
+        """The page after the canvas is cleared: the "draw a digit" prompt (on the loop: no thread for it)."""
         return empty_outputs(DRAW_PROMPT).as_tuple()
 
-    def show_upload(self, value: Any, examples: PersonalExamples | None = None) -> tuple[Any, ...]:
+    async def show_upload(self, value: Any, examples: PersonalExamples | None = None) -> tuple[Any, ...]:
         """Uploaded, photographed or pasted image (path, PIL image or array; None when cleared) -> outputs."""
-        return self.show_image(value, empty_prompt=UPLOAD_PROMPT, describe=True, examples=examples).as_tuple()
+        return (await self.show_image(value, empty_prompt=UPLOAD_PROMPT, describe=True, examples=examples)).as_tuple()
 
-    def show_image(
+    async def show_image(
         self, source: Any, *, empty_prompt: str, describe: bool = False, examples: PersonalExamples | None = None
     ) -> Outputs:
-        """Preprocess any image and run every model on it; an unreadable file raises gr.Error.
+        """Preprocess any image and run every model on it; an unreadable file raises gr.Error. A coroutine: the
+        page's events run it on the server's event loop, as `classify` (`read_image_on_loop`).
 
         describe: add a note saying where the digit was found and whether it was inverted.
         examples: this session's own digits, which the ensemble adapts to.
         """
         if is_empty(source):
             return empty_outputs(empty_prompt)
-        prepared = read_image(source)
+        prepared = await read_image_on_loop(source)
         if not prepared.found:
             return empty_outputs(empty_prompt, reason=prepared.reason, image=prepared.image)
         note = preprocessing_note(prepared) if describe else ""
-        return build_outputs(answer(self.predict(prepared.image, examples)), prepared.image, note=note)
+        return build_outputs(answer(await self.predict_on_loop(prepared.image, examples)), prepared.image, note=note)
 
     def predict(self, image: np.ndarray, examples: PersonalExamples | None = None) -> dict[str, np.ndarray]:
         """float32 (28, 28) -> {key: float64 (1, 10)}, the ensemble's row adapted to a session's examples.
@@ -108,6 +115,19 @@ class Presenter:
         if examples is None or len(examples) == 0:
             return probabilities
         adapted = personal.adapt(probabilities["ensemble"], image[None], examples, self.models["cnn"])
+        return {**probabilities, "ensemble": adapted}
+
+    async def predict_on_loop(
+        self, image: np.ndarray, examples: PersonalExamples | None = None
+    ) -> dict[str, np.ndarray]:
+        """`predict` for a caller on the event loop: the models in the loop's shared batches, the adaptation
+        (a few CNN features) in a worker thread."""
+        probabilities = await self.predictor.predict_on_loop(image)
+        if examples is None or len(examples) == 0:
+            return probabilities
+        adapted = await anyio.to_thread.run_sync(
+            personal.adapt, probabilities["ensemble"], image[None], examples, self.models["cnn"]
+        )
         return {**probabilities, "ensemble": adapted}
 
     def show_random_test_digit(self, examples: PersonalExamples | None = None) -> tuple[Any, ...]:
@@ -126,7 +146,7 @@ class Presenter:
 
     # The HTTP API.
 
-    def classify(self, path: str | None) -> dict[str, Any]:
+    async def classify(self, path: str | None) -> dict[str, Any]:
         """Read the handwritten digit (0-9) in one image: a drawing, photo or scan, any format.
 
         Four models (K-nearest neighbours, random forest, linear SGD, CNN) and their ensemble
@@ -143,10 +163,10 @@ class Presenter:
         """
         if not path:
             raise gr.Error("Send one image file (PNG, JPEG, WebP, ...).", title="No image")
-        prepared = read_image(path)
+        prepared = await read_image_on_loop(path)
         if not prepared.found:
             return no_digit_answer(prepared.reason)
-        return answer(self.predictor.predict(prepared.image))
+        return answer(await self.predictor.predict_on_loop(prepared.image))
 
 
 def read_image(source: Any) -> preprocessing.Preprocessed:
@@ -155,6 +175,52 @@ def read_image(source: Any) -> preprocessing.Preprocessed:
         return preprocessing.to_mnist(source)
     except preprocessing.ImageError as error:
         raise gr.Error(str(error), title="Cannot read this image") from error
+
+
+async def read_image_on_loop(source: Any) -> preprocessing.Preprocessed:
+    """read_image, run on the server's event loop for an image of at most LOOP_MAX_PIXELS, else in a worker thread.
+
+    The app's Python runs one thread at a time (the GIL), and under load the event loop is busy with
+    Gradio's requests. In a worker thread, each of preprocessing's NumPy, SciPy and Pillow calls that
+    lets go of the GIL hands it to the loop, and the thread waits for the loop's next pause to go on:
+    under 20 clients preprocessing took about twice its own CPU so (docs/deployment.md, "Preprocessing on
+    the event loop"). On the loop it waits for nobody. A larger image, whose decoding alone may take
+    tens of milliseconds, goes to a thread so that it holds up no one else's request meanwhile.
+    """
+    if _pixel_count(source) > LOOP_MAX_PIXELS:
+        return await anyio.to_thread.run_sync(read_image, source)
+    return read_image(source)
+
+
+LOOP_MAX_PIXELS = 1_500_000
+"""The largest image preprocessed on the event loop: any drawing on the canvas (a 1,000 x 1,000 phone
+canvas is 1 MP), a scan or a photo reduced to a working size. Up to it, preprocessing takes at most
+about 15 ms; a 12 MP photo decodes for some 50 ms."""
+
+
+def _pixel_count(source: Any) -> int:
+    """The pixels of an image: an array's or PIL image's own, a canvas value's parts' together, or what an
+    image file's header states (nothing decoded; a PNG's from its first bytes, without Pillow). 0 when it
+    is not an image that Pillow can open, which `read_image` then says (cheaply: it too stops at the header)."""
+    if isinstance(source, Mapping):
+        parts = [source.get("composite"), source.get("background"), *(source.get("layers") or [])]
+        return sum(_pixel_count(part) for part in parts if part is not None)
+    if isinstance(source, np.ndarray):
+        return source.shape[0] * source.shape[1] if source.ndim >= 2 else source.size
+    if isinstance(source, Image.Image):
+        return source.width * source.height
+    try:
+        if isinstance(source, bytes):
+            head = source[: png.HEADER_BYTES]
+        else:
+            with open(source, "rb") as file:
+                head = file.read(png.HEADER_BYTES)
+        if (size := png.header_size(head)) is not None:
+            return size[0] * size[1]
+        with Image.open(io.BytesIO(source) if isinstance(source, bytes) else source) as image:
+            return image.width * image.height
+    except Exception:
+        return 0
 
 
 def example_paths(folder: Path) -> list[str]:

@@ -11,6 +11,7 @@ for it here too. The routes are FastAPI's, so the server's OpenAPI page (/api/do
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Callable
 from typing import Annotated, Any
 
@@ -93,10 +94,13 @@ async def image_bytes(file: UploadFile) -> bytes:
     return data
 
 
-def answer_with(handler: Callable[[Any], dict[str, Any]], data: bytes) -> dict[str, Any]:
-    """Run a page handler on the image bytes; its gr.Error (an unreadable image) becomes a 400."""
+async def answer_with(handler: Callable[[Any], Any], data: bytes) -> dict[str, Any]:
+    """Run a page handler on the image bytes: awaited when it is a coroutine function (it chooses its threads
+    itself), else in a worker thread; its gr.Error (an unreadable image) becomes a 400."""
     try:
-        return handler(data)
+        if inspect.iscoroutinefunction(handler):
+            return await handler(data)
+        return await run_in_threadpool(handler, data)
     except gr.Error as error:
         raise RequestError(400, str(error.message)) from error
 
@@ -113,7 +117,7 @@ def router(classify: Callable, explain: Callable, read_number: Callable) -> APIR
         async def endpoint(file: ImageFile) -> Any:
             try:
                 data = await image_bytes(file)
-                return await run_in_threadpool(answer_with, handler, data)
+                return await answer_with(handler, data)
             except RequestError as error:
                 return JSONResponse({"error": error.message}, status_code=error.status)
 

@@ -15,7 +15,7 @@ from starlette.middleware import Middleware
 from digit_models.names import DISPLAY_NAMES, MEMBER_KEYS
 from digit_models.personal import PersonalExamples
 from preprocessing import loading
-from webapp import access, api_sessions, corrections_view, http_api, models_tab, queue_wake, uploads
+from webapp import access, api_sessions, corrections_view, http_api, login_on_loop, models_tab, queue_wake, uploads
 from webapp.canvas import drawing_canvas, image_upload
 from webapp.feedback import WHY_PROMPT, Feedback
 from webapp.handlers import Presenter, example_paths
@@ -255,11 +255,17 @@ def corrections_panel(enabled: bool) -> tuple[list[gr.Button], list]:
 def app_options(presenter: Presenter, feedback: Feedback, logins: access.Logins | None) -> dict:
     """Options for the FastAPI app Gradio builds (`launch(app_kwargs=...)`): with a login, the same check on
     the doors Gradio's own does not guard; sessionless calls of the stateless endpoints share one session
-    (webapp.api_sessions); the one-round-trip HTTP API's routes (before Gradio's own) and its docs page."""
+    (webapp.api_sessions); the one-round-trip HTTP API's routes (before Gradio's own) and its docs page; Gradio's
+    login check on the event loop (webapp.login_on_loop)."""
     guard = [Middleware(access.RequireLogin, logins=logins, prefixes=UNGUARDED_PATHS)] if logins else []
     shared = [Middleware(api_sessions.ShareSessionlessCalls, paths=STATELESS_CALLS)]
     limited = [Middleware(http_api.RefuseLargeBodies)]
-    return {"middleware": guard + limited + shared, "routes": http_routes(presenter, feedback), "docs_url": API_DOCS}
+    return {
+        "middleware": guard + limited + shared,
+        "routes": http_routes(presenter, feedback),
+        "docs_url": API_DOCS,
+        "lifespan": login_on_loop.lifespan,  # Gradio's login check without a thread per request.
+    }
 
 
 def http_routes(presenter: Presenter, feedback: Feedback) -> list:
