@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 from digit_models.ensemble import EnsembleModel
+from tests.loops import awaited
 from webapp import batching
 
 
@@ -71,7 +72,7 @@ def test_shared_batches_on_the_loop_answer_concurrent_callers_together_and_corre
         answers = await asyncio.gather(*(batches.predict_on_loop(image) for image in images))
         return [int(np.argmax(answer["ensemble"][0])) for answer in answers]
 
-    assert asyncio.run(ask_all()) == list(range(10))
+    assert awaited(ask_all()) == list(range(10))
     assert sum(model.batch_sizes) == 10
     assert len(model.batch_sizes) < 10
 
@@ -88,7 +89,7 @@ def test_shared_batches_on_the_loop_survive_a_cancelled_caller_and_a_model_failu
         gone.cancel()
         return int(np.argmax((await kept)["ensemble"][0]))
 
-    assert asyncio.run(one_cancelled()) == 3
+    assert awaited(one_cancelled()) == 3
 
     class Broken:
         key = name = "broken"
@@ -99,4 +100,4 @@ def test_shared_batches_on_the_loop_survive_a_cancelled_caller_and_a_model_failu
     broken = batching.SharedBatches({"broken": Broken()})
     for _ in range(2):  # The next caller is not stuck behind the failed batch.
         with pytest.raises(RuntimeError, match="exploded"):
-            asyncio.run(broken.predict_on_loop(np.zeros((28, 28), dtype=np.float32)))
+            awaited(broken.predict_on_loop(np.zeros((28, 28), dtype=np.float32)))

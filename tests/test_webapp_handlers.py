@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import html
 import inspect
 import re
@@ -16,6 +15,7 @@ import pytest
 from PIL import Image, ImageDraw
 
 from digit_models.artifacts import MEMBER_KEYS
+from tests.loops import awaited
 from webapp import handlers, models_tab, rendering
 
 CANVAS = 600
@@ -53,7 +53,7 @@ def outputs_of(values: tuple | Coroutine) -> dict:
     """Name the handler's output tuple the way app.py lists the components; a coroutine (the page's events
     run on the server's loop) is awaited first."""
     if inspect.iscoroutine(values):
-        values = asyncio.run(values)
+        values = awaited(values)
     verdict, view, *rest = values
     *labels, chart, note, current = rest
     assert len(labels) == len(MEMBER_KEYS)
@@ -61,8 +61,8 @@ def outputs_of(values: tuple | Coroutine) -> dict:
 
 
 def classify(presenter: handlers.Presenter, path: str | None) -> dict:
-    """The API's `/classify` handler, awaited as the server's event loop awaits it."""
-    return asyncio.run(presenter.classify(path))
+    """The API's `/classify` handler, awaited on an event loop as the server awaits it."""
+    return awaited(presenter.classify(path))
 
 
 @pytest.mark.parametrize("value", [None, canvas_value(None)])
@@ -143,7 +143,7 @@ def test_unreadable_file_raises_gr_error_with_the_reason(presenter, tmp_path, co
         classify(presenter, str(path))
     assert len(raised.value.message) > 10  # A reason, not a bare "Error".
     with pytest.raises(gr.Error):
-        asyncio.run(presenter.show_upload(str(path)))
+        awaited(presenter.show_upload(str(path)))
 
 
 def test_classify_without_a_file_raises_gr_error(presenter):
@@ -316,11 +316,12 @@ def test_small_images_are_read_on_the_loop_and_large_ones_in_a_thread(tmp_path, 
     Image.fromarray(drawn_one()).convert("RGB").resize((side, side)).save(large)
 
     async def both() -> list:
+        threads["loop"] = threading.current_thread().name
         return [await handlers.read_image_on_loop(str(path)) for path in (small, large)]
 
-    on_loop, in_thread = asyncio.run(both())
-    assert threads["small.png"] == threading.main_thread().name
-    assert threads["large.jpg"] != threading.main_thread().name
+    on_loop, in_thread = awaited(both())
+    assert threads["small.png"] == threads["loop"]
+    assert threads["large.jpg"] != threads["loop"]
     assert on_loop.found and in_thread.found
     np.testing.assert_array_equal(on_loop.image, read(str(small)).image)
     np.testing.assert_array_equal(in_thread.image, read(str(large)).image)

@@ -182,9 +182,10 @@ async def read_image_on_loop(source: Any) -> preprocessing.Preprocessed:
 
     The app's Python runs one thread at a time (the GIL), and under load the event loop is busy with
     Gradio's requests. In a worker thread, each of preprocessing's NumPy, SciPy and Pillow calls that
-    lets go of the GIL hands it to the loop, and the thread waits for the loop's next pause to go on:
-    under 20 clients preprocessing took about twice its own CPU so (docs/deployment.md, "Preprocessing on
-    the event loop"). On the loop it waits for nobody. A larger image, whose decoding alone may take
+    lets go of the GIL hands it to the loop, and the thread waits up to the loop's switch interval (5 ms)
+    to go on: beside one busy thread of Python, 4.4 ms of preprocessing took 11.2 ms of its thread's CPU
+    (`bench.gil_handover`; docs/deployment.md, "Preprocessing on the event loop"). On the loop it waits
+    for nobody. A larger image, whose decoding alone may take
     tens of milliseconds, goes to a thread so that it holds up no one else's request meanwhile.
     """
     if _pixel_count(source) > LOOP_MAX_PIXELS:
@@ -194,8 +195,9 @@ async def read_image_on_loop(source: Any) -> preprocessing.Preprocessed:
 
 LOOP_MAX_PIXELS = 1_500_000
 """The largest image preprocessed on the event loop: any drawing on the canvas (a 1,000 x 1,000 phone
-canvas is 1 MP), a scan or a photo reduced to a working size. Up to it, preprocessing takes at most
-about 15 ms; a 12 MP photo decodes for some 50 ms."""
+canvas is 1 MP), a scan or a photo reduced to a working size. Up to it, a drawing or photo takes 4-15 ms
+on the loop; the slowest input found, 1.5 MP of salt-and-pepper noise ("only specks"), about 50 ms. A 12 MP
+photo decodes for some 50 ms on its own."""
 
 
 def _pixel_count(source: Any) -> int:
