@@ -7,6 +7,7 @@ assets/models, or from the folder in $DIGITS_MODELS_DIR. `python app.py --help` 
 from __future__ import annotations
 
 import argparse
+import gc
 import os
 from pathlib import Path
 
@@ -97,6 +98,10 @@ def main(arguments: argparse.Namespace) -> None:
         prevent_thread_lock=True,
     )
     uploads.start_sweeping(uploads.temporary_folder(), blocks=demo)
+    # The models, TensorFlow, Gradio and the page are some 600,000 objects that live as long as the app; a
+    # full garbage collection walked them all, about 200 ms with the GIL held, every request waiting
+    # (docs/deployment.md, "Garbage collection"). Frozen, they are never walked again.
+    gc.freeze()
     if arguments.share and not demo.share_url:
         print(f"Could not create a public share link (no internet?); still serving on {demo.local_url}")
     demo.block_thread()
