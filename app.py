@@ -98,7 +98,7 @@ def main(arguments: argparse.Namespace) -> None:
         prevent_thread_lock=True,
     )
     uploads.start_sweeping(uploads.temporary_folder(), blocks=demo)
-    # The models, TensorFlow, Gradio and the page are some 600,000 objects that live as long as the app; a
+    # The models, TensorFlow, Gradio and the page are over 550,000 objects that live as long as the app; a
     # full garbage collection walked them all, about 200 ms with the GIL held, every request waiting
     # (docs/deployment.md, "Garbage collection"). Frozen, they are never walked again.
     gc.freeze()
