@@ -57,8 +57,9 @@ def gradio_login_check(app: FastAPI) -> Callable[..., Any] | None:
 
 
 def awaiting(check: Callable[..., Any]) -> Callable[..., Any]:
-    """A coroutine function with `check`'s signature (so FastAPI solves the same sub-dependencies, the
-    current user) that calls `check` on the loop: it reads a dict, and raises the same HTTPException."""
+    """A coroutine function that calls `check` on the loop with what FastAPI solved for it (the current
+    user): it reads a dict, and raises the same HTTPException. It carries `check`'s signature for anything
+    that inspects it; the routes keep the sub-dependencies already solved for `check` (`_replace_calls`)."""
 
     async def checked(**values: Any) -> Any:
         return check(**values)
