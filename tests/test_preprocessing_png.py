@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import io
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -11,9 +14,11 @@ from PIL import Image
 
 from preprocessing import png, to_mnist
 
-pytest.importorskip("pyspng", reason="pyspng has wheels for Linux x86-64 only; elsewhere Pillow decodes")
+if png._libspng() is None:
+    pytest.skip("pyspng has wheels for Linux x86-64 only; elsewhere Pillow decodes", allow_module_level=True)
 
-EXAMPLES = Path(__file__).resolve().parent.parent / "assets" / "examples"
+REPOSITORY = Path(__file__).resolve().parent.parent
+EXAMPLES = REPOSITORY / "assets" / "examples"
 RANDOM = np.random.default_rng(0)
 
 
@@ -106,3 +111,19 @@ def test_the_header_size_is_read_from_a_pngs_first_bytes_only():
     Image.new("RGB", (321, 123), "white").save(jpeg, "JPEG")
     assert png.header_size(jpeg.getvalue()[: png.HEADER_BYTES]) is None
     assert png.header_size(buffer.getvalue()[:10]) is None
+
+
+def test_libspng_inflates_with_its_own_zlib_after_tensorflow_is_loaded():
+    """TensorFlow makes its zlib global; libspng opened after it must still call its own (2x faster).
+    The dynamic linker's record of each binding it makes (LD_DEBUG) says which copy `inflate` is."""
+    example = EXAMPLES / "canvas_3.png"
+    program = (
+        "import tensorflow\nfrom preprocessing import png\n"
+        f"assert png.decode_plain_png(open({str(example)!r}, 'rb').read())\n"
+    )
+    environment = {**os.environ, "LD_DEBUG": "bindings", "PYTHONPATH": str(REPOSITORY), "TF_CPP_MIN_LOG_LEVEL": "3"}
+    run = subprocess.run([sys.executable, "-c", program], env=environment, capture_output=True, text=True, timeout=120)
+    assert run.returncode == 0, run.stderr[-2000:]
+    bindings = [line for line in run.stderr.splitlines() if "_pyspng_c" in line and "symbol `inflate'" in line]
+    assert bindings, "the linker recorded no binding of libspng's inflate"
+    assert all("_pyspng_c" in line.rpartition(" to ")[2] for line in bindings), bindings
