@@ -90,3 +90,23 @@ def test_explain_over_http_gives_every_models_reason(client):
     assert set(answer["models"]) == {"knn", "rf", "sgd", "cnn"}
     assert len(answer["input"]) == 28 and len(answer["models"]["cnn"]["saliency"]) == 28
     assert answer["models"]["knn"]["neighbours"][0]["label"] in range(10)
+
+
+@pytest.mark.parametrize("endpoint", ["classify", "explain", "read_number"])
+def test_a_file_on_the_server_that_was_not_uploaded_is_refused(app_server, endpoint):
+    """The endpoints take the uploaded file's path as it arrives (webapp.file_endpoints): a path anywhere
+    else on the server, such as the app's own example images, must still be refused, as Gradio refuses it
+    before any handler runs, and the server keeps answering."""
+    import httpx
+
+    from deploy import clients
+
+    with httpx.Client(base_url=app_server, timeout=60) as http:
+        for path in (str(EXAMPLES / "canvas_3.png"), "/etc/passwd"):
+            payload = {"data": [{"path": path, "meta": {"_type": "gradio.FileData"}}], "session_hash": "outsider"}
+            event = http.post(f"gradio_api/call/{endpoint}", json=payload).json()["event_id"]
+            streamed = http.get(f"gradio_api/call/{endpoint}/{event}").text
+            assert "event: error" in streamed and "event: complete" not in streamed, streamed[:300]
+        answer = clients.gradio_call(http, endpoint, (EXAMPLES / "canvas_3.png").read_bytes(), "canvas_3.png")
+    read = answer["number"] if endpoint == "read_number" else str(answer["digit"])
+    assert read == "3"

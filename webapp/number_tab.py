@@ -22,6 +22,7 @@ from digit_models.base import DigitModel
 from digit_models.reading import numbers
 from webapp import rendering
 from webapp.canvas import drawing_canvas, image_upload
+from webapp.file_endpoints import file_to_json_endpoint
 from webapp.handlers import is_empty
 
 CANVAS_SIZE = (1200, 400)
@@ -66,13 +67,9 @@ def build_number_tab(models: Mapping[str, DigitModel], examples: Sequence[str] =
     sketchpad.clear(lambda: reader.show(None, DRAW_PROMPT), None, **live)
     upload.change(reader.show_upload, upload, **live)
 
-    api_file = gr.File(label="image", visible=False)
-    api_answer = gr.JSON(label="answer", visible=False)
-    api_file.upload(
+    file_to_json_endpoint(
         reader.read_number,
-        api_file,
-        api_answer,
-        api_name="read_number",
+        "read_number",
         api_description="One image file of a number in; the digit string, its confidence and each digit's answers out.",
     )
 

@@ -18,6 +18,7 @@ from preprocessing import loading
 from webapp import access, api_sessions, corrections_view, http_api, login_on_loop, models_tab, queue_wake, uploads
 from webapp.canvas import drawing_canvas, image_upload
 from webapp.feedback import WHY_PROMPT, Feedback
+from webapp.file_endpoints import file_to_json_endpoint
 from webapp.handlers import Presenter, example_paths
 from webapp.number_tab import NumberReader, build_number_tab
 from webapp.rendering import DRAW_PROMPT, empty_outputs
@@ -274,19 +275,10 @@ def http_routes(presenter: Presenter, feedback: Feedback) -> list:
 
 
 def api_endpoints(presenter: Presenter, feedback: Feedback) -> None:
-    """The HTTP API (and MCP tools): hidden components give each endpoint a file input and a JSON output.
+    """The HTTP API (and MCP tools): each endpoint a file input and a JSON output (webapp.file_endpoints).
 
     /read_number is registered by the Number tab (webapp.number_tab).
     """
     # Each handler's docstring is what the API page and an MCP agent read: what it takes and returns.
     for handler, name in ((presenter.classify, "classify"), (feedback.explain_file, "explain")):
-        api_file = gr.File(label="image", visible=False)
-        api_answer = gr.JSON(label="answer", visible=False)
-        api_file.upload(
-            handler,
-            api_file,
-            api_answer,
-            api_name=name,
-            concurrency_id="models",
-            concurrency_limit=CONCURRENCY,
-        )
+        file_to_json_endpoint(handler, name, concurrency_id="models", concurrency_limit=CONCURRENCY)
