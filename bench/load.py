@@ -18,7 +18,8 @@ with the example images of assets/examples in turn:
 Request counts and time are bounded. Writes bench/results/load.json.
 
 `--compare N`: one process against N replicas behind nginx, and a replica killed mid-load
-(bench/load_replicas.py). Writes bench/results/load_replicas.json.
+(bench/load_replicas.py). Writes bench/results/load_replicas.json. `--compare N --pinning`: N replicas each on
+a core of its own (deploy.serve's default) against N free to run anywhere; load_replicas_pinning.json.
 """
 
 from __future__ import annotations
@@ -47,6 +48,7 @@ from digit_models.artifacts import MODELS_DIR
 
 RESULTS = Path(__file__).resolve().parent / "results" / "load.json"
 REPLICAS_RESULTS = RESULTS.with_name("load_replicas.json")
+PINNING_RESULTS = RESULTS.with_name("load_replicas_pinning.json")
 BUDGETS = {"single_p50_ms": 40, "single_p95_ms": 100, "concurrent_p95_ms": 500, "concurrent_errors": 0, "rss_mb": 1536}
 
 
@@ -99,6 +101,15 @@ def verdicts(result: dict[str, Any]) -> dict[str, bool]:
 
 def run_compare(arguments: argparse.Namespace) -> dict[str, Any]:
     """--compare N: bench/load_replicas.py's comparison, written and printed."""
+    if arguments.pinning:
+        arguments.output = arguments.output or PINNING_RESULTS
+        result = load_replicas.compare_pinning(arguments)
+        arguments.output.write_text(json.dumps(result, indent=2) + "\n")
+        found = result["classify"]
+        print(f"pinned / unpinned: {found['median']}, throughput {found['throughput_ratio']}x", end=", ")
+        print(f"p95 {found['p95_ratio']}x")
+        print(f"wrote {arguments.output}")
+        return result
     arguments.output = arguments.output or REPLICAS_RESULTS
     result = load_replicas.compare(arguments)
     arguments.output.write_text(json.dumps(result, indent=2) + "\n")
@@ -121,6 +132,9 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser.add_argument("--time-limit", type=float, default=60, help="seconds the concurrent phase may run")
     parser.add_argument("--compare", type=int, metavar="N", help="one process vs N replicas behind nginx")
     parser.add_argument("--rounds", type=int, default=3, help="with --compare: loads on each, alternating")
+    parser.add_argument(
+        "--pinning", action="store_true", help="with --compare: N replicas pinned to a core each vs unpinned"
+    )
     parser.add_argument("--output", type=Path, help="default bench/results/load.json (load_replicas.json)")
     parser.add_argument("--call", choices=CALLS, default="classify", help="see bench.load_client.CALLS")
     parser.add_argument("--repository", type=Path, default=REPOSITORY, help="the checkout whose app.py runs")

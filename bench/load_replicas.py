@@ -28,14 +28,15 @@ from deploy.processes import REPOSITORY, free_port, start_app, stop_app, wait_un
 
 
 def start_replicas(
-    count: int, models_dir: Path, log_folder: Path, timeout_s: float = 240
+    count: int, models_dir: Path, log_folder: Path, timeout_s: float = 240, flags: tuple[str, ...] = (), name: str = ""
 ) -> tuple[subprocess.Popen, str]:
-    """`python -m deploy.serve --replicas count` on a free port: (its process, its URL) once it serves."""
+    """`python -m deploy.serve --replicas count [flags]` on a free port: (its process, its URL) once it serves.
+    name: tells its log and data folder from another deploy.serve's running beside it."""
     port = free_port()
-    log_path = log_folder / "load_replicas_serve.tmp"
+    log_path = log_folder / f"load_replicas_serve{name}.tmp"
     environment = {**os.environ, "DIGITS_MODELS_DIR": str(models_dir), "GRADIO_ANALYTICS_ENABLED": "False"}
-    command = [sys.executable, "-m", "deploy.serve", "--replicas", str(count), "--port", str(port)]
-    command += ["--data-dir", str(log_folder / "load_replicas_data.tmp")]
+    command = [sys.executable, "-m", "deploy.serve", "--replicas", str(count), "--port", str(port), *flags]
+    command += ["--data-dir", str(log_folder / f"load_replicas_data{name}.tmp")]
     with log_path.open("w") as log:
         process = subprocess.Popen(command, cwd=REPOSITORY, env=environment, stdout=log, stderr=subprocess.STDOUT)
     deadline = time.monotonic() + timeout_s
@@ -115,6 +116,34 @@ def compare(arguments: argparse.Namespace) -> dict[str, Any]:
             "no_errors": all(found["errors"] == 0 for found in calls.values()),
             "new_sessions_after_kill_no_errors": killed["new_sessions_after_the_kill"]["errors"] == 0,
         },
+        "machine": machine(),
+    }
+
+
+def compare_pinning(arguments: argparse.Namespace) -> dict[str, Any]:
+    """arguments.compare replicas each on a core of its own (deploy.serve's default) against the same replicas
+    free to run on any core (`--no-pinning`), both serving at once, loads alternating, for /classify."""
+    images = example_images()
+    folder = arguments.output.parent
+    folder.mkdir(parents=True, exist_ok=True)
+    servers = []
+    try:
+        for flags, name in (((), "_pinned"), (("--no-pinning",), "_unpinned")):
+            servers.append(start_replicas(arguments.compare, arguments.models_dir, folder, flags=flags, name=name))
+        urls = {"one_process": servers[1][1], "replicas": servers[0][1]}  # compared as alternating_loads does
+        found = alternating_loads(urls, images, arguments, "classify")
+    finally:
+        for serve, _ in servers:
+            serve.send_signal(signal.SIGTERM)
+            serve.wait(timeout=60)
+    found["runs"] = {"unpinned": found["runs"]["one_process"], "pinned": found["runs"]["replicas"]}
+    found["median"] = {"unpinned": found["median"]["one_process"], "pinned": found["median"]["replicas"]}
+    return {
+        "what": f"{arguments.clients} clients on {arguments.compare} replicas behind nginx (deploy.serve), each "
+        f"replica on a core of its own against unpinned (--no-pinning), both serving at once, {arguments.rounds} "
+        "loads each, alternating; ratios pinned / unpinned",
+        "models_dir": str(arguments.models_dir),
+        "classify": found,
         "machine": machine(),
     }
 

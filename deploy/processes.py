@@ -6,13 +6,14 @@ Imports nothing of the project (it runs app.py as a process), like the rest of `
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
 import socket
 import subprocess
 import sys
 import time
 import urllib.request
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Collection, Iterator, Mapping, Sequence
 from pathlib import Path
 
 REPOSITORY = Path(__file__).resolve().parent.parent
@@ -47,6 +48,7 @@ def start_app(
     append: bool = False,
     repository: Path = REPOSITORY,
     program: Sequence[str] = ("app.py",),
+    cpus: Collection[int] | None = None,
 ) -> subprocess.Popen:
     """`python app.py --port port [flags]` on 127.0.0.1 with models from models_dir (None: $DIGITS_MODELS_DIR
     or assets/models), output to log_path (appended to with `append`, as a restarted replica's is).
@@ -55,6 +57,8 @@ def start_app(
     repository: the checkout whose app.py runs (another one's, for a side-by-side measurement), with
     `checkout_python(repository)`.
     program: what the interpreter runs, before the flags: app.py, or a bench's wrapper of it.
+    cpus: the cores the app and every thread it starts may run on (set before it runs: its threads inherit
+    it); None, every core this process may use.
     """
     models = {} if models_dir is None else {"DIGITS_MODELS_DIR": str(models_dir)}
     environment = {**os.environ, **models, "GRADIO_ANALYTICS_ENABLED": "False", **environment}
@@ -65,6 +69,7 @@ def start_app(
             env=environment,
             stdout=log,
             stderr=subprocess.STDOUT,
+            preexec_fn=None if cpus is None else functools.partial(os.sched_setaffinity, 0, set(cpus)),
         )
 
 

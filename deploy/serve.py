@@ -27,6 +27,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Sequence
 from pathlib import Path
 from types import FrameType
 
@@ -57,6 +58,7 @@ class Replica:
     data_dir: Path
     log_path: Path
     flags: tuple[str, ...]
+    cpus: frozenset[int] | None = None
     process: subprocess.Popen | None = None
     started_at: float = 0.0
     restarts: int = 0
@@ -72,6 +74,7 @@ class Replica:
             flags=self.flags,
             environment={"DIGITS_DATA_DIR": str(self.data_dir)},
             append=True,
+            cpus=self.cpus,
         )
         self.started_at = time.monotonic()
 
@@ -93,6 +96,21 @@ class Replica:
             self.start()
             return f"replica {self.index} started again on port {self.port} (restart {self.restarts})"
         return None
+
+
+def replica_cpus(count: int, cores: Sequence[int] | None = None) -> list[frozenset[int] | None]:
+    """The core each of `count` replicas runs on: its own, in turn, while there are at least as many cores as
+    replicas (`cores`: those this process may use); with fewer cores, None for every replica (no pinning).
+
+    Why: one app process runs one thread of Python at a time, but its native work (TensorFlow's, libspng's)
+    runs beside it, so an unpinned replica under load takes more than a core, and two of them on two cores
+    crowd each other, nginx and the clients; each on its own core keeps its caches warm too
+    (docs/deployment.md, "Replicas on their own cores").
+    """
+    available = sorted(os.sched_getaffinity(0)) if cores is None else list(cores)
+    if count > len(available):
+        return [None] * count
+    return [frozenset({core}) for core in available[:count]]
 
 
 def find_nginx() -> str | None:
@@ -147,6 +165,9 @@ def parse_arguments(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--no-corrections", action="store_true", help="passed to every replica (see app.py --help)")
     parser.add_argument("--mcp", action="store_true", help="passed to every replica: also serve MCP")
     parser.add_argument(
+        "--no-pinning", action="store_true", help="let replicas run on any core (default: each its own, if enough)"
+    )
+    parser.add_argument(
         "--auth-file", type=Path, metavar="FILE", help="ask for a login: USER:PASSWORD lines ($DIGITS_AUTH works too)"
     )
     arguments = parser.parse_args(argv)
@@ -199,8 +220,16 @@ def main(argv: list[str] | None = None) -> int:
     log_dir.mkdir(parents=True, exist_ok=True)
     # nginx's workers may run as another user (nobody, when started as root): let them in.
     prefix.chmod(0o755)
+    cores = [None] * arguments.replicas if arguments.no_pinning else replica_cpus(arguments.replicas)
     replicas = [
-        Replica(i, free_port(), arguments.data_dir / f"replica-{i}", log_dir / f"replica-{i}.log", app_flags(arguments))
+        Replica(
+            i,
+            free_port(),
+            arguments.data_dir / f"replica-{i}",
+            log_dir / f"replica-{i}.log",
+            app_flags(arguments),
+            cores[i],
+        )
         for i in range(arguments.replicas)
     ]
     front: subprocess.Popen | None = None

@@ -105,6 +105,29 @@ def assert_nginx_is_hardened(url: str) -> None:
     assert "<html>" not in refused.value.read().decode(errors="replace").lower()
 
 
+def thread_cores(pid: int) -> set[str]:
+    """The `Cpus_allowed_list` of every thread of process pid (one entry when they all agree)."""
+    cores = set()
+    for status in Path(f"/proc/{pid}/task").glob("*/status"):
+        fields = dict(line.split(":\t", 1) for line in status.read_text().splitlines() if ":\t" in line)
+        cores.add(fields["Cpus_allowed_list"].strip())
+    return cores
+
+
+def assert_each_replica_runs_on_its_own_core(log_path: Path, serve_pid: int) -> None:
+    """With at least as many cores as replicas, each replica and all its threads are held to one core of its
+    own (deploy.serve.replica_cpus); with fewer, none is pinned."""
+    listed = log_path.read_text().split("replica ports:")[1].split(";")[0]
+    pids = [replica_pid(serve_pid, int(port)) for port in re.findall(r"\d+", listed)]
+    cores = [thread_cores(pid) for pid in pids if pid is not None]
+    assert len(cores) == len(pids) == 2
+    if len(os.sched_getaffinity(0)) >= 2:
+        assert all(len(each) == 1 and next(iter(each)).isdigit() for each in cores), cores
+        assert cores[0] != cores[1]
+    else:
+        assert cores[0] == cores[1]
+
+
 def assert_a_killed_replica_comes_back(serve: subprocess.Popen, log_path: Path, url: str) -> None:
     """SIGKILL replica 0 while requests are in flight: started again and answering within 60 s; every
     request after its return succeeds."""
@@ -153,6 +176,7 @@ def test_two_replicas_behind_nginx_classify_survive_a_killed_replica_and_sigterm
         assert len(started) >= 4, started  # two app.py replicas and nginx (master and its worker)
         assert classify_through(url) == 3
         assert sorted(path.name for path in (tmp_path / "data").iterdir()) == ["replica-0", "replica-1"]
+        assert_each_replica_runs_on_its_own_core(log_path, serve.pid)
 
         assert_nginx_is_hardened(url)
         assert_a_killed_replica_comes_back(serve, log_path, url)
@@ -182,3 +206,11 @@ def test_the_apps_flags_reach_every_replica_and_a_login_never_goes_on_the_comman
     assert "secret" not in " ".join(flags)
     with pytest.raises(SystemExit):
         serve.parse_arguments(["--auth-file", str(tmp_path / "missing")])
+
+
+def test_replicas_get_a_core_each_while_there_are_enough():
+    from deploy.serve import replica_cpus
+
+    assert replica_cpus(2, [0, 1, 2, 3]) == [frozenset({0}), frozenset({1})]
+    assert replica_cpus(2, [2, 5]) == [frozenset({2}), frozenset({5})]
+    assert replica_cpus(3, [0, 1]) == [None, None, None]  # more replicas than cores: the scheduler decides
