@@ -190,6 +190,13 @@ def replicas_table() -> list[str]:
     rounds = len(replicas["calls"]["classify"]["runs"]["one_process"])
     note = (
         f"Both serving at once, {rounds} loads on each per path, alternating which goes first; medians; "
-        f"{errors} errors in all."
+        f"{errors} errors in all. The replicas run on a core each (deploy.serve's default): "
+    )
+    pinning = json.loads(LOAD_REPLICAS.with_name("load_replicas_pinning.json").read_text())["classify"]
+    pinned, unpinned = pinning["median"]["pinned"], pinning["median"]["unpinned"]
+    note += (
+        f"against the same replicas unpinned (`--compare {count} --pinning`), {pinned['requests_per_second']:g} "
+        f"against {unpinned['requests_per_second']:g} req/s ({pinning['throughput_ratio']:.2f}x), p95 "
+        f"{pinning['p95_ratio']:.2f}x."
     )
     return [*lines, "", note]
