@@ -121,7 +121,7 @@ def run_compare(arguments: argparse.Namespace) -> dict[str, Any]:
     return result
 
 
-def main(argv: list[str] | None = None) -> dict[str, Any]:
+def parse_arguments(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m bench.load", description=__doc__.split("\n\n")[0])
     parser.add_argument("--url", help="an app already running (default: start one on a free port)")
     parser.add_argument("--pid", type=int, help="that app's process id, for its memory and CPU time")
@@ -138,7 +138,11 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser.add_argument("--output", type=Path, help="default bench/results/load.json (load_replicas.json)")
     parser.add_argument("--call", choices=CALLS, default="classify", help="see bench.load_client.CALLS")
     parser.add_argument("--repository", type=Path, default=REPOSITORY, help="the checkout whose app.py runs")
-    arguments = parser.parse_args(argv)
+    return parser.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> dict[str, Any]:
+    arguments = parse_arguments(argv)
     if arguments.compare:
         return run_compare(arguments)
     arguments.output = arguments.output or RESULTS
