@@ -107,6 +107,8 @@ def replica_cpus(count: int, cores: Sequence[int] | None = None) -> list[frozens
     crowd each other, nginx and the clients; each on its own core keeps its caches warm too
     (docs/deployment.md, "Replicas on their own cores").
     """
+    if cores is None and not hasattr(os, "sched_getaffinity"):  # macOS: no affinity to set
+        return [None] * count
     available = sorted(os.sched_getaffinity(0)) if cores is None else list(cores)
     if count > len(available):
         return [None] * count
