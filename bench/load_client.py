@@ -4,7 +4,8 @@
 event id), then `GET /gradio_api/call/classify/{event_id}`, reading the server-sent events until
 `complete` or `error`. gradio_client is not used: it polls on its own schedule and adds about
 50 ms. Each simulated client keeps one Gradio session hash for all its calls, as a browser tab
-does, and its own affinity cookie for nginx (deploy/nginx.conf.template).
+does, and the affinity cookie nginx gave it with the page, which it loads first as a browser does
+(deploy/nginx.conf.template).
 
 The clients are aiohttp's (C parser): the generator shares the machine with the app, and httpx's
 asynchronous client took 7.7-13 ms of CPU per `/classify` call (three requests) where aiohttp takes
@@ -118,6 +119,15 @@ async def page_event(
     raise CallError("the stream ended without an answer")
 
 
+async def page_cookie(url: str) -> str | None:
+    """The affinity cookie nginx gives a browser with the page, its first request (None without nginx):
+    the replicas in turn (deploy/nginx.conf.template)."""
+    async with aiohttp.ClientSession(timeout=TIMEOUT) as browser, browser.get(url) as page:
+        page.raise_for_status()
+        cookie = page.cookies.get(AFFINITY_COOKIE)
+        return cookie.value if cookie is not None else None
+
+
 def client_session(url: str, affinity: str | None = None) -> aiohttp.ClientSession:
     """An aiohttp session on `url`; with `affinity`, nginx's affinity cookie on every request (as a header:
     aiohttp's cookie jar would not send cookies to an IP address such as 127.0.0.1)."""
@@ -164,16 +174,18 @@ async def concurrent_clients(
     call: str = "classify",
 ) -> dict[str, Any]:
     """`clients` at once, each its own session (affinity cookie and Gradio session hash `session-<number>`),
-    requests back to back."""
+    requests back to back. Each loads the page first, for its cookie, one after the other as browsers
+    arriving do, before the clock starts."""
     calls: list[float] = []
     totals: list[float] = []
     errors: list[str] = []
     error_times: list[float] = []
+    cookies = [await page_cookie(url) for _ in range(clients)]
     started = time.perf_counter()
     deadline = started + time_limit_s
 
     async def one_client(number: int) -> None:
-        async with client_session(url, affinity=f"{session}-{number}") as client:
+        async with client_session(url, affinity=cookies[number]) as client:
             for index in range(requests_each):
                 if time.perf_counter() > deadline:
                     return

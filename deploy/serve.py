@@ -126,11 +126,36 @@ def find_nginx() -> str | None:
 
 def render_config(prefix: Path, listen: str, replica_ports: list[int], log_dir: Path | None = None) -> str:
     """deploy/nginx.conf.template filled in: nginx's files under prefix, its logs in log_dir (default prefix),
-    upstream = the replicas."""
-    servers = "\n".join(f"        server 127.0.0.1:{port} max_fails=1 fail_timeout=10s;" for port in replica_ports)
+    the replicas on replica_ports: replica i is named `r<i>` in the affinity cookie."""
     return string.Template(TEMPLATE.read_text()).substitute(
-        prefix=prefix, logs=log_dir or prefix, listen=listen, servers=servers
+        prefix=prefix,
+        logs=log_dir or prefix,
+        listen=listen,
+        upstreams=upstream_blocks(replica_ports),
+        cookie_names="\n".join(f"        r{index} replica_{index};" for index in range(len(replica_ports))),
+        served_names="\n".join(
+            f'        "~(^|, )127\\.0\\.0\\.1:{port}$" r{index};' for index, port in enumerate(replica_ports)
+        ),
     )
+
+
+def upstream_blocks(replica_ports: list[int]) -> str:
+    """nginx's upstreams: each replica by name (the others as its backups), all of them in turn, and all of
+    them hashed on the client's address (deploy/nginx.conf.template, "Session affinity")."""
+
+    def server(port: int, backup: bool = False) -> str:
+        return f"        server 127.0.0.1:{port} max_fails=1 fail_timeout=10s{' backup' * backup};"
+
+    blocks = []
+    for index, port in enumerate(replica_ports):
+        servers = [server(port)] + [server(other, backup=True) for other in replica_ports if other != port]
+        blocks.append(f"    upstream replica_{index} {{\n" + "\n".join(servers) + "\n        keepalive 16;\n    }")
+    everyone = "\n".join(server(port) for port in replica_ports)
+    blocks.append(f"    upstream digits_in_turn {{\n{everyone}\n        keepalive 16;\n    }}")
+    # `consistent` (ketama): when a replica is marked down, only its own clients move.
+    hashed = f"        hash $remote_addr consistent;\n{everyone}"
+    blocks.append(f"    upstream digits_by_address {{\n{hashed}\n        keepalive 16;\n    }}")
+    return "\n".join(blocks)
 
 
 def stop(processes: list[subprocess.Popen], timeout_s: float = 20) -> None:

@@ -55,8 +55,11 @@ def alive(pid: int) -> bool:
 
 def test_rendered_config_lists_every_replica_and_keeps_nginx_variables(tmp_path):
     config = render_config(tmp_path, "127.0.0.1:8080", [7001, 7002])
-    assert re.findall(r"server 127\.0\.0\.1:(\d+) max_fails", config) == ["7001", "7002"]
-    assert "hash $affinity_key consistent;" in config
+    named = re.findall(r"upstream replica_(\d+) \{\s+server 127\.0\.0\.1:(\d+) max_fails", config)
+    assert named == [("0", "7001"), ("1", "7002")]
+    assert "server 127.0.0.1:7002 max_fails=1 fail_timeout=10s backup;" in config  # replica 0's stand-in
+    assert re.search(r"upstream digits_by_address \{\s+hash \$remote_addr consistent;", config)
+    assert "r1 replica_1;" in config and "proxy_pass http://$replicas;" in config
     assert "listen 127.0.0.1:8080;" in config
     assert f"pid {tmp_path}/nginx.pid;" in config
 
@@ -103,6 +106,29 @@ def assert_nginx_is_hardened(url: str) -> None:
         urllib.request.urlopen(request, timeout=60)
     assert refused.value.code == 413
     assert "<html>" not in refused.value.read().decode(errors="replace").lower()
+
+
+def affinity_cookie(url: str, cookie: str | None = None) -> str | None:
+    """The affinity cookie's value that nginx sets in answer to GET url (None: it sets none)."""
+    request = urllib.request.Request(url, headers={"Cookie": f"digits_affinity={cookie}"} if cookie else {})
+    with urllib.request.urlopen(request, timeout=30) as response:
+        found = re.search(r"digits_affinity=([^;]*)", response.headers.get("Set-Cookie") or "")
+    return found.group(1) if found else None
+
+
+def assert_browsers_take_turns_and_keep_their_replica(url: str, log_path: Path) -> None:
+    """Browsers loading the page get the replicas in turn, named in their cookie; a request with the cookie
+    goes to that replica (nginx's access log names it); a cookie of another value counts as none."""
+    assert sorted(affinity_cookie(url) for _ in range(2)) == ["r0", "r1"]
+    assert affinity_cookie(url, "r1") is None  # known: kept
+    assert affinity_cookie(url, "127.0.0.1:22") in ("r0", "r1")  # forged: replaced by a real replica's name
+    listed = log_path.read_text().split("replica ports:")[1].split(";")[0]
+    second = re.findall(r"\d+", listed)[1]
+    for _ in range(4):
+        affinity_cookie(f"{url}config", "r1")
+    access = (log_path.parent / "logs" / "nginx-access.log").read_text().splitlines()
+    to_config = [line for line in access if '"GET /config ' in line]
+    assert len(to_config) >= 4 and all(line.endswith(f"replica=127.0.0.1:{second}") for line in to_config[-4:])
 
 
 def thread_cores(pid: int) -> set[str]:
@@ -177,6 +203,7 @@ def test_two_replicas_behind_nginx_classify_survive_a_killed_replica_and_sigterm
         assert classify_through(url) == 3
         assert sorted(path.name for path in (tmp_path / "data").iterdir()) == ["replica-0", "replica-1"]
         assert_each_replica_runs_on_its_own_core(log_path, serve.pid)
+        assert_browsers_take_turns_and_keep_their_replica(url, log_path)
 
         assert_nginx_is_hardened(url)
         assert_a_killed_replica_comes_back(serve, log_path, url)
