@@ -105,7 +105,7 @@ def replica_cpus(count: int, cores: Sequence[int] | None = None) -> list[frozens
     Why: one app process runs one thread of Python at a time, but its native work (TensorFlow's, libspng's)
     runs beside it, so an unpinned replica under load takes more than a core, and two of them on two cores
     crowd each other, nginx and the clients; each on its own core keeps its caches warm too
-    (docs/deployment.md, "Replicas on their own cores").
+    (docs/deployment.md, "Deployment: a classroom on one machine").
     """
     if cores is None and not hasattr(os, "sched_getaffinity"):  # macOS: no affinity to set
         return [None] * count
