@@ -118,10 +118,12 @@ def affinity_cookie(url: str, cookie: str | None = None) -> str | None:
 
 def assert_browsers_take_turns_and_keep_their_replica(url: str, log_path: Path) -> None:
     """Browsers loading the page get the replicas in turn, named in their cookie; a request with the cookie
-    goes to that replica (nginx's access log names it); a cookie of another value counts as none."""
+    goes to that replica (nginx's access log names it); a cookie of another value counts as none; only the
+    page sets one."""
     assert sorted(affinity_cookie(url) for _ in range(2)) == ["r0", "r1"]
     assert affinity_cookie(url, "r1") is None  # known: kept
     assert affinity_cookie(url, "127.0.0.1:22") in ("r0", "r1")  # forged: replaced by a real replica's name
+    assert affinity_cookie(f"{url}config") is None  # set with the page only: no other answer moves a browser
     listed = log_path.read_text().split("replica ports:")[1].split(";")[0]
     second = re.findall(r"\d+", listed)[1]
     for _ in range(4):
