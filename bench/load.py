@@ -39,6 +39,7 @@ from bench.load_client import (
     cpu_seconds,
     example_images,
     machine_busy_seconds,
+    page_cookies,
     resident_mb,
     single_client,
 )
@@ -58,13 +59,21 @@ async def measure(url: str, pid: int | None, arguments: argparse.Namespace) -> d
     await single_client(url, images, len(images), arguments.call)
     memory = {"after_warm_up_mb": resident_mb(pid)} if pid else {}
     single = await single_client(url, images, arguments.requests, arguments.call)
+    # Each client's page first (its affinity cookie behind nginx), outside the measured window.
+    cookies = await page_cookies(url, arguments.clients)
     load_average = os.getloadavg()[0]
     app_before = cpu_seconds(pid) if pid else 0.0
     busy_before, total_before = machine_busy_seconds()
     generator_before = time.process_time()
     started = time.perf_counter()
     concurrent = await concurrent_clients(
-        url, images, arguments.clients, arguments.requests_each, arguments.time_limit, call=arguments.call
+        url,
+        images,
+        arguments.clients,
+        arguments.requests_each,
+        arguments.time_limit,
+        call=arguments.call,
+        cookies=cookies,
     )
     elapsed = time.perf_counter() - started
     generator_cpu = time.process_time() - generator_before

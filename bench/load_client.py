@@ -19,6 +19,7 @@ import asyncio
 import json
 import os
 import time
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -119,13 +120,18 @@ async def page_event(
     raise CallError("the stream ended without an answer")
 
 
-async def page_cookie(url: str) -> str | None:
-    """The affinity cookie nginx gives a browser with the page, its first request (None without nginx):
-    the replicas in turn (deploy/nginx.conf.template)."""
-    async with aiohttp.ClientSession(timeout=TIMEOUT) as browser, browser.get(url) as page:
-        page.raise_for_status()
-        cookie = page.cookies.get(AFFINITY_COOKIE)
-        return cookie.value if cookie is not None else None
+async def page_cookies(url: str, count: int) -> list[str | None]:
+    """The affinity cookies nginx gives `count` browsers arriving one after the other with the page, their
+    first request: the replicas in turn (deploy/nginx.conf.template); None each without nginx."""
+    cookies: list[str | None] = []
+    async with aiohttp.ClientSession(timeout=TIMEOUT) as browser:
+        for _ in range(count):
+            async with browser.get(url) as page:
+                page.raise_for_status()
+                cookie = page.cookies.get(AFFINITY_COOKIE)
+                cookies.append(cookie.value if cookie is not None else None)
+            browser.cookie_jar.clear()
+    return cookies
 
 
 def client_session(url: str, affinity: str | None = None) -> aiohttp.ClientSession:
@@ -172,15 +178,17 @@ async def concurrent_clients(
     *,
     session: str = "client",
     call: str = "classify",
+    cookies: Sequence[str | None] | None = None,
 ) -> dict[str, Any]:
     """`clients` at once, each its own session (affinity cookie and Gradio session hash `session-<number>`),
-    requests back to back. Each loads the page first, for its cookie, one after the other as browsers
-    arriving do, before the clock starts."""
+    requests back to back. cookies: each client's affinity cookie (`page_cookies`); by default each loads
+    the page for it first, as browsers arriving one after the other do, before the clock starts (a caller
+    that measures the app's CPU around this call loads them itself beforehand)."""
     calls: list[float] = []
     totals: list[float] = []
     errors: list[str] = []
     error_times: list[float] = []
-    cookies = [await page_cookie(url) for _ in range(clients)]
+    cookies = await page_cookies(url, clients) if cookies is None else cookies
     started = time.perf_counter()
     deadline = started + time_limit_s
 
