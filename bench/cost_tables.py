@@ -17,6 +17,7 @@ PAGE_STROKES = REPOSITORY / "bench" / "results" / "page_strokes_c6d89a7.json"
 LOAD_SIDE_BY_SIDE = REPOSITORY / "bench" / "results" / "load_side_by_side.json"
 LIBRARY_SHARE = REPOSITORY / "bench" / "results" / "library_share.json"
 LOAD_REPLICAS = REPOSITORY / "bench" / "results" / "load_replicas.json"
+LOAD_REPLICAS_PINNING = REPOSITORY / "bench" / "results" / "load_replicas_pinning.json"
 GIL_HANDOVER = REPOSITORY / "bench" / "results" / "gil_handover.json"
 LOAD_PAGE = REPOSITORY / "bench" / "results" / "load_side_by_side_page.json"
 PATHS = {
@@ -192,7 +193,7 @@ def replicas_table() -> list[str]:
         f"Both serving at once, {rounds} loads on each per path, alternating which goes first; medians; "
         f"{errors} errors in all. The replicas run on a core each (deploy.serve's default): "
     )
-    pinning = json.loads(LOAD_REPLICAS.with_name("load_replicas_pinning.json").read_text())["classify"]
+    pinning = json.loads(LOAD_REPLICAS_PINNING.read_text())["classify"]
     pinned, unpinned = pinning["median"]["pinned"], pinning["median"]["unpinned"]
     note += (
         f"against the same replicas unpinned (`--compare {count} --pinning`), {pinned['requests_per_second']:g} "
