@@ -16,6 +16,7 @@ import sys
 import numpy as np
 
 from digit_models.cnn import FOUR_NEIGHBOURS, NO_SHIFT, SECOND_CONVOLUTION
+from training import precision
 from training.augmentation import CNN_STYLES, PEN_STYLES, STYLE_WORDS
 
 # Keras' default of 0.99 needs thousands of steps before the running statistics that
@@ -150,7 +151,8 @@ def build_network(config: CNNConfig):
             layers.BatchNormalization(momentum=BATCH_NORM_MOMENTUM),
             layers.ReLU(),
             layers.Dropout(config.dropout_rate),
-            layers.Dense(10),
+            # Logits in float32 whatever the arithmetic of the layers before (training.precision).
+            layers.Dense(10, dtype="float32"),
         ],
         name="digit_cnn",
     )
@@ -191,7 +193,7 @@ def train_cnn(X_train: np.ndarray, y_train: np.ndarray, X_val: np.ndarray, y_val
     import keras
 
     keras.utils.set_random_seed(config.seed)
-    network = build_network(config)
+    network = precision.trainable(lambda: build_network(config))
     steps_per_epoch = int(np.ceil(len(X_train) / config.batch_size))
     warmup_steps = config.warmup_epochs * steps_per_epoch
     schedule = keras.optimizers.schedules.CosineDecay(
@@ -215,11 +217,9 @@ def train_cnn(X_train: np.ndarray, y_train: np.ndarray, X_val: np.ndarray, y_val
         # A progress bar per epoch on a terminal; one line per epoch in a log or CI.
         verbose=1 if sys.stdout.isatty() else 2,
     )
-    # Save the weights in a fresh, uncompiled copy: the optimizer's state is not needed to predict.
-    inference_network = build_network(config)
-    inference_network.set_weights(network.get_weights())
+    # Save the weights in a fresh, uncompiled float32 copy: the optimizer's state is not needed to predict.
     return (
-        inference_network,
+        precision.float32_copy(lambda: build_network(config), network),
         {key: [float(value) for value in values] for key, values in history.history.items()},
         keep_best.best_epoch + 1,
     )
@@ -231,7 +231,7 @@ POLISH_RESTYLED = 20_000
 them re-drawn (a tenth of the main run's rate: the network keeps what it learned and settles)."""
 
 
-def polish(network, X_train: np.ndarray, y_train: np.ndarray, styles: tuple[str, ...], config: CNNConfig):
+def polish(trained, X_train: np.ndarray, y_train: np.ndarray, styles: tuple[str, ...], config: CNNConfig):
     """One more epoch for a trained network; returns an uncompiled copy with the polished weights.
 
     X_train: uint8 (n, 28, 28) training digits, y_train (n,). The epoch sees them plus POLISH_RESTYLED of
@@ -247,6 +247,8 @@ def polish(network, X_train: np.ndarray, y_train: np.ndarray, styles: tuple[str,
     batches = make_dataset(
         np.concatenate([X_train, restyled]), np.concatenate([y_train, y_train[rows]]), config, augment=True
     )
+    network = precision.trainable(lambda: build_network(config))
+    network.set_weights(trained.get_weights())
     network.compile(
         optimizer=keras.optimizers.AdamW(
             keras.optimizers.schedules.CosineDecay(POLISH_LEARNING_RATE, len(batches)),
@@ -255,9 +257,7 @@ def polish(network, X_train: np.ndarray, y_train: np.ndarray, styles: tuple[str,
         loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
     )
     network.fit(batches, epochs=1, verbose=1 if sys.stdout.isatty() else 2)
-    polished = build_network(config)
-    polished.set_weights(network.get_weights())
-    return polished
+    return precision.float32_copy(lambda: build_network(config), network)
 
 
 def fit_temperature(logits: np.ndarray, labels: np.ndarray) -> float:

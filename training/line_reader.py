@@ -20,7 +20,7 @@ import numpy as np
 
 from digit_models import artifacts
 from preprocessing import line_image
-from training import augmentation, line_data
+from training import augmentation, line_data, precision
 from training.preparation import Prepared
 from training.train import save_segmentation_network
 
@@ -52,7 +52,7 @@ def build_network():
     x = layers.Dropout(0.2)(x)
     x = layers.Conv1D(128, 5, padding="same", activation="relu")(x)
     x = layers.Conv1D(128, 5, padding="same", activation="relu")(x)
-    logits = layers.Dense(CLASSES)(x)
+    logits = layers.Dense(CLASSES, dtype="float32")(x)  # float32 whatever the layers' arithmetic (CTC needs it)
     return keras.Model(image, logits, name="line_reader")
 
 
@@ -106,7 +106,7 @@ def train(prepared: Prepared, *, examples: int = EXAMPLES, epochs: int = EPOCHS,
         prepared.X_val, prepared.y_val, min(VALIDATION_EXAMPLES, examples), np.random.default_rng(seed + 1)
     )
     keras.utils.set_random_seed(seed)
-    network = build_network()
+    network = precision.trainable(build_network)
     steps = epochs * -(-examples // BATCH_SIZE)
     optimizer = keras.optimizers.Adam(keras.optimizers.schedules.CosineDecay(2e-3, steps, alpha=0.05))
 
@@ -134,11 +134,18 @@ def train(prepared: Prepared, *, examples: int = EXAMPLES, epochs: int = EPOCHS,
             f"validation loss {validation_loss():.4f} ({time.perf_counter() - started:.0f} s)",
             flush=True,
         )
+    network = precision.float32_copy(build_network, network)
     figures = {
         "validation_ctc_loss": validation_loss(),
         "validation_sequence_accuracy": sequence_accuracy(network, val_images, val_sequences),
     }
-    parameters = {"training_groups": len(images), "validation_groups": len(val_images), "epochs": epochs, "seed": seed}
+    parameters = {
+        "training_groups": len(images),
+        "validation_groups": len(val_images),
+        "epochs": epochs,
+        "seed": seed,
+        "training_precision": precision.training_policy(),
+    }
     return network, figures, parameters
 
 

@@ -18,7 +18,7 @@ import numpy as np
 
 from digit_data import mnist
 from digit_models import artifacts
-from training import augmentation, evaluate, splits
+from training import augmentation, evaluate, precision, splits
 from training.preparation import Prepared, log
 from training.sklearn_models import (
     SPECS,
@@ -183,6 +183,7 @@ def train_cnn_model(
         "temperature": temperature,
         "training_images": len(X_fit),
         "training_seconds": round(training_seconds, 1),
+        "training_precision": precision.training_policy(),
         "how_it_works": how_it_works(config),
     }
     _write_json(reports_dir / f"{key}_history.json", {"history": history, "best_epoch": best_epoch})

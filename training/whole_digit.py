@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 
 from digit_models import artifacts
-from training import whole_digit_data
+from training import precision, whole_digit_data
 from training.preparation import Prepared
 from training.train import save_segmentation_network
 
@@ -47,7 +47,7 @@ def build_network():
             layers.Flatten(),
             layers.Dropout(0.3),
             layers.Dense(64, activation="relu"),
-            layers.Dense(1),
+            layers.Dense(1, dtype="float32"),  # the logit in float32 whatever the layers' arithmetic
         ],
         name="whole_digit_check",
     )
@@ -65,7 +65,7 @@ def train(prepared: Prepared, *, examples: int = EXAMPLES, epochs: int = EPOCHS,
         prepared.X_val, min(VALIDATION_EXAMPLES, examples), np.random.default_rng(seed + 1)
     )
     keras.utils.set_random_seed(seed)
-    network = build_network()
+    network = precision.trainable(build_network)
     network.compile(
         optimizer=keras.optimizers.Adam(1e-3),
         loss=keras.losses.BinaryCrossentropy(from_logits=True),
@@ -84,8 +84,14 @@ def train(prepared: Prepared, *, examples: int = EXAMPLES, epochs: int = EPOCHS,
         "validation_accuracy": float(history.history["val_binary_accuracy"][-1]),
         "validation_log_loss": float(history.history["val_loss"][-1]),
     }
-    parameters = {"training_crops": len(X), "validation_crops": len(X_val), "epochs": epochs, "seed": seed}
-    return network, figures, parameters
+    parameters = {
+        "training_crops": len(X),
+        "validation_crops": len(X_val),
+        "epochs": epochs,
+        "seed": seed,
+        "training_precision": precision.training_policy(),
+    }
+    return precision.float32_copy(build_network, network), figures, parameters
 
 
 def train_whole_digit(prepared: Prepared, models_dir: Path) -> dict[str, Any]:
