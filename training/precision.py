@@ -1,10 +1,12 @@
 """The arithmetic the networks train in: bfloat16 where the processor computes it natively, float32 elsewhere.
 
 Keras' "mixed_bfloat16" policy keeps every weight in float32 and computes the layers in bfloat16. On a
-processor with AMX or AVX-512 BF16 (Intel since Sapphire Rapids, AMD since Zen 4) oneDNN's bfloat16
-convolutions are several times faster than its float32 ones; a CNN training step on the 2-core machine
-takes about 0.75 of its float32 time (the rest is batch norm, dropout and the optimizer, which bfloat16 does
-not speed up). Without those instructions bfloat16 is emulated and slower, so float32 stays. A GPU has them.
+processor with AMX or AVX-512 BF16 (Intel since Sapphire Rapids, AMD since Zen 4) oneDNN runs the
+convolutions on its bfloat16 units (AMX here): the ensemble's CNN trains a step in 68-85 ms against 87-170
+ms in float32 on the 2-core machine (`python -m bench.training_precision`; the machine alternates between
+two speeds, and float32 suffers more from the slow one), and a full retraining took 40 min where it had
+taken 100 (bench/results/training_time.json). Batch norm, dropout and the optimizer gain nothing. Without
+those instructions bfloat16 is emulated and slower, so float32 stays. A GPU has them.
 
 The networks are always saved in float32 (`float32_copy`): the app answers in float32 on any processor, and a
 network trained either way loads the same.
