@@ -3,7 +3,7 @@
 Keras' "mixed_bfloat16" policy keeps every weight in float32 and computes the layers in bfloat16. On a
 processor with AMX or AVX-512 BF16 (Intel since Sapphire Rapids, AMD since Zen 4) oneDNN runs the
 convolutions on its bfloat16 units (AMX here): the ensemble's CNN trains a step in 68-85 ms against 87-170
-ms in float32 on the 2-core machine (`python -m bench.training_precision`; the machine alternates between
+ms in float32 on the 2-core machine (`python -m training.precision_speed`; the machine alternates between
 two speeds, and float32 suffers more from the slow one), and a full retraining took 40 min where it had
 taken 100 (bench/results/training_time.json). Batch norm, dropout and the optimizer gain nothing. Without
 those instructions bfloat16 is emulated and slower, so float32 stays. A GPU has them.

@@ -1,10 +1,10 @@
 """Side by side: a CNN training step in float32 and in bfloat16 arithmetic (training.precision), alternating.
 
-    .venv/bin/python -m bench.training_precision     # about 3 minutes on 2 cores
+    .venv/bin/python -m training.precision_speed     # about 3 minutes on 2 cores
 
 Both networks are the ensemble's CNN (training.cnn.build_network), compiled as training compiles it, in one
 process, fed the same augmented batches of MNIST training digits; rounds of STEPS steps alternate between
-them, so a slow minute of the machine slows both. Writes bench/results/training_precision.json: each
+them, so a slow minute of the machine slows both. Writes assets/reports/training_precision.json: each
 round's milliseconds per step, the medians and their ratio, and whether the processor has bfloat16.
 """
 
@@ -18,7 +18,7 @@ import numpy as np
 
 from training import precision
 
-RESULTS = Path(__file__).resolve().parent / "results" / "training_precision.json"
+RESULTS = Path(__file__).resolve().parent.parent / "assets" / "reports" / "training_precision.json"
 ROUNDS = 5
 STEPS = 30
 """Steps per round (batches of the CNN's batch size)."""
