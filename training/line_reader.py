@@ -56,7 +56,7 @@ def build_network():
     return keras.Model(image, logits, name="line_reader")
 
 
-def _batches(images: list[np.ndarray], sequences: list[np.ndarray], batch_size: int, rng: np.random.Generator):
+def width_batches(images: list[np.ndarray], sequences: list[np.ndarray], batch_size: int, rng: np.random.Generator):
     """Batches of similar width: (images (b, 28, W, 1), targets (b, L) as 1..10 padded with 0,
     target lengths (b,), frame counts (b,)). Lines are padded on the right with paper."""
     order = np.argsort([image.shape[1] + rng.uniform(0, 8) for image in images])
@@ -73,6 +73,24 @@ def _batches(images: list[np.ndarray], sequences: list[np.ndarray], batch_size: 
         target_lengths = np.asarray([len(sequences[index]) for index in chunk], np.int32)
         frames = np.asarray([images[index].shape[1] // line_image.FRAME_STRIDE for index in chunk], np.int32)
         yield batch, targets, target_lengths, frames
+
+
+def training_step(network, optimizer):
+    """One compiled CTC step: (images, targets, target lengths, frame counts) of `width_batches` -> mean loss,
+    the network's weights moved by `optimizer`."""
+    import keras
+    import tensorflow as tf
+
+    @tf.function(reduce_retracing=True)
+    def step(batch, targets, target_lengths, frames):
+        with tf.GradientTape() as tape:
+            logits = network(batch, training=True)
+            loss = tf.reduce_mean(keras.ops.ctc_loss(targets, logits, target_lengths, frames, mask_index=0))
+        gradients = tape.gradient(loss, network.trainable_variables)
+        optimizer.apply_gradients(zip(gradients, network.trainable_variables, strict=True))
+        return loss
+
+    return step
 
 
 def sequence_accuracy(network, images: list[np.ndarray], sequences: list[np.ndarray]) -> float:
@@ -109,26 +127,19 @@ def train(prepared: Prepared, *, examples: int = EXAMPLES, epochs: int = EPOCHS,
     network = precision.trainable(build_network)
     steps = epochs * -(-examples // BATCH_SIZE)
     optimizer = keras.optimizers.Adam(keras.optimizers.schedules.CosineDecay(2e-3, steps, alpha=0.05))
-
-    @tf.function(reduce_retracing=True)
-    def step(batch, targets, target_lengths, frames):
-        with tf.GradientTape() as tape:
-            logits = network(batch, training=True)
-            loss = tf.reduce_mean(keras.ops.ctc_loss(targets, logits, target_lengths, frames, mask_index=0))
-        gradients = tape.gradient(loss, network.trainable_variables)
-        optimizer.apply_gradients(zip(gradients, network.trainable_variables, strict=True))
-        return loss
+    step = training_step(network, optimizer)
 
     def validation_loss() -> float:
+        batches = width_batches(val_images, val_sequences, 256, np.random.default_rng(0))
         losses = [
             float(tf.reduce_mean(keras.ops.ctc_loss(targets, network(batch, training=False), lengths, frames)))
-            for batch, targets, lengths, frames in _batches(val_images, val_sequences, 256, np.random.default_rng(0))
+            for batch, targets, lengths, frames in batches
         ]
         return float(np.mean(losses))
 
     for epoch in range(epochs):
         started = time.perf_counter()
-        losses = [float(step(*batch)) for batch in _batches(images, sequences, BATCH_SIZE, rng)]
+        losses = [float(step(*batch)) for batch in width_batches(images, sequences, BATCH_SIZE, rng)]
         print(
             f"line reader epoch {epoch + 1}/{epochs}: loss {np.mean(losses):.4f}, "
             f"validation loss {validation_loss():.4f} ({time.perf_counter() - started:.0f} s)",

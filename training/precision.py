@@ -2,11 +2,13 @@
 
 Keras' "mixed_bfloat16" policy keeps every weight in float32 and computes the layers in bfloat16. On a
 processor with AMX or AVX-512 BF16 (Intel since Sapphire Rapids, AMD since Zen 4) oneDNN runs the
-convolutions on its bfloat16 units (AMX here): the ensemble's CNN trains a step in 68-85 ms against 87-170
-ms in float32 on the 2-core machine (`python -m training.precision_speed`; the machine alternates between
-two speeds, and float32 suffers more from the slow one), and a full retraining took 40 min where it had
-taken 100 (bench/results/training_time.json). Batch norm, dropout and the optimizer gain nothing. Without
-those instructions bfloat16 is emulated and slower, so float32 stays. A GPU has them.
+convolutions on its bfloat16 units (AMX here). On the 2-core machine, both arithmetics in one process,
+rounds alternating (`python -m training.precision_speed`): the line reader's step takes 25 ms against 41 ms
+(0.63x); the ensemble's CNN's 67-85 ms against 85-170 ms. The machine moves between a fast and a slow
+state: in the fast one the CNN gains little (0.8-0.96x: batch norm, dropout and the optimizer do not gain),
+in the slow one float32 takes twice as long and bfloat16 hardly slows. A full retraining took 40 min
+(bench/results/training_time.json; round 17's, in float32 on a slow hour, 100). Without those
+instructions bfloat16 is emulated and slower, so float32 stays. A GPU has them.
 
 The networks are always saved in float32 (`float32_copy`): the app answers in float32 on any processor, and a
 network trained either way loads the same.
