@@ -1,6 +1,6 @@
 """Time a full retraining from scratch: `python -m training all` into a temporary folder.
 
-    .venv/bin/python -m bench.training_time           # about 85 minutes on 2 cores (the budget is 90)
+    .venv/bin/python -m bench.training_time           # about 40 minutes on 2 cores in bfloat16 (the budget is 90)
     .venv/bin/python -m bench.training_time --quick   # the same steps on --quick data, 1-3 minutes
     .venv/bin/python -m bench.training_time --in-place  # into assets/models and assets/reports: the run whose
                                                         # artifacts are committed is the one timed
