@@ -185,6 +185,18 @@ def make_dataset(images: np.ndarray, labels: np.ndarray, config: CNNConfig, *, a
     return dataset.prefetch(tf.data.AUTOTUNE)
 
 
+def compile_for_training(network, learning_rate, config: CNNConfig) -> None:
+    """Compile `network` as the main run trains it: AdamW at `learning_rate` (a number or a schedule) with
+    the config's weight decay, cross-entropy on the logits, accuracy reported."""
+    import keras
+
+    network.compile(
+        optimizer=keras.optimizers.AdamW(learning_rate=learning_rate, weight_decay=config.weight_decay),
+        loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+        metrics=["accuracy"],
+    )
+
+
 def train_cnn(X_train: np.ndarray, y_train: np.ndarray, X_val: np.ndarray, y_val: np.ndarray, config: CNNConfig):
     """Train on uint8 images (n, 28, 28); returns (network, history dict, best epoch 1-based).
 
@@ -202,11 +214,7 @@ def train_cnn(X_train: np.ndarray, y_train: np.ndarray, X_val: np.ndarray, y_val
         warmup_target=config.peak_learning_rate,
         warmup_steps=warmup_steps,
     )
-    network.compile(
-        optimizer=keras.optimizers.AdamW(learning_rate=schedule, weight_decay=config.weight_decay),
-        loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
-        metrics=["accuracy"],
-    )
+    compile_for_training(network, schedule, config)
     # Patience of every epoch: never stop early, only keep the weights of the best validation epoch.
     keep_best = keras.callbacks.EarlyStopping(monitor="val_loss", patience=config.epochs, restore_best_weights=True)
     history = network.fit(

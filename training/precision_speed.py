@@ -30,9 +30,7 @@ POLICIES = (precision.FLOAT32, precision.MIXED)
 
 def cnn_rounds(digits) -> Callable[[str], None]:
     """For each policy a CNN; returns run(policy): STEPS training steps of that policy's CNN."""
-    import keras
-
-    from training.cnn import CNNConfig, build_network, make_dataset
+    from training.cnn import CNNConfig, build_network, compile_for_training, make_dataset
 
     config = CNNConfig()
     rows = slice(0, STEPS * config.batch_size)
@@ -41,11 +39,7 @@ def cnn_rounds(digits) -> Callable[[str], None]:
     for policy in POLICIES:
         with precision.training_arithmetic(policy):
             networks[policy] = build_network(config)
-        networks[policy].compile(
-            optimizer=keras.optimizers.AdamW(learning_rate=1e-3, weight_decay=config.weight_decay),
-            loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
-            metrics=["accuracy"],
-        )
+        compile_for_training(networks[policy], 1e-3, config)
     return lambda policy: networks[policy].fit(batches, epochs=1, verbose=0)
 
 
