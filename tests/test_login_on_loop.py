@@ -11,7 +11,7 @@ import pytest
 from fastapi.routing import APIRoute
 
 from deploy.processes import free_port
-from webapp import login_on_loop
+from webapp import login_on_loop, page
 
 
 @pytest.fixture(scope="module")
@@ -25,7 +25,7 @@ def guarded_app():
         server_port=port,
         prevent_thread_lock=True,
         auth=("teacher", "chalk"),
-        app_kwargs={"lifespan": login_on_loop.lifespan},
+        app_kwargs={"lifespan": page.start_up},
     )
     try:
         yield demo, f"http://127.0.0.1:{port}"

@@ -6,16 +6,15 @@ request to those routes, three per `/classify` call and some 25 per stroke on th
 lock (the GIL) to a thread and back for a check that reads one dict: under 20 clients those hops were
 about 5% of the time the app held the GIL (docs/deployment.md, "Preprocessing on the event loop").
 `run_login_check_on_loop` gives every such route a coroutine function that calls the same `login_check`:
-the same check, the same 401 and message, no thread. It runs at the app's start-up (`lifespan`), after
-Gradio has added its routes and before the first request.
+the same check, the same 401 and message, no thread. It runs at the app's start-up (webapp.page.start_up),
+after Gradio has added its routes and before the first request.
 """
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import inspect
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from typing import Any
 
 from fastapi import FastAPI
@@ -24,14 +23,6 @@ from fastapi.routing import APIRoute
 
 LOGIN_CHECK_PATH = "/gradio_api/login_check"
 """Gradio serves `login_check` itself at this path: that route's endpoint is the function to replace."""
-
-
-@contextlib.asynccontextmanager
-async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-    """The app's start-up and shutdown (`launch(app_kwargs={"lifespan": ...})`): the login check moves to
-    the event loop at start-up."""
-    run_login_check_on_loop(app)
-    yield
 
 
 def run_login_check_on_loop(app: FastAPI) -> int:

@@ -6,16 +6,29 @@ the one script live in `webapp/static/` as plain files.
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import gradio as gr
+from fastapi import FastAPI
 from starlette.middleware import Middleware
 
 from digit_models.names import DISPLAY_NAMES, MEMBER_KEYS
 from digit_models.personal import PersonalExamples
 from preprocessing import loading
-from webapp import access, api_sessions, corrections_view, http_api, login_on_loop, models_tab, queue_wake, uploads
+from webapp import (
+    access,
+    api_sessions,
+    corrections_view,
+    http_api,
+    login_on_loop,
+    models_tab,
+    queue_wake,
+    route_order,
+    uploads,
+)
 from webapp.canvas import drawing_canvas, image_upload
 from webapp.feedback import WHY_PROMPT, Feedback
 from webapp.file_endpoints import file_to_json_endpoint
@@ -257,7 +270,7 @@ def app_options(presenter: Presenter, feedback: Feedback, logins: access.Logins 
     """Options for the FastAPI app Gradio builds (`launch(app_kwargs=...)`): with a login, the same check on
     the doors Gradio's own does not guard; sessionless calls of the stateless endpoints share one session
     (webapp.api_sessions); the one-round-trip HTTP API's routes (before Gradio's own) and its docs page; Gradio's
-    login check on the event loop (webapp.login_on_loop)."""
+    login check on the event loop and the busiest routes first (`start_up`)."""
     guard = [Middleware(access.RequireLogin, logins=logins, prefixes=UNGUARDED_PATHS)] if logins else []
     shared = [Middleware(api_sessions.ShareSessionlessCalls, paths=STATELESS_CALLS)]
     limited = [Middleware(http_api.RefuseLargeBodies)]
@@ -265,8 +278,18 @@ def app_options(presenter: Presenter, feedback: Feedback, logins: access.Logins 
         "middleware": guard + limited + shared,
         "routes": http_routes(presenter, feedback),
         "docs_url": API_DOCS,
-        "lifespan": login_on_loop.lifespan,  # Gradio's login check without a thread per request.
+        "lifespan": start_up,
     }
+
+
+@contextlib.asynccontextmanager
+async def start_up(app: FastAPI) -> AsyncIterator[None]:
+    """The app's start-up (`launch(app_kwargs={"lifespan": ...})`), once Gradio has added its routes: its
+    login check moves to the event loop (webapp.login_on_loop) and the routes every answer takes are tried
+    first (webapp.route_order)."""
+    login_on_loop.run_login_check_on_loop(app)
+    route_order.busiest_first(app.router.routes)
+    yield
 
 
 def http_routes(presenter: Presenter, feedback: Feedback) -> list:
