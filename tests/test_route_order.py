@@ -8,36 +8,21 @@ import httpx
 import pytest
 from starlette.routing import Route
 
-from deploy import clients
-from deploy.processes import free_port
+from tests.gradio_servers import call_echo, echo_blocks, served
 from webapp import page, route_order
-
-
-def echo_blocks() -> gr.Blocks:
-    with gr.Blocks() as demo:
-        text, echoed = gr.Textbox(), gr.Textbox()
-        text.submit(lambda value: value.upper(), text, echoed, api_name="echo")
-    return demo
 
 
 @pytest.fixture(scope="module")
 def started_app():
-    """A Gradio server started as app.py starts it (page.start_up), and the routes Gradio made, in its order."""
-    demo = echo_blocks()
-    port = free_port()
-    demo.launch(
-        server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, app_kwargs={"lifespan": page.start_up}
-    )
-    try:
-        yield demo, f"http://127.0.0.1:{port}"
-    finally:
-        demo.close()
+    """A Gradio server started as app.py starts it (page.start_up)."""
+    demo = echo_blocks(str.upper)
+    with served(demo, app_kwargs={"lifespan": page.start_up}) as url:
+        yield demo, url
 
 
 def gradio_order() -> list:
-    """The routes of a Gradio app built as app.py builds it, before start-up: Gradio's own order."""
-    demo = echo_blocks()
-    return list(gr.routes.App.create_app(demo).router.routes)
+    """The routes of a Gradio app before start-up: Gradio's own order."""
+    return list(gr.routes.App.create_app(echo_blocks(str.upper)).router.routes)
 
 
 def test_the_busiest_routes_come_first_and_every_route_answers_the_same_paths():
@@ -77,10 +62,5 @@ def test_a_started_app_tries_the_busiest_routes_first_and_answers(started_app):
     first = [(next(iter(route.methods)), route.path) for route in demo.app.router.routes[: len(route_order.BUSIEST)]]
     assert first == list(route_order.BUSIEST)
     with httpx.Client(base_url=url, timeout=30) as client:
-        response = client.post("/gradio_api/call/echo", json={"data": ["seven"]})
-        assert response.status_code == 200
-        events = clients.CallEvents()
-        with client.stream("GET", f"/gradio_api/call/echo/{response.json()['event_id']}") as stream:
-            answer = next(answer for done, answer in map(events.feed, stream.iter_lines()) if done)
-        assert answer == "SEVEN"
+        assert call_echo(client, "seven") == "SEVEN"
         assert client.get("/gradio_api/no-such-route").status_code == 404
