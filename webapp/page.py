@@ -28,7 +28,6 @@ from webapp import (
     queue_analytics,
     queue_wake,
     route_order,
-    upload_writes,
     uploads,
 )
 from webapp.canvas import drawing_canvas, image_upload
@@ -120,7 +119,6 @@ def build_demo(presenter: Presenter, feedback: Feedback, folders: Folders) -> gr
     demo.queue(max_size=QUEUE_SIZE)
     queue_wake.wake_on_work(demo._queue)  # Not polled 1,000 times a second while idle.
     queue_analytics.summary_without_thread()  # Its statistics without a worker thread per event.
-    upload_writes.write_uploads_on_loop()  # An upload's bytes without a worker thread per write.
     return demo
 
 
