@@ -5,32 +5,19 @@ from __future__ import annotations
 
 import inspect
 
-import gradio as gr
 import httpx
 import pytest
 from fastapi.routing import APIRoute
 
-from deploy.processes import free_port
+from tests.gradio_servers import echo_blocks, served
 from webapp import login_on_loop, page
 
 
 @pytest.fixture(scope="module")
 def guarded_app():
-    with gr.Blocks() as demo:
-        text, echoed = gr.Textbox(), gr.Textbox()
-        text.submit(lambda value: value, text, echoed, api_name="echo")
-    port = free_port()
-    demo.launch(
-        server_name="127.0.0.1",
-        server_port=port,
-        prevent_thread_lock=True,
-        auth=("teacher", "chalk"),
-        app_kwargs={"lifespan": page.start_up},
-    )
-    try:
-        yield demo, f"http://127.0.0.1:{port}"
-    finally:
-        demo.close()
+    demo = echo_blocks(lambda value: value)
+    with served(demo, auth=("teacher", "chalk"), app_kwargs={"lifespan": page.start_up}) as url:
+        yield demo, url
 
 
 def test_no_route_runs_the_login_check_in_a_thread(guarded_app):
