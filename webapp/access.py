@@ -86,7 +86,7 @@ class RequireLogin:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] in ("http", "websocket") and scope["path"].startswith(self.prefixes):
             request = Request(scope)
-            if not (self._signed_in(request) or self._basic(request)):
+            if not (signed_in(request) or self._basic(request)):
                 response = JSONResponse(
                     {"error": "this app asks for a login: sign in on the page, or send HTTP Basic credentials"},
                     status_code=401,
@@ -95,18 +95,6 @@ class RequireLogin:
                 await response(scope, receive, send)
                 return
         await self.app(scope, receive, send)
-
-    @staticmethod
-    def _signed_in(request: Request) -> bool:
-        """Gradio's own session cookie from the page's login form."""
-        gradio_app = request.scope.get("app")
-        tokens, cookie_id = getattr(gradio_app, "tokens", {}), getattr(gradio_app, "cookie_id", None)
-        if cookie_id is None:
-            return False
-        for name in (f"access-token-{cookie_id}", f"access-token-unsecure-{cookie_id}"):
-            if request.cookies.get(name) in tokens:
-                return True
-        return False
 
     def _basic(self, request: Request) -> bool:
         scheme, _, encoded = request.headers.get("authorization", "").partition(" ")
@@ -117,3 +105,15 @@ class RequireLogin:
         except (binascii.Error, UnicodeDecodeError):
             return False
         return self.logins(user, password)
+
+
+def signed_in(request: Request) -> bool:
+    """Whether the request carries Gradio's own session cookie from the page's login form."""
+    gradio_app = request.scope.get("app")
+    tokens, cookie_id = getattr(gradio_app, "tokens", {}), getattr(gradio_app, "cookie_id", None)
+    if cookie_id is None:
+        return False
+    for name in (f"access-token-{cookie_id}", f"access-token-unsecure-{cookie_id}"):
+        if request.cookies.get(name) in tokens:
+            return True
+    return False

@@ -12,7 +12,9 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable
 
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from webapp import asgi_bodies
 
 SHARED_SESSION = "stateless-api-calls"
 MAX_BODY_BYTES = 1 << 20
@@ -30,22 +32,15 @@ class ShareSessionlessCalls:
         if scope["type"] != "http" or scope["method"] != "POST" or scope["path"] not in self.paths:
             await self.app(scope, receive, send)
             return
-        headers = dict(scope["headers"])
-        if int(headers.get(b"content-length", b"0") or 0) > MAX_BODY_BYTES:
-            await self.app(scope, receive, send)
+        body = await asgi_bodies.read_body(scope, receive, MAX_BODY_BYTES)
+        if body.data is None:
+            await self.app(scope, body.receive, send)
             return
-        body, more = b"", True
-        while more:
-            message = await receive()
-            if message["type"] != "http.request":
-                await self.app(scope, _replay([message], receive), send)
-                return
-            body += message.get("body", b"")
-            more = message.get("more_body", False)
-        body = with_shared_session(body)
-        headers[b"content-length"] = str(len(body)).encode()
+        shared = with_shared_session(body.data)
+        headers = {**dict(scope["headers"]), b"content-length": str(len(shared)).encode()}
         scope = {**scope, "headers": list(headers.items())}
-        await self.app(scope, _replay([{"type": "http.request", "body": body, "more_body": False}], receive), send)
+        replayed = asgi_bodies.replay([{"type": "http.request", "body": shared, "more_body": False}], receive)
+        await self.app(scope, replayed, send)
 
 
 def with_shared_session(body: bytes) -> bytes:
@@ -57,13 +52,3 @@ def with_shared_session(body: bytes) -> bytes:
     if not isinstance(payload, dict) or payload.get("session_hash"):
         return body
     return json.dumps({**payload, "session_hash": SHARED_SESSION}).encode()
-
-
-def _replay(messages: list[Message], receive: Receive) -> Receive:
-    """A receive callable that first hands out `messages`, then defers to the real one (a disconnect)."""
-    pending = list(messages)
-
-    async def replayed() -> Message:
-        return pending.pop(0) if pending else await receive()
-
-    return replayed

@@ -7,9 +7,10 @@ the one script live in `webapp/static/` as plain files.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import gradio as gr
 from fastapi import FastAPI
@@ -22,6 +23,7 @@ from webapp import (
     access,
     api_sessions,
     corrections_view,
+    direct_calls,
     http_api,
     login_on_loop,
     models_tab,
@@ -273,12 +275,14 @@ def app_options(presenter: Presenter, feedback: Feedback, logins: access.Logins 
     the doors Gradio's own does not guard; sessionless calls of the stateless endpoints share one session
     (webapp.api_sessions); the one-round-trip HTTP API's routes (before Gradio's own) and its docs page; Gradio's
     login check on the event loop and the busiest routes first (`start_up`)."""
+    handlers = stateless_handlers(presenter, feedback)
     guard = [Middleware(access.RequireLogin, logins=logins, prefixes=UNGUARDED_PATHS)] if logins else []
+    direct = [Middleware(direct_calls.AnswerStatelessCalls, handlers=handlers, max_pending=QUEUE_SIZE)]
     shared = [Middleware(api_sessions.ShareSessionlessCalls, paths=STATELESS_CALLS)]
     limited = [Middleware(http_api.RefuseLargeBodies)]
     return {
-        "middleware": guard + limited + shared,
-        "routes": http_routes(presenter, feedback),
+        "middleware": guard + limited + direct + shared,
+        "routes": http_api.routes(**handlers),
         "docs_url": API_DOCS,
         "lifespan": start_up,
     }
@@ -294,9 +298,14 @@ async def start_up(app: FastAPI) -> AsyncIterator[None]:
     yield
 
 
-def http_routes(presenter: Presenter, feedback: Feedback) -> list:
-    """The one-round-trip HTTP API (webapp.http_api) over the same handlers as the page's endpoints."""
-    return http_api.routes(presenter.classify, feedback.explain_file, NumberReader(presenter.models).read_number)
+def stateless_handlers(presenter: Presenter, feedback: Feedback) -> dict[str, Callable[[Any], Any]]:
+    """The handlers of the endpoints that keep no state, by name: the page's own (`api_endpoints`, the Number
+    tab), which the one-round-trip HTTP API (webapp.http_api) and the direct calls (webapp.direct_calls) call too."""
+    return {
+        "classify": presenter.classify,
+        "explain": feedback.explain_file,
+        "read_number": NumberReader(presenter.models).read_number,
+    }
 
 
 def api_endpoints(presenter: Presenter, feedback: Feedback) -> None:
