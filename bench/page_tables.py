@@ -124,9 +124,11 @@ def member_ideas_table() -> list[str]:
         config = idea["config"]
         styles = " + ".join(config["styles"]) or "MNIST's digits alone"
         validation, restyled = idea["validation"], idea["validation_restyled"]
+        # An idea measured as a third CNN beside `beside` (training.member_ideas --third) rather than as cnn_2.
+        third = f", as a third CNN beside {' and '.join(idea['beside'])}" if "beside" in idea else ""
         cells = [
-            f"{styles}, {config['epochs']} epochs" + (", then polished" if config.get("polish_styles") else ""),
-            f"{idea['weights']['cnn_2']:g}",
+            f"{styles}, {config['epochs']} epochs" + (", then polished" if config.get("polish_styles") else "") + third,
+            f"{idea['weights']['cnn_3' if third else 'cnn_2']:g}",
             f"{100 * validation['accuracy']:.2f}% / {validation['log_loss']:.4f}",
             f"{restyled['log_loss']:.4f}",
             f"{100 * idea['load_digits']['ensemble']:.1f}%",

@@ -44,6 +44,14 @@ def validation_probabilities(members: dict, prepared: Prepared) -> tuple[dict, d
     return plain, restyled
 
 
+def weights_on_both(plain: dict, restyled: dict, labels: np.ndarray) -> dict[str, float]:
+    """The ensemble's weights (train.learn_ensemble_weights) learned on the validation digits and their re-drawn
+    copy together: each member's probabilities key -> (n, 10) on both (validation_probabilities), labels (n,)."""
+    return learn_ensemble_weights(
+        {key: np.concatenate([plain[key], restyled[key]]) for key in plain}, np.concatenate([labels] * 2)
+    )
+
+
 def member_scores(ensemble, plain: dict, restyled: dict, labels) -> dict[str, dict[str, Any]]:
     """Accuracy and log loss of every member and of the ensemble, on validation digits and their copies."""
     scores = {
@@ -74,9 +82,7 @@ def train_ensemble(prepared: Prepared, models_dir: Path) -> dict[str, Any]:
     keys = [*artifacts.MEMBER_KEYS, *(key for key in MEMBERS if key not in artifacts.MEMBER_KEYS and key in manifest)]
     members = {key: artifacts.load_model(key, manifest[key], models_dir) for key in keys}
     plain, restyled = validation_probabilities(members, prepared)
-    weights = learn_ensemble_weights(
-        {key: np.concatenate([plain[key], restyled[key]]) for key in keys}, np.concatenate([prepared.y_val] * 2)
-    )
+    weights = weights_on_both(plain, restyled, prepared.y_val)
     ensemble = EnsembleModel(members=members, weights=weights)
     scores = member_scores(ensemble, plain, restyled, prepared.y_val)
     test = evaluate.accuracy_and_log_loss(

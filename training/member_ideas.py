@@ -52,10 +52,7 @@ def trained_folder(name: str, config: CNNConfig, prepared: preparation.Prepared,
     def trained_as_config(folder: Path) -> bool:
         entry = artifacts.read_manifest(folder)["models"].get("cnn_2", {}) if folder.exists() else {}
         # Fields added to CNNConfig after a network was trained are absent from its entry: their defaults.
-        parameters = {
-            key: tuple(value) if isinstance(value, list) else value
-            for key, value in entry.get("parameters", {}).items()
-        }
+        parameters = {key: as_tuples(value) for key, value in entry.get("parameters", {}).items()}
         try:
             return bool(parameters) and CNNConfig(**parameters) == config
         except TypeError:  # A field CNNConfig no longer has.
@@ -70,6 +67,11 @@ def trained_folder(name: str, config: CNNConfig, prepared: preparation.Prepared,
         train.train_cnn_model(prepared, folder, scratch / name / "reports", "cnn_2", config)
     ensemble.train_ensemble(prepared, folder)  # Always: a minute, and the weights follow today's learner.
     return folder
+
+
+def as_tuples(value: Any) -> Any:
+    """A manifest's JSON lists as the tuples CNNConfig holds, nested ones too (test_time_shifts: pairs)."""
+    return tuple(as_tuples(item) for item in value) if isinstance(value, list) else value
 
 
 def scores(folder: Path) -> dict[str, Any]:
@@ -95,19 +97,58 @@ def scores(folder: Path) -> dict[str, Any]:
     }
 
 
+THIRD = "cnn_3"
+"""The key an idea's network answers by when it is measured beside today's `cnn` and `cnn_2` (`--third`)."""
+
+
+def third_member_scores(folder: Path, prepared: preparation.Prepared) -> dict[str, Any]:
+    """`scores` for the `cnn_2` of `folder` (a trained idea) as a third CNN, `THIRD`, beside the committed `cnn`
+    and `cnn_2`: the ensemble's weights learned over all of them as `python -m training ensemble` learns them
+    (the validation digits and their re-drawn copy), nothing written to the committed models."""
+    from digit_models import cross_writer
+    from digit_models.ensemble import EnsembleModel
+    from training import ensemble
+
+    models = artifacts.load_models()
+    idea = artifacts.read_manifest(folder)["models"]["cnn_2"]
+    members = {**models["ensemble"].members, THIRD: artifacts.load_model(THIRD, idea, folder)}
+    plain, restyled = ensemble.validation_probabilities(members, prepared)
+    weights = ensemble.weights_on_both(plain, restyled, prepared.y_val)
+    combined = EnsembleModel(members=members, weights=weights)
+    measured = ensemble.member_scores(combined, plain, restyled, prepared.y_val)
+    shown = {key: models[key] for key in artifacts.MEMBER_KEYS}
+    sets = {
+        name: cross_writer.evaluate({**shown, "ensemble": combined}, name=name)["accuracy"]
+        for name in ("load_digits", "mfeat_development")
+    }
+    return {
+        "beside": sorted(key for key in members if key.startswith("cnn") and key != THIRD),
+        "cnn_2_training_seconds": idea["training_seconds"],
+        "weights": weights,
+        "validation": measured["ensemble"]["validation"],
+        "validation_restyled": measured["ensemble"]["validation_restyled"],
+        **{name: {key: round(accuracy[key], 4) for key in ("ensemble", THIRD)} for name, accuracy in sets.items()},
+    }
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m training.member_ideas", description=__doc__.split("\n\n")[0])
     parser.add_argument("ideas", nargs="+", choices=sorted(IDEAS), metavar="IDEA", help=f"of {sorted(IDEAS)}")
     parser.add_argument("--scratch", type=Path, default=SCRATCH, help=f"where ideas are trained (default {SCRATCH})")
+    parser.add_argument(
+        "--third", action="store_true", help=f"measure each idea as a third CNN ({THIRD}) beside today's cnn and cnn_2"
+    )
     arguments = parser.parse_args(argv)
     prepared = preparation.prepare(None, quick=False)
     results = json.loads(RESULTS.read_text()) if RESULTS.exists() else {}
     for name in arguments.ideas:
         config = IDEAS[name]
-        measured = scores(trained_folder(name, config, prepared, arguments.scratch))
-        results[name] = {"config": dataclasses.asdict(config), **measured}
+        folder = trained_folder(name, config, prepared, arguments.scratch)
+        key, member = (f"{name}_third", THIRD) if arguments.third else (name, "cnn_2")
+        measured = third_member_scores(folder, prepared) if arguments.third else scores(folder)
+        results[key] = {"config": dataclasses.asdict(config), **measured}
         preparation.log(
-            f"{name}: weight {measured['weights']['cnn_2']:g}, ensemble validation "
+            f"{key}: weight {measured['weights'][member]:g}, ensemble validation "
             f"{measured['validation']['accuracy']:.2%} / log loss {measured['validation']['log_loss']:.4f}, "
             f"re-drawn {measured['validation_restyled']['log_loss']:.4f}; load_digits "
             f"{measured['load_digits']['ensemble']:.1%}, mfeat development "
