@@ -47,6 +47,20 @@ def test_the_server_answers_exactly_as_the_library(client, app_models_dir):
         np.testing.assert_allclose(served["ensemble"], library["ensemble"], atol=2e-6, err_msg=path.name)
 
 
+def test_curls_call_answers_exactly_as_the_queue_does(client, app_server):
+    """`/gradio_api/call/classify` (curl's door, answered beside Gradio's queue: webapp.direct_calls) gives every
+    example image the very answer that gradio_client's door, the queue, gives it."""
+    import httpx
+
+    from deploy import clients
+
+    paths = sorted(path for path in EXAMPLES.iterdir() if path.suffix in {".png", ".jpg"})
+    with httpx.Client(base_url=app_server, timeout=60) as http:
+        for path in paths:
+            direct = clients.gradio_call(http, "classify", path.read_bytes(), path.name)
+            assert direct == client.predict(handle_file(str(path)), api_name="/classify"), path.name
+
+
 def test_blank_image_gets_no_digit_and_a_message(client, tmp_path):
     path = tmp_path / "blank.png"
     Image.new("L", (200, 200), 255).save(path)
