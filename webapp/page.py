@@ -272,7 +272,8 @@ def corrections_panel(enabled: bool) -> tuple[list[gr.Button], list]:
 
 def app_options(presenter: Presenter, feedback: Feedback, logins: access.Logins | None) -> dict:
     """Options for the FastAPI app Gradio builds (`launch(app_kwargs=...)`): with a login, the same check on
-    the doors Gradio's own does not guard; sessionless calls of the stateless endpoints share one session
+    the doors Gradio's own does not guard; curl's calls of the stateless endpoints answered beside Gradio's queue
+    (webapp.direct_calls), and those it leaves to Gradio without a session hash sharing one session
     (webapp.api_sessions); the one-round-trip HTTP API's routes (before Gradio's own) and its docs page; Gradio's
     login check on the event loop and the busiest routes first (`start_up`)."""
     handlers = stateless_handlers(presenter, feedback)
