@@ -127,7 +127,9 @@ def member_ideas_table() -> list[str]:
         # An idea measured as a third CNN beside `beside` (training.member_ideas --third) rather than as cnn_2.
         third = f", as a third CNN beside {' and '.join(idea['beside'])}" if "beside" in idea else ""
         cells = [
-            f"{styles}, {config['epochs']} epochs" + (", then polished" if config.get("polish_styles") else "") + third,
+            f"{styles}, {config['epochs']} epochs"
+            + (", then polished" if config.get("polish_styles") else "")
+            + f", seed {config['seed']}{third}",
             f"{idea['weights']['cnn_3' if third else 'cnn_2']:g}",
             f"{100 * validation['accuracy']:.2f}% / {validation['log_loss']:.4f}",
             f"{restyled['log_loss']:.4f}",

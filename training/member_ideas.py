@@ -37,11 +37,14 @@ IDEAS = {
     "cnn_recipe_seed_1": dataclasses.replace(
         MEMBERS["cnn"], seed=1, test_time_shifts=NO_SHIFT, test_time_shift_layer=0
     ),
+    "pens_4_epochs_seed_2": dataclasses.replace(MEMBERS["cnn_2"], seed=2),
+    "pens_4_epochs_seed_3": dataclasses.replace(MEMBERS["cnn_2"], seed=3),
 }
 """`cnn_2` as trained today (the pens, 4 epochs), on MNIST's digits alone for as many steps, on the pens
 for twice as many steps, and polished like `cnn` (one more epoch, about 1.5 minutes); and `cnn`'s own
 recipe (the scanned styles, 12 epochs and the polishing epoch) from another seed, reading each digit
-once as `cnn_2` does today (the five reads would cost every answer about a millisecond more)."""
+once as `cnn_2` does today (the five reads would cost every answer about a millisecond more); and today's
+`cnn_2` from two other seeds, which says how far a training's seed alone moves each figure."""
 
 
 def trained_folder(name: str, config: CNNConfig, prepared: preparation.Prepared, scratch: Path) -> Path:
