@@ -108,7 +108,12 @@ def test_with_a_login_only_a_signed_in_caller_is_answered(taken):
         assert client.post("/gradio_api/call/measure", json=call).status_code == 401
         client.post("/login", data={"username": "ada", "password": "lovelace"}).raise_for_status()
         assert '"bytes": 5' in call_stream(client, "measure", b"12345")
-    assert len(taken) == 1
+        path = client.post("/gradio_api/upload", files={"files": ("file.bin", b"123456")}).json()[0]
+        call = {"data": [{"path": path, "meta": {"_type": "gradio.FileData"}}]}
+        event = client.post("/gradio_api/call/measure", json=call).json()["event_id"]
+        assert httpx.get(f"{url}/gradio_api/call/measure/{event}", timeout=30).status_code == 401
+        assert '"bytes": 6' in client.get(f"/gradio_api/call/measure/{event}").text
+    assert len(taken) == 2
 
 
 def test_an_answer_nobody_fetches_is_dropped(taken, monkeypatch):

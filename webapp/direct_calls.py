@@ -75,7 +75,9 @@ class AnswerStatelessCalls:
                 await self._take(call["name"], scope, receive, send)
                 return
             stream = STREAM.match(scope["path"]) if scope["method"] == "GET" else None
-            if stream and stream["name"] == getattr(self.pending.get(stream["event_id"]), "name", None):
+            taken = stream and stream["name"] == getattr(self.pending.get(stream["event_id"]), "name", None)
+            # The stream asks for the login as the call did: without it Gradio answers (401).
+            if taken and may_call(scope):
                 text = await self.pending.pop(stream["event_id"]).task
                 await Response(text, media_type="text/event-stream")(scope, receive, send)
                 return
