@@ -78,11 +78,14 @@ def test_an_idle_queue_sleeps_until_an_event_arrives_and_starts_it_at_once(serve
     # Gradio's own loop looks every millisecond: about a thousand looks a second. Woken, it looks on
     # wake-ups and the backstop only (20 a second); it must still be running to be looking at all.
     assert 1 <= idle <= 1.5 / queue_wake.WAKE_BACKSTOP_S, idle
-    for number in range(6):
+    for number in range(11):
         assert call(url, f"digit {number}") == f"digit {number}"
     # The first call also starts Gradio's worker threads (hundreds of ms, woken or not): the others count.
+    # All but the slowest of them: one start held up by the machine (25 ms was seen under CI) is not a wake-up
+    # missed, while a queue that waits for its backstop instead starts each call 0-50 ms late, and 2 or more
+    # of 10 later than PROMPT_S with a probability over 99.8%.
     waits = [start - push for start, push in zip(starts, pushed, strict=True)][1:]
-    assert max(waits) < PROMPT_S, waits
+    assert sorted(waits)[-2] < PROMPT_S, waits
 
 
 def test_a_finished_job_starts_the_one_waiting_for_its_slot(served_queue):
