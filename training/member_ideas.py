@@ -7,8 +7,9 @@ into a scratch copy of the models folder (unless it is already there), then the 
 learned there as `python -m training ensemble` learns them. Scored on what chooses (the validation
 digits and their re-drawn copy: the ensemble's weights and log loss) and on the cross-writer development
 sets (`digit_models.cross_writer`: load_digits, the mfeat development half). Nothing is chosen on the
-test digits. Appends to assets/reports/member_ideas.json; about 15 min per 8-epoch idea on the 2-core
-machine (25 min on a slow day).
+test digits. With `--third`, the idea's network is measured as a third CNN beside today's `cnn` and
+`cnn_2` instead (`third_member_scores`). Appends to assets/reports/member_ideas.json; about 15 min per
+8-epoch idea on the 2-core machine (25 min on a slow day).
 """
 
 from __future__ import annotations
