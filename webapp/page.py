@@ -57,8 +57,6 @@ UNGUARDED_PATHS = ("/gradio_api/mcp", http_api.PREFIX + "/", "/openapi.json")
 """Paths Gradio's login check does not cover (the MCP server it mounts, the app's own HTTP API and its
 OpenAPI description): `access.RequireLogin` guards them."""
 API_DOCS = http_api.DOCS_URL
-STATELESS_CALLS = tuple(f"/gradio_api/call/{name}" for name in ("classify", "explain", "read_number"))
-"""The page's API endpoints that keep no session state (webapp.api_sessions shares one session for them)."""
 CANVAS_SIDE = 600
 PEN_RADIUS = 20  # Thick enough that a digit drawn across the canvas looks like MNIST's 2-3 px strokes.
 
@@ -279,7 +277,8 @@ def app_options(presenter: Presenter, feedback: Feedback, logins: access.Logins 
     handlers = stateless_handlers(presenter, feedback)
     guard = [Middleware(access.RequireLogin, logins=logins, prefixes=UNGUARDED_PATHS)] if logins else []
     direct = [Middleware(direct_calls.AnswerStatelessCalls, handlers=handlers, max_pending=QUEUE_SIZE)]
-    shared = [Middleware(api_sessions.ShareSessionlessCalls, paths=STATELESS_CALLS)]
+    calls = [f"/gradio_api/call/{name}" for name in handlers]
+    shared = [Middleware(api_sessions.ShareSessionlessCalls, paths=calls)]
     limited = [Middleware(http_api.RefuseLargeBodies)]
     return {
         "middleware": guard + limited + direct + shared,
