@@ -191,3 +191,24 @@ def test_phone_finger_drawing_shows_the_answer_above_the_canvas(browser, app_ser
     assert page.locator("#why").bounding_box()["width"] <= width
     page.locator("#why").screenshot(path=str(screenshots_dir / "screenshot_why_phone.png"))
     context.close()
+
+
+def test_a_stroke_sends_only_its_new_images(browser, app_server):
+    """Gradio's canvas uploads its background, layer and composite each time the page asks it for its value:
+    about 21 uploads a stroke, where at most three images are new. The page's script sends each new image
+    once: after the first stroke the white background is never sent again. A digit drawn again after
+    clearing is still read, and so is every stroke whose background upload was reused: the answer reused
+    names files the server still has."""
+    page = open_page(browser, app_server, 1280, 1100)
+    uploads = []
+    page.on("request", lambda request: uploads.append(request.url) if "/gradio_api/upload" in request.url else None)
+    uploads_per_stroke = []
+    for digit, stroke in (("0", ZERO), ("0", ZERO), ("1", ONE)):
+        before = len(uploads)
+        draw(page, stroke)
+        expect_verdict(page, digit)
+        page.wait_for_timeout(1000)  # Gradio asks the canvas for its value again as the answer's status settles.
+        uploads_per_stroke.append(len(uploads) - before)
+        clear_canvas(page)
+    assert uploads_per_stroke[0] <= 3 and max(uploads_per_stroke[1:]) <= 2, uploads_per_stroke
+    page.close()

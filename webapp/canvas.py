@@ -8,6 +8,7 @@ from typing import Any
 import gradio as gr
 
 from preprocessing import loading, png
+from webapp.canvas_blobs import ExpiringBlobs
 
 CANVAS_TITLE = "Cannot read this drawing"
 
@@ -117,6 +118,8 @@ def drawing_canvas(
         transforms=(),
         buttons=[],
     )
+    # Gradio keeps every stroke's posted images until an event names them, and the page's events seldom do.
+    sketchpad.blob_storage = ExpiringBlobs()
     return limit_before_decoding(sketchpad)
 
 

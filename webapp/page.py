@@ -91,9 +91,14 @@ def head() -> str:
     return f"<style>{(STATIC / 'frame.css').read_text()}</style>"
 
 
+UPLOAD_REUSE_S = min(30.0, uploads.LIFETIME_S / 4)
+"""How long the page answers an upload of files it has just sent with that upload's answer (page.js): well
+inside the time the server keeps uploaded files, so the paths it reuses still name files."""
+
+
 def script() -> str:
     """The page's start-up JavaScript (webapp/static/page.js), passed to `launch(js=...)`."""
-    return (STATIC / "page.js").read_text()
+    return (STATIC / "page.js").read_text().replace("__UPLOAD_REUSE_MS__", str(round(1000 * UPLOAD_REUSE_S)))
 
 
 def build_demo(presenter: Presenter, feedback: Feedback, folders: Folders) -> gr.Blocks:
