@@ -7,7 +7,9 @@ returns markdown lines.
 from __future__ import annotations
 
 import json
+import statistics
 from pathlib import Path
+from typing import Any
 
 REPOSITORY = Path(__file__).resolve().parent.parent
 
@@ -52,8 +54,10 @@ def costs_table() -> list[str]:
             f"{ratio(new['app_cpu_ms_per_answer'], old['app_cpu_ms_per_answer'])} | "
             f"{old['p50_ms']:.1f} -> {new['p50_ms']:.1f} ms |"
         )
-    strokes = json.loads(PAGE_STROKES.read_text())["median"]
+    page_strokes = json.loads(PAGE_STROKES.read_text())
+    strokes = page_strokes["median"]
     old, new = strokes["before"]["app_cpu_ms_per_stroke"], strokes["this"]["app_cpu_ms_per_stroke"]
+    requests = {name: requests_per_stroke(runs) for name, runs in page_strokes["runs"].items()}
     lines.append(
         f"| a stroke on the real page (Chromium; `bench.page_strokes`) | {old:.0f} -> {new:.0f} ms | "
         f"{ratio(new, old)} | |"
@@ -63,7 +67,11 @@ def costs_table() -> list[str]:
         "",
         "Previous -> today: both apps running, each request sent to one and then the other (mean CPU, "
         "median latency over 200 each); a stroke: Chromium drawing 20 strokes on each app, twice, per stroke "
-        "the app's CPU (with what it spends between strokes). The floor, in-process CPU per image: "
+        "the app's CPU (with what it spends between strokes) and the page's requests "
+        f"({requests['before']:.1f} -> {requests['this']:.1f}, of which uploads "
+        f"{requests_per_stroke(page_strokes['runs']['before'], 'gradio_api/upload'):.1f} -> "
+        f"{requests_per_stroke(page_strokes['runs']['this'], 'gradio_api/upload'):.1f}). "
+        "The floor, in-process CPU per image: "
         f"decoding and preprocessing {library['decoding_and_preprocessing']:.1f} ms, "
         f"every model and the ensemble {library['every_model_and_the_ensemble']:.1f} ms "
         f"({library['library_total']:.1f} ms in all); the rest of the app's CPU is the HTTP server and Gradio.",
@@ -201,3 +209,10 @@ def replicas_table() -> list[str]:
         f"{pinning['p95_ratio']:.2f}x."
     )
     return [*lines, "", note]
+
+
+def requests_per_stroke(runs: list[dict[str, Any]], route: str | None = None) -> float:
+    """The median over bench.page_strokes' runs of the page's requests per stroke (to `route`, or to all)."""
+    return statistics.median(
+        sum(count for name, count in run["requests_per_stroke"].items() if route in (None, name)) for run in runs
+    )

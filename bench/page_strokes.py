@@ -5,14 +5,15 @@
 
 `bench.request_cost` sends the page's drawing event as one program would (one upload, one queue event).
 The page does more per stroke: Gradio's canvas posts its background, layer and composite to the server
-(`accept_blobs`), uploads them again whenever it is asked for its value, then sends the event; the answer's
-28x28 view is fetched as a file. Here Debian's Chromium (headless, driven by playwright) opens a fresh
-`python app.py`, draws `--strokes` strokes with the mouse, each followed by a pause as a person's would,
-and the app's CPU time (every thread, /proc/PID/stat) is divided by the strokes. Also counted: the app's
-CPU per second while the page is open and nobody draws (Gradio's queue and the page's connection: part
-of each stroke's figure, too uneven between runs to subtract), and the HTTP requests per stroke by
-route. With `--before DIR` the app of another checkout is measured too, alternating. Writes
-bench/results/page_strokes.json. About 10 minutes for two checkouts, two rounds.
+(`accept_blobs`), uploads them again whenever it is asked for its value (webapp/static/page.js sends only
+what it has not sent in the last 30 s), then sends the event; the answer's 28x28 view is fetched as a
+file. Here Debian's Chromium (headless, driven by playwright) opens a fresh `python app.py`, draws
+`--strokes` strokes with the mouse, each followed by a pause as a person's would, and the app's CPU time
+(every thread, /proc/PID/stat) is divided by the strokes. Also counted: the app's CPU per second while the
+page is open and nobody draws (Gradio's queue and the page's connection: part of each stroke's figure,
+too uneven between runs to subtract) and the HTTP requests per stroke by route. With `--before DIR` the
+app of another checkout is measured too, alternating. Writes bench/results/page_strokes.json. About 10
+minutes for two checkouts, two rounds.
 """
 
 from __future__ import annotations

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 from digit_models.names import DISPLAY_NAMES
 
@@ -121,16 +122,17 @@ def member_ideas_table() -> list[str]:
         "| --- | --- | --- | --- | --- | --- |",
     ]
     for idea in ideas.values():
-        config = idea["config"]
-        styles = " + ".join(config["styles"]) or "MNIST's digits alone"
+        # Measured as cnn_2, or beside `beside` as a third CNN (--third) or as several extra CNNs (--together).
+        configs = list(idea["configs"].values()) if "configs" in idea else [idea["config"]]
+        keys = [f"cnn_{number}" for number in range(3, 3 + len(configs))] if "beside" in idea else ["cnn_2"]
+        described = "; ".join(recipe(config) for config in configs)
+        if "beside" in idea:
+            which = "a third CNN" if len(configs) == 1 else "CNNs " + ", ".join(keys)
+            described += f", as {which} beside {' and '.join(idea['beside'])}"
         validation, restyled = idea["validation"], idea["validation_restyled"]
-        # An idea measured as a third CNN beside `beside` (training.member_ideas --third) rather than as cnn_2.
-        third = f", as a third CNN beside {' and '.join(idea['beside'])}" if "beside" in idea else ""
         cells = [
-            f"{styles}, {config['epochs']} epochs"
-            + (", then polished" if config.get("polish_styles") else "")
-            + f", seed {config['seed']}{third}",
-            f"{idea['weights']['cnn_3' if third else 'cnn_2']:g}",
+            described,
+            " / ".join(f"{idea['weights'][key]:g}" for key in keys),
             f"{100 * validation['accuracy']:.2f}% / {validation['log_loss']:.4f}",
             f"{restyled['log_loss']:.4f}",
             f"{100 * idea['load_digits']['ensemble']:.1f}%",
@@ -138,6 +140,13 @@ def member_ideas_table() -> list[str]:
         ]
         lines.append("| " + " | ".join(cells) + " |")
     return lines
+
+
+def recipe(config: dict[str, Any]) -> str:
+    """A CNNConfig's training, in words: "pen + low_resolution, 4 epochs, then polished, seed 1"."""
+    styles = " + ".join(config["styles"]) or "MNIST's digits alone"
+    polished = ", then polished" if config.get("polish_styles") else ""
+    return f"{styles}, {config['epochs']} epochs{polished}, seed {config['seed']}"
 
 
 PEN_STYLES = REPOSITORY / "bench" / "results" / "pen_styles.json"

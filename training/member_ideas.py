@@ -8,7 +8,8 @@ learned there as `python -m training ensemble` learns them. Scored on what choos
 digits and their re-drawn copy: the ensemble's weights and log loss) and on the cross-writer development
 sets (`digit_models.cross_writer`: load_digits, the mfeat development half). Nothing is chosen on the
 test digits. With `--third`, the idea's network is measured as a third CNN beside today's `cnn` and
-`cnn_2` instead (`third_member_scores`). Appends to assets/reports/member_ideas.json; about 15 min per
+`cnn_2` instead, and with `--together` all the named ideas' networks at once beside them
+(`extra_member_scores`). Appends to assets/reports/member_ideas.json; about 15 min per
 8-epoch idea on the 2-core machine (25 min on a slow day).
 """
 
@@ -20,6 +21,8 @@ import json
 import shutil
 from pathlib import Path
 from typing import Any
+
+import numpy as np
 
 from digit_models import artifacts
 from digit_models.cnn import NO_SHIFT
@@ -102,20 +105,23 @@ def scores(folder: Path) -> dict[str, Any]:
 
 
 THIRD = "cnn_3"
-"""The key an idea's network answers by when it is measured beside today's `cnn` and `cnn_2` (`--third`)."""
+"""The key an idea's network answers by when it is measured beside today's `cnn` and `cnn_2` (`--third`); with
+`--together` the ideas answer as cnn_3, cnn_4, ... in the order named."""
 
 
-def third_member_scores(folder: Path, prepared: preparation.Prepared) -> dict[str, Any]:
-    """`scores` for the `cnn_2` of `folder` (a trained idea) as a third CNN, `THIRD`, beside the committed `cnn`
-    and `cnn_2`: the ensemble's weights learned over all of them as `python -m training ensemble` learns them
-    (the validation digits and their re-drawn copy), nothing written to the committed models."""
+def extra_member_scores(folders: list[Path], prepared: preparation.Prepared) -> dict[str, Any]:
+    """`scores` for the `cnn_2` of each of `folders` (trained ideas) as extra CNNs, cnn_3, cnn_4, ..., beside the
+    committed `cnn` and `cnn_2`: the ensemble's weights learned over all of them as `python -m training ensemble`
+    learns them (the validation digits and their re-drawn copy), nothing written to the committed models."""
     from digit_models import cross_writer
     from digit_models.ensemble import EnsembleModel
-    from training import ensemble
+    from training import ensemble, evaluate
 
     models = artifacts.load_models()
-    idea = artifacts.read_manifest(folder)["models"]["cnn_2"]
-    members = {**models["ensemble"].members, THIRD: artifacts.load_model(THIRD, idea, folder)}
+    keyed = {f"cnn_{number}": folder for number, folder in enumerate(folders, 3)}
+    ideas = {key: artifacts.read_manifest(folder)["models"]["cnn_2"] for key, folder in keyed.items()}
+    extra = {key: artifacts.load_model(key, ideas[key], folder) for key, folder in keyed.items()}
+    members = {**models["ensemble"].members, **extra}
     plain, restyled = ensemble.validation_probabilities(members, prepared)
     weights = ensemble.weights_on_both(plain, restyled, prepared.y_val)
     combined = EnsembleModel(members=members, weights=weights)
@@ -125,13 +131,18 @@ def third_member_scores(folder: Path, prepared: preparation.Prepared) -> dict[st
         name: cross_writer.evaluate({**shown, "ensemble": combined}, name=name)["accuracy"]
         for name in ("load_digits", "mfeat_development")
     }
+    networks = [key for key in members if key.startswith("cnn")]
+    # The usual way of the MNIST ensembles that reach 99.7%: the networks' probabilities averaged alike.
+    alike = evaluate.accuracy_and_log_loss(np.mean([plain[key] for key in networks], axis=0), prepared.y_val)
     return {
-        "beside": sorted(key for key in members if key.startswith("cnn") and key != THIRD),
-        "cnn_2_training_seconds": idea["training_seconds"],
+        "beside": sorted(key for key in networks if key not in extra),
+        "each_network_validation": {key: measured[key]["validation"] for key in networks},
+        "networks_averaged_alike_validation": alike,
+        "cnn_2_training_seconds": sum(idea["training_seconds"] for idea in ideas.values()),
         "weights": weights,
         "validation": measured["ensemble"]["validation"],
         "validation_restyled": measured["ensemble"]["validation_restyled"],
-        **{name: {key: round(accuracy[key], 4) for key in ("ensemble", THIRD)} for name, accuracy in sets.items()},
+        **{name: {key: round(accuracy[key], 4) for key in ("ensemble", *extra)} for name, accuracy in sets.items()},
     }
 
 
@@ -139,27 +150,41 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m training.member_ideas", description=__doc__.split("\n\n")[0])
     parser.add_argument("ideas", nargs="+", choices=sorted(IDEAS), metavar="IDEA", help=f"of {sorted(IDEAS)}")
     parser.add_argument("--scratch", type=Path, default=SCRATCH, help=f"where ideas are trained (default {SCRATCH})")
-    parser.add_argument(
+    beside = parser.add_mutually_exclusive_group()
+    beside.add_argument(
         "--third", action="store_true", help=f"measure each idea as a third CNN ({THIRD}) beside today's cnn and cnn_2"
+    )
+    beside.add_argument(
+        "--together", action="store_true", help="measure all the ideas at once as cnn_3, cnn_4, ... beside today's"
     )
     arguments = parser.parse_args(argv)
     prepared = preparation.prepare(None, quick=False)
     results = json.loads(RESULTS.read_text()) if RESULTS.exists() else {}
-    for name in arguments.ideas:
-        config = IDEAS[name]
-        folder = trained_folder(name, config, prepared, arguments.scratch)
-        key, member = (f"{name}_third", THIRD) if arguments.third else (name, "cnn_2")
-        measured = third_member_scores(folder, prepared) if arguments.third else scores(folder)
-        results[key] = {"config": dataclasses.asdict(config), **measured}
-        preparation.log(
-            f"{key}: weight {measured['weights'][member]:g}, ensemble validation "
-            f"{measured['validation']['accuracy']:.2%} / log loss {measured['validation']['log_loss']:.4f}, "
-            f"re-drawn {measured['validation_restyled']['log_loss']:.4f}; load_digits "
-            f"{measured['load_digits']['ensemble']:.1%}, mfeat development "
-            f"{measured['mfeat_development']['ensemble']:.1%}"
-        )
-        RESULTS.write_text(json.dumps(results, indent=2) + "\n")
+    folders = {name: trained_folder(name, IDEAS[name], prepared, arguments.scratch) for name in arguments.ideas}
+    if arguments.together:
+        measured = extra_member_scores(list(folders.values()), prepared)
+        configs = {name: dataclasses.asdict(IDEAS[name]) for name in folders}
+        record("+".join(folders) + "_together", {"configs": configs, **measured}, measured["weights"], results)
+        return 0
+    for name, folder in folders.items():
+        key = f"{name}_third" if arguments.third else name
+        measured = extra_member_scores([folder], prepared) if arguments.third else scores(folder)
+        record(key, {"config": dataclasses.asdict(IDEAS[name]), **measured}, measured["weights"], results)
     return 0
+
+
+def record(key: str, measured: dict[str, Any], weights: dict[str, float], results: dict[str, Any]) -> None:
+    """Log one measurement and write it into assets/reports/member_ideas.json under `key` (`results`: the file's)."""
+    extra = ", ".join(f"{member} {weight:g}" for member, weight in weights.items() if member.startswith("cnn_"))
+    preparation.log(
+        f"{key}: weights {extra}, ensemble validation "
+        f"{measured['validation']['accuracy']:.2%} / log loss {measured['validation']['log_loss']:.4f}, "
+        f"re-drawn {measured['validation_restyled']['log_loss']:.4f}; load_digits "
+        f"{measured['load_digits']['ensemble']:.1%}, mfeat development "
+        f"{measured['mfeat_development']['ensemble']:.1%}"
+    )
+    results[key] = measured
+    RESULTS.write_text(json.dumps(results, indent=2) + "\n")
 
 
 if __name__ == "__main__":
