@@ -3,8 +3,8 @@
 Gradio's canvas posts its background, layer and composite to the server after every stroke (`accept_blobs`,
 stored in the component's `blob_storage` under the stroke's id) and its change event is meant to name that
 id; Gradio drops the blobs when an event uses them. Gradio 6's page mostly sends the stroke as uploaded
-files instead (its image-id binding lags the event), so those blobs were never claimed: three PNGs per
-stroke kept for the life of the process, in one dict shared by every visitor (bench/results/page_strokes.json,
+files instead (its image-id binding lags the event), so those blobs were never claimed: three PNGs, about
+32 kB, per stroke kept for the life of the process, in one dict shared by every visitor (measured in-process,
 CHANGELOG round 24). Here an entry is dropped once it is older than BLOB_LIFETIME_S, or when more than
 MOST_BLOBS wait; an event names its blobs within a second of posting them.
 """

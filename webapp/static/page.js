@@ -21,7 +21,7 @@
     // lifetime or 30 s, whichever is shorter (webapp/uploads.py). Any other request, and any upload with
     // a query string (a tracked upload) or a file over REUSE_MAX_BYTES, goes out as it is.
     const REUSE_MS = __UPLOAD_REUSE_MS__;
-    const REUSE_MAX_BYTES = 2 * 1024 * 1024;
+    const REUSE_MAX_BYTES = 512 * 1024; // A canvas PNG is 2-50 kB; a camera photo is not held in memory.
     const REUSE_KEPT = 8;
     const UPLOAD_PATH = "/gradio_api/upload";
     const recent = []; // { files: [{ name, type, bytes }], sentAt, answer: Promise<{ text, type } | null> }
