@@ -212,3 +212,30 @@ def test_a_stroke_sends_only_its_new_images(browser, app_server):
         clear_canvas(page)
     assert uploads_per_stroke[0] <= 3 and max(uploads_per_stroke[1:]) <= 2, uploads_per_stroke
     page.close()
+
+
+UPLOAD = """async (content) => {
+    const form = new FormData();
+    form.append("files", new File([content], "composite.png", { type: "image/png" }));
+    const answer = await fetch("gradio_api/upload", { method: "POST", body: form });
+    return answer.json();
+}"""
+"""The page uploading one small file as Gradio's client does (through window.fetch); returns the server's paths."""
+
+
+def test_an_upload_is_reused_only_while_the_same_server_answers(browser, app_server):
+    """The page answers an upload of files it has just sent with that upload's answer, until another server's
+    answer comes (a replica that took over from one that stopped keeps its uploads in another folder, and would
+    refuse the first one's paths): then it sends every upload again."""
+    page = open_page(browser, app_server, 1280, 900)
+    sent = []
+    page.on("request", lambda request: sent.append(request.url) if request.url.endswith("gradio_api/upload") else None)
+    first = page.evaluate(UPLOAD, "ink")
+    assert page.evaluate(UPLOAD, "ink") == first and len(sent) == 1  # The same file again: not sent.
+
+    elsewhere = ["/srv/replica-1/gradio/0123abcd/composite.png"]
+    page.route("**/gradio_api/upload", lambda route: route.fulfill(json=elsewhere))
+    assert page.evaluate(UPLOAD, "other ink") == elsewhere and len(sent) == 2
+    page.unroute("**/gradio_api/upload")
+    assert page.evaluate(UPLOAD, "ink") == first and len(sent) == 3  # Sent again, to the server that answers now.
+    page.close()

@@ -19,12 +19,13 @@
     // REUSE_MS gets that upload's answer (the server's paths to the same files) without being sent
     // again. The server keeps uploaded files longer: page.script() puts REUSE_MS at a quarter of that
     // lifetime or 30 s, whichever is shorter (webapp/uploads.py). Any other request, and any upload with
-    // a query string (a tracked upload) or a file over REUSE_MAX_BYTES, goes out as it is.
+    // a query string (a tracked upload) or a file over REUSE_MAX_BYTES, goes out as it is; an answer from
+    // another server (another upload folder) ends the reuse of what the page kept.
     const REUSE_MS = __UPLOAD_REUSE_MS__;
     const REUSE_MAX_BYTES = 512 * 1024; // A canvas PNG is 2-50 kB; a camera photo is not held in memory.
     const REUSE_KEPT = 8;
     const UPLOAD_PATH = "/gradio_api/upload";
-    const recent = []; // { files: [{ name, type, bytes }], sentAt, answer: Promise<{ text, type } | null> }
+    const recent = []; // { files: [{ name, type, bytes }], sentAt, answer: Promise<{ text, type } | null>, folder }
     const send = window.fetch.bind(window);
 
     const filesOfUpload = async (resource, options) => {
@@ -43,6 +44,17 @@
                 bytes: new Uint8Array(await file.arrayBuffer()),
             }))
         );
+    };
+    // Gradio answers an upload with the files' paths, <upload folder>/<hash>/<name>: the folder names the server.
+    const uploadFolder = (text) => {
+        try {
+            const paths = JSON.parse(text);
+            if (!Array.isArray(paths) || !paths.length) return null;
+            const folders = new Set(paths.map((path) => String(path).split(/[\\/]/).slice(0, -2).join("/")));
+            return folders.size === 1 ? [...folders][0] : null;
+        } catch {
+            return null;
+        }
     };
     const sameBytes = (a, b) => a.length === b.length && a.every((byte, index) => byte === b[index]);
     const sameFiles = (a, b) =>
@@ -78,8 +90,19 @@
             forget();
             return response;
         }
-        const type = response.headers.get("Content-Type") || "application/json";
-        settle(response.clone().text().then((text) => ({ text, type }), () => null));
+        const text = await response.clone().text();
+        const folder = uploadFolder(text);
+        if (folder === null) {
+            forget();
+            return response;
+        }
+        // Another server answered (a replica that took over from one that stopped): the files the other one
+        // kept are outside this one's upload folder, and it would refuse their paths.
+        for (let index = recent.length - 1; index >= 0; index--) {
+            if (recent[index].folder !== undefined && recent[index].folder !== folder) recent.splice(index, 1);
+        }
+        entry.folder = folder;
+        settle({ text, type: response.headers.get("Content-Type") || "application/json" });
         return response;
     };
 }
