@@ -90,8 +90,11 @@
             forget();
             return response;
         }
-        const text = await response.clone().text();
-        const folder = uploadFolder(text);
+        const text = await response
+            .clone()
+            .text()
+            .catch(() => null);
+        const folder = text === null ? null : uploadFolder(text);
         if (folder === null) {
             forget();
             return response;
