@@ -51,9 +51,12 @@ once as `cnn_2` does today (the five reads would cost every answer about a milli
 `cnn_2` from two other seeds, which says how far a training's seed alone moves each figure."""
 
 
-def trained_folder(name: str, config: CNNConfig, prepared: preparation.Prepared, scratch: Path) -> Path:
-    """A models folder whose `cnn_2` was trained as `config` says, with the ensemble learned on it: the
-    committed one when that is today's recipe, else a scratch copy (trained unless already there)."""
+def trained_folder(
+    name: str, config: CNNConfig, prepared: preparation.Prepared, scratch: Path, with_ensemble: bool = True
+) -> Path:
+    """A models folder whose `cnn_2` was trained as `config` says, with the ensemble learned on it unless
+    `with_ensemble` is False (measured beside today's networks, it learns its own): the committed one when
+    that is today's recipe, else a scratch copy (trained unless already there)."""
     from training import ensemble, train
 
     def trained_as_config(folder: Path) -> bool:
@@ -72,7 +75,8 @@ def trained_folder(name: str, config: CNNConfig, prepared: preparation.Prepared,
         shutil.rmtree(folder, ignore_errors=True)
         shutil.copytree(artifacts.MODELS_DIR, folder)
         train.train_cnn_model(prepared, folder, scratch / name / "reports", "cnn_2", config)
-    ensemble.train_ensemble(prepared, folder)  # Always: a minute, and the weights follow today's learner.
+    if with_ensemble:
+        ensemble.train_ensemble(prepared, folder)  # Always: a minute, and the weights follow today's learner.
     return folder
 
 
@@ -160,7 +164,11 @@ def main(argv: list[str] | None = None) -> int:
     arguments = parser.parse_args(argv)
     prepared = preparation.prepare(None, quick=False)
     results = json.loads(RESULTS.read_text()) if RESULTS.exists() else {}
-    folders = {name: trained_folder(name, IDEAS[name], prepared, arguments.scratch) for name in arguments.ideas}
+    beside_today = arguments.third or arguments.together
+    folders = {
+        name: trained_folder(name, IDEAS[name], prepared, arguments.scratch, with_ensemble=not beside_today)
+        for name in arguments.ideas
+    }
     if arguments.together:
         measured = extra_member_scores(list(folders.values()), prepared)
         configs = {name: dataclasses.asdict(IDEAS[name]) for name in folders}
