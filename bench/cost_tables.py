@@ -180,27 +180,50 @@ def gil_handover_line() -> list[str]:
 
 
 def replicas_table() -> list[str]:
-    """One process against replicas behind nginx, loads alternating (bench/results/load_replicas.json)."""
+    """One process against replicas behind nginx, loads alternating (bench/results/load_replicas.json); and
+    against one process held to one core, where the run measured it."""
     replicas = json.loads(LOAD_REPLICAS.read_text())
     count = len(replicas["memory"]["replicas_mb"])
+    one_core = "one_core" in replicas["calls"]["classify"]["median"]
+    core_header = " one process on one core |" if one_core else ""
+    core_ratio = " ratio to one core |" if one_core else ""
     lines = [
-        f"| 20 clients (`bench.load --compare {count}`) | one process | {count} replicas behind nginx | ratio |",
-        "| --- | --- | --- | --- |",
+        f"| 20 clients (`bench.load --compare {count}`) | one process |{core_header} {count} replicas behind nginx "
+        f"| ratio |{core_ratio}",
+        "| --- | --- | --- | --- |" + " --- |" * (2 if one_core else 0),
     ]
     for call, label in (("classify", "`/classify`"), ("api", "`POST /api/classify`")):
         found = replicas["calls"][call]
         one, replicated = found["median"]["one_process"], found["median"]["replicas"]
+        core = found["median"].get("one_core")
+        core_rps = f" {core['requests_per_second']:g} req/s |" if core else ""
+        core_p95 = f" {core['p95_ms']:g} ms |" if core else ""
+        core_ratio = f" {found['throughput_ratio_to_one_core']:.2f}x |" if core else ""
         lines += [
-            f"| {label} throughput | {one['requests_per_second']:g} req/s | "
-            f"{replicated['requests_per_second']:g} req/s | {found['throughput_ratio']:.2f}x |",
-            f"| {label} p95 | {one['p95_ms']:g} ms | {replicated['p95_ms']:g} ms | {found['p95_ratio']:.2f}x |",
+            f"| {label} throughput | {one['requests_per_second']:g} req/s |{core_rps} "
+            f"{replicated['requests_per_second']:g} req/s | {found['throughput_ratio']:.2f}x |{core_ratio}",
+            f"| {label} p95 | {one['p95_ms']:g} ms |{core_p95} {replicated['p95_ms']:g} ms | "
+            f"{found['p95_ratio']:.2f}x |" + (" |" if core else ""),
         ]
     errors = sum(found["errors"] for found in replicas["calls"].values())
-    rounds = len(replicas["calls"]["classify"]["runs"]["one_process"])
+    runs = replicas["calls"]["classify"]["runs"]
+    seconds = replicas.get("load_seconds")
+    loads = f"loads of {seconds:g} s, each client sending back to back from its own address" if seconds else "loads"
     note = (
-        f"Both serving at once, {rounds} loads on each per path, alternating which goes first; medians; "
-        f"{errors} errors in all. The replicas run on a core each (deploy.serve's default): "
+        f"All serving at once, {len(runs['one_process'])} {loads}, on each per path, alternating which goes "
+        f"first; medians; {errors} errors in all. "
     )
+    if "cpu_ms_per_answer" in runs["one_process"][0]:
+        cpu = {
+            name: statistics.median(run["cpu_ms_per_answer"]["server"] for run in found) for name, found in runs.items()
+        }
+        generator = statistics.median(run["cpu_ms_per_answer"]["load_generator"] for run in runs["replicas"])
+        note += (
+            f"CPU per `/classify` answer: one process {cpu['one_process']:g} ms, "
+            + (f"on one core {cpu['one_core']:g} ms, " if one_core else "")
+            + f"the replicas and nginx {cpu['replicas']:g} ms, the load generator {generator:g} ms. "
+        )
+    note += "The replicas run on a core each (deploy.serve's default): "
     pinning = json.loads(LOAD_REPLICAS_PINNING.read_text())["classify"]
     pinned, unpinned = pinning["median"]["pinned"], pinning["median"]["unpinned"]
     note += (

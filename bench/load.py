@@ -4,7 +4,7 @@
     .venv/bin/python -m bench.load --models-dir .cache/quick/models
     .venv/bin/python -m bench.load --url http://127.0.0.1:7860/ --pid 1234   # an app already running
     .venv/bin/python -m bench.load --url http://127.0.0.1:8080/    # e.g. `python -m deploy.serve` replicas
-    .venv/bin/python -m bench.load --compare 2    # one process and 2 replicas behind nginx, alternating; 5 minutes
+    .venv/bin/python -m bench.load --compare 2    # one process and 2 replicas behind nginx, alternating; 3 minutes
 
 Uses Gradio's raw HTTP API, as DESIGN.md's budget is defined (bench/load_client.py). Measured,
 with the example images of assets/examples in turn:
@@ -17,8 +17,9 @@ with the example images of assets/examples in turn:
   (budget 1.5 GB).
 Request counts and time are bounded. Writes bench/results/load.json.
 
-`--compare N`: one process against N replicas behind nginx, and a replica killed mid-load
-(bench/load_replicas.py). Writes bench/results/load_replicas.json. `--compare N --pinning`: N replicas each on
+`--compare N`: one process against N replicas behind nginx and against one process held to one core,
+loads of 8 s (`--seconds`), and a replica killed mid-load (bench/load_replicas.py). Writes
+bench/results/load_replicas.json. `--compare N --pinning`: N replicas each on
 a core of its own (deploy.serve's default) against N free to run anywhere; load_replicas_pinning.json.
 """
 
@@ -111,6 +112,7 @@ def verdicts(result: dict[str, Any]) -> dict[str, bool]:
 def run_compare(arguments: argparse.Namespace) -> dict[str, Any]:
     """--compare N: bench/load_replicas.py's comparison, written and printed."""
     if arguments.pinning:
+        arguments.seconds = arguments.seconds or load_replicas.LOAD_SECONDS
         arguments.output = arguments.output or PINNING_RESULTS
         result = load_replicas.compare_pinning(arguments)
         arguments.output.write_text(json.dumps(result, indent=2) + "\n")
@@ -120,6 +122,7 @@ def run_compare(arguments: argparse.Namespace) -> dict[str, Any]:
         print(f"wrote {arguments.output}")
         return result
     arguments.output = arguments.output or REPLICAS_RESULTS
+    arguments.seconds = arguments.seconds or load_replicas.LOAD_SECONDS
     result = load_replicas.compare(arguments)
     arguments.output.write_text(json.dumps(result, indent=2) + "\n")
     for call, found in result["calls"].items():
@@ -139,6 +142,12 @@ def parse_arguments(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--clients", type=int, default=20)
     parser.add_argument("--requests-each", type=int, default=15, help="requests per concurrent client")
     parser.add_argument("--time-limit", type=float, default=60, help="seconds the concurrent phase may run")
+    parser.add_argument(
+        "--seconds",
+        type=float,
+        help="with --compare: each load lasts this long, every client sending until then (default 8), "
+        "instead of --requests-each requests per client",
+    )
     parser.add_argument("--compare", type=int, metavar="N", help="one process vs N replicas behind nginx")
     parser.add_argument("--rounds", type=int, default=3, help="with --compare: loads on each, alternating")
     parser.add_argument(

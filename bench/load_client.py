@@ -18,7 +18,9 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import sys
 import time
+import urllib.parse
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -124,21 +126,34 @@ async def page_cookies(url: str, count: int) -> list[str | None]:
     """The affinity cookies nginx gives `count` browsers arriving one after the other with the page, their
     first request: the replicas in turn (deploy/nginx.conf.template); None each without nginx."""
     cookies: list[str | None] = []
-    async with aiohttp.ClientSession(timeout=TIMEOUT) as browser:
-        for _ in range(count):
-            async with browser.get(url) as page:
-                page.raise_for_status()
-                cookie = page.cookies.get(AFFINITY_COOKIE)
-                cookies.append(cookie.value if cookie is not None else None)
-            browser.cookie_jar.clear()
+    for number in range(count):
+        async with client_session(url, number=number) as browser, browser.get("") as page:
+            page.raise_for_status()
+            cookie = page.cookies.get(AFFINITY_COOKIE)
+            cookies.append(cookie.value if cookie is not None else None)
     return cookies
 
 
-def client_session(url: str, affinity: str | None = None) -> aiohttp.ClientSession:
+def client_address(url: str, number: int | None) -> str | None:
+    """The source address of simulated client `number` on a loopback `url`: 127.0.0.2, 127.0.0.3, ... (all of
+    127/8 is this machine on Linux), as each phone of a classroom or visitor of a public link has its own.
+
+    Why: nginx limits requests per client address (deploy/nginx.conf.template, 200 a second and a burst of
+    4,000), and 20 clients sharing 127.0.0.1 send 400-700 a second: a load of a few seconds hid in the burst,
+    a longer one was answered 429. None (the system's choice) for another host, or without a number."""
+    if number is None or urllib.parse.urlsplit(url).hostname != "127.0.0.1" or not sys.platform.startswith("linux"):
+        return None
+    return f"127.0.{(number + 2) // 256}.{(number + 2) % 256}"
+
+
+def client_session(url: str, affinity: str | None = None, number: int | None = None) -> aiohttp.ClientSession:
     """An aiohttp session on `url`; with `affinity`, nginx's affinity cookie on every request (as a header:
-    aiohttp's cookie jar would not send cookies to an IP address such as 127.0.0.1)."""
+    aiohttp's cookie jar would not send cookies to an IP address such as 127.0.0.1); with `number`, from
+    that simulated client's own address (`client_address`)."""
     headers = {"Cookie": f"{AFFINITY_COOKIE}={affinity}"} if affinity else None
-    return aiohttp.ClientSession(base_url=url.rstrip("/") + "/", timeout=TIMEOUT, headers=headers)
+    address = client_address(url, number)
+    connector = aiohttp.TCPConnector(local_addr=(address, 0)) if address else None
+    return aiohttp.ClientSession(base_url=url.rstrip("/") + "/", timeout=TIMEOUT, headers=headers, connector=connector)
 
 
 CALLS = {"classify": classify, "api": api_classify, "page": page_event}
@@ -193,7 +208,7 @@ async def concurrent_clients(
     deadline = started + time_limit_s
 
     async def one_client(number: int) -> None:
-        async with client_session(url, affinity=cookies[number]) as client:
+        async with client_session(url, affinity=cookies[number], number=number) as client:
             for index in range(requests_each):
                 if time.perf_counter() > deadline:
                     return

@@ -1,18 +1,21 @@
 """`python -m bench.load --compare N`: one app process against N replicas behind nginx, same run.
 
-Starts one process and N replicas (`python -m deploy.serve`, started as a process: bench imports
-no deploy code) side by side, and sends 20 clients to one and then the other, `--rounds` times,
+Starts one process, one held to one core, and N replicas (`python -m deploy.serve`, started as a process:
+bench imports no deploy code) side by side, and sends 20 clients to each in turn, `--rounds` times,
 alternating which goes first (the machine's speed drifts within minutes), for Gradio's /classify
 and for POST /api/classify; then kills one replica's process in the middle of a load and counts the
 errors of the sessions in flight and of new sessions started after it. Each simulated client
-carries its own affinity cookie, as each browser of a classroom would: without one they all share
-127.0.0.1 and nginx would send them all to one replica.
+carries its own affinity cookie, as each browser of a classroom would (without one nginx would send
+clients that share an address to one replica), and sends from its own loopback address
+(`bench.load_client.client_address`). Each run also records the CPU per answer of each server's processes
+and of the load generator.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import os
 import signal
 import statistics
@@ -22,7 +25,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from bench.load_client import concurrent_clients, example_images, resident_mb
+from bench.load_client import concurrent_clients, cpu_seconds, example_images, page_cookies, resident_mb
 from bench.startup import machine
 from deploy.processes import REPOSITORY, free_port, start_app, stop_app, wait_until_ready
 
@@ -48,28 +51,81 @@ def start_replicas(
     return process, f"http://127.0.0.1:{port}/"
 
 
-def replica_pids(serve_pid: int) -> list[int]:
-    """Process ids of the `app.py` children of deploy.serve's process, from /proc."""
-    pids = []
+def parent_pids() -> dict[int, int]:
+    """Every running process's id -> its parent's, from /proc."""
+    parents: dict[int, int] = {}
     for status in Path("/proc").glob("[0-9]*/status"):
         try:
             parent = next(line for line in status.read_text().splitlines() if line.startswith("PPid:"))
-            command = (status.parent / "cmdline").read_bytes().split(b"\0")
         except (OSError, StopIteration):
             continue
-        if int(parent.split()[1]) == serve_pid and b"app.py" in command:
-            pids.append(int(status.parent.name))
+        parents[int(status.parent.name)] = int(parent.split()[1])
+    return parents
+
+
+def descendant_pids(pid: int) -> list[int]:
+    """Process ids of every process below `pid` (children, their children, ...), from /proc."""
+    parents = parent_pids()
+    found, frontier = [], {pid}
+    while frontier:
+        children = {child for child, parent in parents.items() if parent in frontier}
+        found += children
+        frontier = children
+    return sorted(found)
+
+
+def cpu_of(pids: list[int]) -> float:
+    """CPU seconds the processes `pids` have used so far; 0 for one that has exited."""
+    total = 0.0
+    for pid in pids:
+        with contextlib.suppress(OSError):
+            total += cpu_seconds(pid)
+    return total
+
+
+def replica_pids(serve_pid: int) -> list[int]:
+    """Process ids of the `app.py` children of deploy.serve's process, from /proc."""
+    pids = []
+    for pid, parent in parent_pids().items():
+        with contextlib.suppress(OSError):
+            if parent == serve_pid and b"app.py" in Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0"):
+                pids.append(pid)
     return sorted(pids)
 
 
+LOAD_SECONDS = 8.0
+"""How long each load lasts, every client sending back to back until then. A fixed number of requests per
+client (300 in all took 2 s) ended with a tail in which some clients had finished: the replica whose
+clients finished first then idled while the other served the rest."""
+
+
 async def under_load(
-    url: str, images: list[tuple[str, bytes]], arguments: argparse.Namespace, call: str = "classify"
+    url: str,
+    images: list[tuple[str, bytes]],
+    arguments: argparse.Namespace,
+    call: str = "classify",
+    pids: list[int] | None = None,
 ) -> dict[str, Any]:
-    # Warm-up: every session once, so each replica has served before the clock starts.
+    """A warm-up (every session once, so each replica has served before the clock starts), then the load:
+    `arguments.seconds` long, or `arguments.requests_each` requests per client. With `pids` (the server's
+    processes), adds "cpu_ms_per_answer": theirs and the load generator's (this process's), over the load
+    alone (not the clients' page loads, not the warm-up)."""
     await concurrent_clients(url, images, arguments.clients, 1, arguments.time_limit, call=call)
-    return await concurrent_clients(
-        url, images, arguments.clients, arguments.requests_each, arguments.time_limit, call=call
+    requests_each, time_limit = (
+        (1_000_000, arguments.seconds) if arguments.seconds else (arguments.requests_each, arguments.time_limit)
     )
+    cookies = await page_cookies(url, arguments.clients)
+    server_before, generator_before = cpu_of(pids or []), time.process_time()
+    run = await concurrent_clients(
+        url, images, arguments.clients, requests_each, time_limit, call=call, cookies=cookies
+    )
+    if pids:
+        answered = max(run["call"]["count"] if run["call"] else 0, 1)
+        run["cpu_ms_per_answer"] = {
+            "server": round(1000 * (cpu_of(pids) - server_before) / answered, 2),
+            "load_generator": round(1000 * (time.process_time() - generator_before) / answered, 2),
+        }
+    return run
 
 
 async def replica_killed(url: str, images: list[tuple[str, bytes]], pid: int, arguments: argparse.Namespace) -> dict:
@@ -83,30 +139,48 @@ async def replica_killed(url: str, images: list[tuple[str, bytes]], pid: int, ar
 
 def compare(arguments: argparse.Namespace) -> dict[str, Any]:
     """One process vs arguments.compare replicas behind nginx, both serving at once, loads alternating between
-    them (`arguments.rounds` rounds, for /classify and for POST /api/classify); then a replica killed."""
+    them (`arguments.rounds` rounds, for /classify and for POST /api/classify); then a replica killed.
+
+    A third server, one process held to one core (as each replica is), shows what a core adds: the lone
+    process also runs its native work (TensorFlow's, the image decoders') on the second core beside its
+    Python, which a replica leaves to the other replica."""
     images = example_images()
     folder = arguments.output.parent
     folder.mkdir(parents=True, exist_ok=True)
-    port = free_port()
-    process = start_app(port, arguments.models_dir, folder / "load_app.tmp")
+    ports = {"one_process": free_port(), "one_core": free_port()}
+    one_core = sorted(os.sched_getaffinity(0))[:1] if hasattr(os, "sched_getaffinity") else None
+    processes = {
+        "one_process": start_app(ports["one_process"], arguments.models_dir, folder / "load_app.tmp"),
+        "one_core": start_app(ports["one_core"], arguments.models_dir, folder / "load_app_one_core.tmp", cpus=one_core),
+    }
     serve = None
     try:
         serve, replicas_url = start_replicas(arguments.compare, arguments.models_dir, folder)
-        urls = {"one_process": f"http://127.0.0.1:{port}/", "replicas": replicas_url}
-        wait_until_ready(urls["one_process"], process)
-        calls = {call: alternating_loads(urls, images, arguments, call) for call in CALLS}
+        urls = {name: f"http://127.0.0.1:{port}/" for name, port in ports.items()} | {"replicas": replicas_url}
+        for name, process in processes.items():
+            wait_until_ready(urls[name], process)
+        server_pids = {name: [process.pid] for name, process in processes.items()}
+        server_pids["replicas"] = descendant_pids(serve.pid)  # The replicas, nginx and its worker.
+        calls = {call: alternating_loads(urls, images, arguments, call, server_pids) for call in CALLS}
         pids = replica_pids(serve.pid)
-        memory = {"one_process_mb": resident_mb(process.pid), "replicas_mb": [resident_mb(pid) for pid in pids]}
+        memory = {
+            "one_process_mb": resident_mb(processes["one_process"].pid),
+            "replicas_mb": [resident_mb(pid) for pid in pids],
+        }
         killed = asyncio.run(replica_killed(replicas_url, images, pids[0], arguments))
     finally:
-        stop_app(process)
+        for process in processes.values():
+            stop_app(process)
         if serve is not None:
             serve.send_signal(signal.SIGTERM)
             serve.wait(timeout=60)
     return {
         "what": f"{arguments.clients} clients, one process vs {arguments.compare} replicas behind nginx "
-        f"(deploy.serve), both serving at once, {arguments.rounds} loads each, alternating; medians",
+        f"(deploy.serve) and one process held to one core, all serving at once, {arguments.rounds} loads "
+        f"of {arguments.seconds or arguments.requests_each} {'s' if arguments.seconds else 'requests each'} on "
+        "each, alternating, each client from its own address; medians",
         "models_dir": str(arguments.models_dir),
+        "load_seconds": arguments.seconds,
         "calls": calls,
         "memory": memory,
         "replica_killed": killed,
@@ -153,24 +227,31 @@ CALLS = ("classify", "api")
 
 
 def alternating_loads(
-    urls: dict[str, str], images: list[tuple[str, bytes]], arguments: argparse.Namespace, call: str
+    urls: dict[str, str],
+    images: list[tuple[str, bytes]],
+    arguments: argparse.Namespace,
+    call: str,
+    pids: dict[str, list[int]] | None = None,
 ) -> dict[str, Any]:
     """`arguments.rounds` 20-client loads of `call` on each server in `urls`, alternating which goes first:
-    every run, the median throughput and p95 of each, their ratios (replicas / one process), the errors."""
+    every run, the median throughput and p95 of each, their ratios (replicas / one process, and replicas / one
+    core where `urls` has "one_core"), the errors. pids: each server's processes, whose CPU time per answer
+    each run then records beside the load generator's (this process's)."""
     runs: dict[str, list[dict[str, Any]]] = {name: [] for name in urls}
     for round_number in range(arguments.rounds):
         order = list(urls) if round_number % 2 == 0 else list(reversed(urls))
         for name in order:
-            run = asyncio.run(under_load(urls[name], images, arguments, call))
-            runs[name].append(
-                {
-                    "requests_per_second": run["requests_per_second"],
-                    "p95_ms": run["call"]["p95_ms"] if run["call"] else None,
-                    "requests": run["call"]["count"] if run["call"] else 0,
-                    "errors": run["errors"],
-                    "error_samples": run["error_samples"],
-                }
-            )
+            run = asyncio.run(under_load(urls[name], images, arguments, call, (pids or {}).get(name)))
+            found = {
+                "requests_per_second": run["requests_per_second"],
+                "p95_ms": run["call"]["p95_ms"] if run["call"] else None,
+                "requests": run["call"]["count"] if run["call"] else 0,
+                "errors": run["errors"],
+                "error_samples": run["error_samples"],
+            }
+            if "cpu_ms_per_answer" in run:
+                found["cpu_ms_per_answer"] = run["cpu_ms_per_answer"]
+            runs[name].append(found)
     medians = {
         name: {
             figure: float(statistics.median(run[figure] for run in found if run[figure] is not None))
@@ -179,10 +260,17 @@ def alternating_loads(
         for name, found in runs.items()
     }
     one, replicated = medians["one_process"], medians["replicas"]
+    ratios = {
+        "throughput_ratio": round(replicated["requests_per_second"] / one["requests_per_second"], 3),
+        "p95_ratio": round(replicated["p95_ms"] / one["p95_ms"], 3),
+    }
+    if "one_core" in medians:
+        ratios["throughput_ratio_to_one_core"] = round(
+            replicated["requests_per_second"] / medians["one_core"]["requests_per_second"], 3
+        )
     return {
         "runs": runs,
         "median": medians,
-        "throughput_ratio": round(replicated["requests_per_second"] / one["requests_per_second"], 3),
-        "p95_ratio": round(replicated["p95_ms"] / one["p95_ms"], 3),
+        **ratios,
         "errors": sum(run["errors"] for found in runs.values() for run in found),
     }
