@@ -215,7 +215,8 @@ def compare_pinning(arguments: argparse.Namespace) -> dict[str, Any]:
     return {
         "what": f"{arguments.clients} clients on {arguments.compare} replicas behind nginx (deploy.serve), each "
         f"replica on a core of its own against unpinned (--no-pinning), both serving at once, {arguments.rounds} "
-        "loads each, alternating; ratios pinned / unpinned",
+        f"loads of {arguments.seconds:g} s each, alternating, each client from its own address; ratios pinned / "
+        "unpinned",
         "models_dir": str(arguments.models_dir),
         "classify": found,
         "machine": machine(),
