@@ -13,12 +13,15 @@ back-off (1 s, doubling up to 30 s while it keeps failing); nginx sends its clie
 meanwhile. Logs (each replica's output, nginx's access and error logs) go to --log-dir, which
 outlives the run. The app's flags --no-corrections, --mcp and --auth-file reach every replica;
 a login comes from a file or $DIGITS_AUTH, never the command line (other users see it in `ps`).
+Behind another proxy (a TLS terminator for a public link), `--trusted-proxy ADDRESS` lets nginx take
+each visitor's address from that proxy's X-Forwarded-For (docs/deployment.md).
 """
 
 from __future__ import annotations
 
 import argparse
 import dataclasses
+import ipaddress
 import os
 import shutil
 import signal
@@ -124,19 +127,46 @@ def find_nginx() -> str | None:
     return None
 
 
-def render_config(prefix: Path, listen: str, replica_ports: list[int], log_dir: Path | None = None) -> str:
+def render_config(
+    prefix: Path,
+    listen: str,
+    replica_ports: list[int],
+    log_dir: Path | None = None,
+    trusted_proxies: Sequence[str] = (),
+) -> str:
     """deploy/nginx.conf.template filled in: nginx's files under prefix, its logs in log_dir (default prefix),
-    the replicas on replica_ports: replica i is named `r<i>` in the affinity cookie."""
+    the replicas on replica_ports: replica i is named `r<i>` in the affinity cookie; `real_ip_block` for
+    trusted_proxies."""
     return string.Template(TEMPLATE.read_text()).substitute(
         prefix=prefix,
         logs=log_dir or prefix,
         listen=listen,
+        real_ip=real_ip_block(trusted_proxies),
         upstreams=upstream_blocks(replica_ports),
         cookie_names="\n".join(f"        r{index} replica_{index};" for index in range(len(replica_ports))),
         served_names="\n".join(
             f'        "~(^|, )127\\.0\\.0\\.1:{port}$" r{index};' for index, port in enumerate(replica_ports)
         ),
     )
+
+
+def real_ip_block(trusted_proxies: Sequence[str]) -> str:
+    """nginx's realip directives: a request from one of `trusted_proxies` (addresses or networks) counts as
+    coming from the address its proxy put last in X-Forwarded-For, so the per-address limit and the address
+    hash (`digits_by_address`) see each visitor, not the proxy. Without trusted proxies the header is
+    ignored: any client could write one, and a forged address would dodge the limit."""
+    if not trusted_proxies:
+        return "    # No trusted proxy (deploy.serve --trusted-proxy): X-Forwarded-For is ignored."
+    lines = [f"    set_real_ip_from {proxy};" for proxy in trusted_proxies]
+    return "\n".join([*lines, "    real_ip_header X-Forwarded-For;", "    real_ip_recursive on;"])
+
+
+def trusted_proxy(text: str) -> str:
+    """An argparse type: an IP address or network (`10.0.0.5`, `10.0.0.0/8`, `::1`), as nginx will read it."""
+    try:
+        return str(ipaddress.ip_network(text, strict=False))
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(f"{text!r} is not an IP address or network ({error})") from None
 
 
 def upstream_blocks(replica_ports: list[int]) -> str:
@@ -196,6 +226,15 @@ def parse_arguments(argv: list[str] | None = None) -> argparse.Namespace:
     )
     parser.add_argument(
         "--auth-file", type=Path, metavar="FILE", help="ask for a login: USER:PASSWORD lines ($DIGITS_AUTH works too)"
+    )
+    parser.add_argument(
+        "--trusted-proxy",
+        type=trusted_proxy,
+        action="append",
+        default=[],
+        metavar="ADDRESS",
+        help="a proxy in front of nginx (a TLS terminator, a tunnel) whose X-Forwarded-For names the visitor: "
+        "an address or network; repeat for several (default: none, the header is ignored)",
     )
     arguments = parser.parse_args(argv)
     if arguments.replicas < 1:
@@ -265,7 +304,8 @@ def main(argv: list[str] | None = None) -> int:
             replica.start()
         config = prefix / "nginx.conf"
         ports = [replica.port for replica in replicas]
-        config.write_text(render_config(prefix, f"{arguments.host}:{arguments.port}", ports, log_dir))
+        listen = f"{arguments.host}:{arguments.port}"
+        config.write_text(render_config(prefix, listen, ports, log_dir, arguments.trusted_proxy))
         front = subprocess.Popen([nginx, "-p", str(prefix), "-c", str(config), "-g", "daemon off;"])
 
         deadline = time.monotonic() + READY_TIMEOUT_S

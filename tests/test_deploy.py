@@ -3,6 +3,7 @@ flags reach the replicas, and SIGTERM stops them all while their logs stay."""
 
 from __future__ import annotations
 
+import http.client
 import os
 import re
 import signal
@@ -62,6 +63,24 @@ def test_rendered_config_lists_every_replica_and_keeps_nginx_variables(tmp_path)
     assert "r1 replica_1;" in config and "proxy_pass http://$replicas;" in config
     assert "listen 127.0.0.1:8080;" in config
     assert f"pid {tmp_path}/nginx.pid;" in config
+    assert "set_real_ip_from" not in config  # No proxy is trusted unless named: X-Forwarded-For is ignored.
+    behind = render_config(tmp_path, "127.0.0.1:8080", [7001], trusted_proxies=["10.0.0.5/32", "fd00::/8"])
+    assert re.search(
+        r"set_real_ip_from 10\.0\.0\.5/32;\s+set_real_ip_from fd00::/8;\s+real_ip_header X-Forwarded-For;", behind
+    )
+
+
+def test_a_trusted_proxy_must_be_an_address_or_a_network():
+    from deploy import serve
+
+    assert serve.parse_arguments(
+        ["--trusted-proxy", "10.0.0.5", "--trusted-proxy", "192.168.1.7/24"]
+    ).trusted_proxy == [
+        "10.0.0.5/32",
+        "192.168.1.0/24",
+    ]
+    with pytest.raises(SystemExit):
+        serve.parse_arguments(["--trusted-proxy", "proxy.example.org"])
 
 
 def replica_pid(serve_pid: int, port: int) -> int | None:
@@ -106,6 +125,23 @@ def assert_nginx_is_hardened(url: str) -> None:
         urllib.request.urlopen(request, timeout=60)
     assert refused.value.code == 413
     assert "<html>" not in refused.value.read().decode(errors="replace").lower()
+
+
+def assert_only_a_trusted_proxy_names_the_client(url: str, access_log: Path) -> None:
+    """deploy.serve ran with --trusted-proxy 127.0.0.2: a request from there counts as coming from the address
+    its X-Forwarded-For names; the same header from anyone else (127.0.0.1) is ignored. nginx's access log
+    shows the address the per-address limit and the address hash used."""
+    port = int(url.rstrip("/").rsplit(":", 1)[1])
+    for source, forwarded in (("127.0.0.2", "203.0.113.7"), ("127.0.0.1", "203.0.113.9")):
+        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30, source_address=(source, 0))
+        try:
+            connection.request("GET", f"/config?from={source}", headers={"X-Forwarded-For": forwarded})
+            assert connection.getresponse().status == 200
+        finally:
+            connection.close()
+    lines = access_log.read_text().splitlines()
+    assert [line.split()[0] for line in lines if "/config?from=127.0.0.2" in line] == ["203.0.113.7"]
+    assert [line.split()[0] for line in lines if "/config?from=127.0.0.1" in line] == ["127.0.0.1"]
 
 
 def affinity_cookie(url: str, cookie: str | None = None) -> str | None:
@@ -193,6 +229,7 @@ def test_two_replicas_behind_nginx_classify_survive_a_killed_replica_and_sigterm
     environment = {**os.environ, "DIGITS_MODELS_DIR": str(app_models_dir), "GRADIO_ANALYTICS_ENABLED": "False"}
     command = [sys.executable, "-m", "deploy.serve", "--replicas", "2", "--port", str(port)]
     command += ["--data-dir", str(tmp_path / "data"), "--log-dir", str(tmp_path / "logs")]
+    command += ["--trusted-proxy", "127.0.0.2"]
     log_path = tmp_path / "serve.log"
     url = f"http://127.0.0.1:{port}/"
     with log_path.open("w") as log:
@@ -208,6 +245,7 @@ def test_two_replicas_behind_nginx_classify_survive_a_killed_replica_and_sigterm
         assert_browsers_take_turns_and_keep_their_replica(url, log_path)
 
         assert_nginx_is_hardened(url)
+        assert_only_a_trusted_proxy_names_the_client(url, tmp_path / "logs" / "nginx-access.log")
         assert_a_killed_replica_comes_back(serve, log_path, url)
 
         serve.send_signal(signal.SIGTERM)
