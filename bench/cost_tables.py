@@ -208,10 +208,11 @@ def replicas_table() -> list[str]:
     errors = sum(found["errors"] for found in replicas["calls"].values())
     runs = replicas["calls"]["classify"]["runs"]
     seconds = replicas.get("load_seconds")
-    loads = f"loads of {seconds:g} s, each client sending back to back from its own address" if seconds else "loads"
+    loads = f"loads of {seconds:g} s" if seconds else "loads"
+    each_client = " (each client sending back to back from its own address)" if seconds else ""
     note = (
-        f"All serving at once, {len(runs['one_process'])} {loads}, on each per path, alternating which goes "
-        f"first; medians; {errors} errors in all. "
+        f"All serving at once, {len(runs['one_process'])} {loads} on each per path{each_client}, alternating "
+        f"which goes first; medians; {errors} errors in all. "
     )
     if "cpu_ms_per_answer" in runs["one_process"][0]:
         cpu = {

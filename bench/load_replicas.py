@@ -110,11 +110,11 @@ async def under_load(
     `arguments.seconds` long, or `arguments.requests_each` requests per client. With `pids` (the server's
     processes), adds "cpu_ms_per_answer": theirs and the load generator's (this process's), over the load
     alone (not the clients' page loads, not the warm-up)."""
-    await concurrent_clients(url, images, arguments.clients, 1, arguments.time_limit, call=call)
+    cookies = await page_cookies(url, arguments.clients)
+    await concurrent_clients(url, images, arguments.clients, 1, arguments.time_limit, call=call, cookies=cookies)
     requests_each, time_limit = (
         (1_000_000, arguments.seconds) if arguments.seconds else (arguments.requests_each, arguments.time_limit)
     )
-    cookies = await page_cookies(url, arguments.clients)
     server_before, generator_before = cpu_of(pids or []), time.process_time()
     run = await concurrent_clients(
         url, images, arguments.clients, requests_each, time_limit, call=call, cookies=cookies
