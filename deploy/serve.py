@@ -152,9 +152,10 @@ def render_config(
 
 def real_ip_block(trusted_proxies: Sequence[str]) -> str:
     """nginx's realip directives: a request from one of `trusted_proxies` (addresses or networks) counts as
-    coming from the address its proxy put last in X-Forwarded-For, so the per-address limit and the address
-    hash (`digits_by_address`) see each visitor, not the proxy. Without trusted proxies the header is
-    ignored: any client could write one, and a forged address would dodge the limit."""
+    coming from the last address in its X-Forwarded-For that is not itself a trusted proxy, so the
+    per-address limit and the address hash (`digits_by_address`) see each visitor, not the proxy. Without
+    trusted proxies the header is ignored: any client could write one, and a forged address would dodge
+    the limit."""
     if not trusted_proxies:
         return "    # No trusted proxy (deploy.serve --trusted-proxy): X-Forwarded-For is ignored."
     lines = [f"    set_real_ip_from {proxy};" for proxy in trusted_proxies]
