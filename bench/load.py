@@ -111,8 +111,8 @@ def verdicts(result: dict[str, Any]) -> dict[str, bool]:
 
 def run_compare(arguments: argparse.Namespace) -> dict[str, Any]:
     """--compare N: bench/load_replicas.py's comparison, written and printed."""
+    arguments.seconds = arguments.seconds or load_replicas.LOAD_SECONDS
     if arguments.pinning:
-        arguments.seconds = arguments.seconds or load_replicas.LOAD_SECONDS
         arguments.output = arguments.output or PINNING_RESULTS
         result = load_replicas.compare_pinning(arguments)
         arguments.output.write_text(json.dumps(result, indent=2) + "\n")
@@ -122,7 +122,6 @@ def run_compare(arguments: argparse.Namespace) -> dict[str, Any]:
         print(f"wrote {arguments.output}")
         return result
     arguments.output = arguments.output or REPLICAS_RESULTS
-    arguments.seconds = arguments.seconds or load_replicas.LOAD_SECONDS
     result = load_replicas.compare(arguments)
     arguments.output.write_text(json.dumps(result, indent=2) + "\n")
     for call, found in result["calls"].items():
