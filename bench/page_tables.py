@@ -109,6 +109,7 @@ def ideas_table(path: Path) -> list[str]:
             for key in columns
         ]
         start = f" (from {idea['start']})" if "start" in idea else ""
+        start = " (full retraining: the ensemble)" if idea.get("full") else start
         lines.append(f"| {idea['idea']}{start} | " + " | ".join(cells) + " |")
     return lines
 

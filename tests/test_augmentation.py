@@ -66,10 +66,13 @@ def _box_and_centre(image: np.ndarray) -> tuple[int, tuple[float, float]]:
     return max(rows[-1] - rows[0] + 1, columns[-1] - columns[0] + 1), ndimage.center_of_mass(image)
 
 
-@pytest.mark.parametrize("style", [*augmentation.STYLES, "strokes", "scanned_one", "low_bar_four"])
+LABELLED_STYLES = ("strokes", "scanned_one", "low_bar_four", "flat_top_six")
+
+
+@pytest.mark.parametrize("style", [*augmentation.STYLES, *LABELLED_STYLES])
 def test_each_style_keeps_digits_in_the_mnist_frame(digits, style):
     images, labels = digits
-    styles = (style, "pen") if style in ("strokes", "scanned_one", "low_bar_four") else (style,)
+    styles = (style, "pen") if style in LABELLED_STYLES else (style,)
     augmented = augmentation.augment_styles(images, styles, seed=3, labels=labels)
     assert augmented.shape == images.shape and augmented.dtype == np.uint8
     assert not np.array_equal(augmented, images), "the style changed nothing"
@@ -187,3 +190,37 @@ def test_a_low_bar_four_has_its_bar_low_and_a_short_stem():
         right = inked[:, 18:]
         stem_top = np.flatnonzero(right.any(axis=1))[0]
         assert stem_top > rows[0] + 0.3 * (rows[-1] - rows[0]), "the stem still rises to the top"
+
+
+def _round_six() -> np.ndarray:
+    """A 6 as MNIST's writers draw it: a closed loop at the bottom, a curve rising from its left to the top right."""
+    from PIL import Image, ImageDraw
+
+    canvas = Image.new("L", (28, 28))
+    draw = ImageDraw.Draw(canvas)
+    draw.ellipse((7, 13, 21, 26), outline=255, width=2)
+    draw.arc((7, 2, 31, 34), start=190, end=270, fill=255, width=2)
+    return np.asarray(canvas, dtype=np.float32) / 255
+
+
+def test_a_flat_topped_six_keeps_its_loop_and_gets_a_flat_top():
+    six = _round_six()
+    for seed in range(5):
+        flat = writer_styles.flat_top_six(six, np.random.default_rng(seed))
+        inked = flat > 0.3
+        assert (ndimage.binary_fill_holes(inked) & ~inked).sum() >= 4, "the loop was lost"
+        rows = np.flatnonzero(inked.any(axis=1))
+        top_rows = inked[rows[0] : rows[0] + 3]
+        top_span = np.ptp(np.flatnonzero(top_rows.any(axis=0)))
+        assert top_span >= 4, "no flat top across the digit's first rows"
+        # The stroke above the loop is straight: at mid-height its ink sits in one narrow run.
+        middle = inked[rows[0] + (rows[-1] - rows[0]) // 4]
+        assert np.ptp(np.flatnonzero(middle)) <= 4
+
+
+def test_a_six_without_a_closed_loop_is_left_as_it_is():
+    open_six = _round_six()
+    open_six[16:24, 18:23] = 0.0  # a gap in the loop's right side
+    np.testing.assert_array_equal(
+        writer_styles.flat_top_six(open_six, np.random.default_rng(0)), redrawing.renormalise(open_six)
+    )

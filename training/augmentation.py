@@ -47,6 +47,7 @@ STYLE_WORDS = {
     "strokes": "flagged 1s and crossed 7s",
     "scanned_one": "scanned flagged 1s",
     "low_bar_four": "low-bar 4s",
+    "flat_top_six": "flat-topped 6s",
 }
 """Each style in a few words, for the manifest's and the page's description of a CNN."""
 
@@ -55,6 +56,13 @@ SCANNED_ONE_SHARE = 0.5
 
 LOW_BAR_FOUR_SHARE = 0.4
 """Share of the 4s of a CNN_STYLES copy given a low bar before their pen."""
+
+SHAPE_STYLES = ("warp", "strokes", "scanned_one", "low_bar_four", "flat_top_six")
+"""The styles that change a digit's shape, not its pen: augment_styles draws one of the others on top."""
+
+FLAT_TOP_SIX_SHARE = 0.4
+"""Share of the 6s of a copy with "flat_top_six" given a straight stroke and a flat top before their pen
+(writer_styles.flat_top_six; measured with CNN_STYLES, not kept: docs/results.md)."""
 
 WRITER_STYLES = ("strokes", "pen", "low_resolution", "scan")
 """The pens plus the styles MNIST's writers lack that the mfeat development half holds
@@ -193,8 +201,10 @@ def augment_styles(
     too, when "warp" is among the styles, so that shapes and pens vary together. With
     "strokes" and the labels (n,), some 1s get a flag, some 4s a short stem and some 7s a bar
     (STYLE_SHARES), before the pen styles, so that the new strokes are re-drawn with the rest.
-    With "low_bar_four" some 4s get a low bar first (LOW_BAR_FOUR_SHARE); with "scanned_one" some 1s
-    are re-drawn as scanned flagged 1s instead of a pen (SCANNED_ONE_SHARE).
+    With "low_bar_four" some 4s get a low bar first (LOW_BAR_FOUR_SHARE), with "flat_top_six" some 6s a
+    flat top (FLAT_TOP_SIX_SHARE); with "scanned_one" some 1s are re-drawn as scanned flagged 1s instead of
+    a pen (SCANNED_ONE_SHARE). A style not asked for draws no random numbers, so a recipe's copy stays the
+    same as styles are added to the module.
     """
     rng = np.random.default_rng(seed)
     floats = np.asarray(images, dtype=np.float32) / 255.0
@@ -203,6 +213,10 @@ def augment_styles(
         floats = floats.copy()
         for index in np.flatnonzero((labels == 4) & (rng.uniform(size=len(labels)) < LOW_BAR_FOUR_SHARE)):
             floats[index] = writer_styles.low_bar_four(floats[index], rng)
+    if "flat_top_six" in styles and labels is not None:
+        floats = floats.copy()
+        for index in np.flatnonzero((labels == 6) & (rng.uniform(size=len(labels)) < FLAT_TOP_SIX_SHARE)):
+            floats[index] = writer_styles.flat_top_six(floats[index], rng)
     if "strokes" in styles and labels is not None:
         floats = floats.copy()
         for digit, share in writer_styles.STYLE_SHARES.items():
@@ -210,7 +224,7 @@ def augment_styles(
                 floats[index] = writer_styles.restroke(floats[index], digit, rng)
     if "warp" in styles:
         floats = warp(floats, rng)
-    pens = [style for style in styles if style not in ("warp", "strokes", "scanned_one", "low_bar_four")]
+    pens = [style for style in styles if style not in SHAPE_STYLES]
     choice = rng.integers(len(pens), size=len(floats)) if pens else np.zeros(len(floats), int)
     if "thickness" in pens:
         thick = thickness(floats, rng)

@@ -43,24 +43,33 @@ IDEAS = {
     ),
     "pens_4_epochs_seed_2": dataclasses.replace(MEMBERS["cnn_2"], seed=2),
     "pens_4_epochs_seed_3": dataclasses.replace(MEMBERS["cnn_2"], seed=3),
+    "pens_12_epochs_polished": dataclasses.replace(
+        MEMBERS["cnn"], seed=2, styles=augmentation.PEN_STYLES, test_time_shifts=NO_SHIFT, test_time_shift_layer=0
+    ),
 }
 """`cnn_2` as trained today (the pens, 4 epochs), on MNIST's digits alone for as many steps, on the pens
 for twice as many steps, and polished like `cnn` (one more epoch, about 1.5 minutes); and `cnn`'s own
 recipe (the scanned styles, 12 epochs and the polishing epoch) from another seed, reading each digit
-once as `cnn_2` does today (the five reads would cost every answer about a millisecond more); and today's
-`cnn_2` from two other seeds, which says how far a training's seed alone moves each figure."""
+once as `cnn_2` does today (the five reads would cost every answer about a millisecond more); today's
+`cnn_2` from two other seeds, which says how far a training's seed alone moves each figure; and `cnn`'s
+recipe on the pens alone (no scanned styles), read once, as a third CNN (`--third`)."""
 
 
 def trained_folder(
-    name: str, config: CNNConfig, prepared: preparation.Prepared, scratch: Path, with_ensemble: bool = True
+    name: str,
+    config: CNNConfig,
+    prepared: preparation.Prepared,
+    scratch: Path,
+    with_ensemble: bool = True,
+    key: str = "cnn_2",
 ) -> Path:
-    """A models folder whose `cnn_2` was trained as `config` says, with the ensemble learned on it unless
+    """A models folder whose CNN `key` was trained as `config` says, with the ensemble learned on it unless
     `with_ensemble` is False (measured beside today's networks, it learns its own): the committed one when
     that is today's recipe, else a scratch copy (trained unless already there)."""
     from training import ensemble, train
 
     def trained_as_config(folder: Path) -> bool:
-        entry = artifacts.read_manifest(folder)["models"].get("cnn_2", {}) if folder.exists() else {}
+        entry = artifacts.read_manifest(folder)["models"].get(key, {}) if folder.exists() else {}
         # Fields added to CNNConfig after a network was trained are absent from its entry: their defaults.
         parameters = {key: as_tuples(value) for key, value in entry.get("parameters", {}).items()}
         try:
@@ -74,7 +83,7 @@ def trained_folder(
     if not trained_as_config(folder):
         shutil.rmtree(folder, ignore_errors=True)
         shutil.copytree(artifacts.MODELS_DIR, folder)
-        train.train_cnn_model(prepared, folder, scratch / name / "reports", "cnn_2", config)
+        train.train_cnn_model(prepared, folder, scratch / name / "reports", key, config)
     if with_ensemble:
         ensemble.train_ensemble(prepared, folder)  # Always: a minute, and the weights follow today's learner.
     return folder

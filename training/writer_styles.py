@@ -1,5 +1,5 @@
 """Strokes and scans MNIST's writers rarely produced: flagged and based 1s, crossed 7s, short-stemmed and
-closed 4s, and numerals scanned thick into a fixed frame.
+closed 4s, flat-topped 6s, and numerals scanned thick into a fixed frame.
 
 Each takes one digit float32 (h, w) in [0, 1], ink bright, and returns it in the MNIST frame,
 float32 (28, 28), so that `training.augmentation.augment_styles` can mix them with the pens.
@@ -252,6 +252,49 @@ def low_bar_four(image: np.ndarray, rng: np.random.Generator) -> np.ndarray:
         digit = redrawing.resize(digit, frame_height, digit.shape[1], Image.BILINEAR)
     restyled = redrawing.renormalise(digit)
     return restyled if _in_one_piece(restyled) else redrawing.renormalise(image)
+
+
+FLAT_TOP_LEANS = (0.0, 0.3)
+"""How far a flat-topped 6's straight stroke leans right as it rises, as a share of its rise."""
+FLAT_TOP_BARS = (0.3, 0.8)
+"""The length of its flat top, as a share of the loop's width."""
+FLAT_TOP_TILTS = (-10.0, 15.0)
+"""The top's tilt in degrees (anticlockwise, rising to the right)."""
+
+
+def flat_top_six(image: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """A 6 drawn as a loop, a straight stroke up from its left side and a flat top (a "б"-like 6, as the
+    mfeat scans' writers draw it): float32 (h, w) -> MNIST frame (28, 28).
+
+    The loop is the part of the digit from the top of its hole down; above it the curved stroke is erased
+    and redrawn straight, from the loop's top-left ink up to the digit's top row, leaning right by
+    FLAT_TOP_LEANS of the rise, then across by FLAT_TOP_BARS of the loop's width. A 6 without a closed loop
+    is left as it is.
+    """
+    digit = redrawing.crop_ink(image)
+    inked = digit > 0.5 * digit.max()
+    hole = ndimage.binary_fill_holes(inked) & ~inked
+    if hole.sum() < 2:
+        return redrawing.renormalise(digit)
+    hole_rows, hole_columns = np.nonzero(hole)
+    width = max(round(normalisation.stroke_width(inked)), 1)
+    loop_top = max(int(hole_rows.min()) - width, 0)
+    if loop_top < 0.25 * len(digit):  # the hole reaches near the top: nothing above it to redraw
+        return redrawing.renormalise(digit)
+    kept = digit.copy()
+    kept[:loop_top] = 0.0
+    # (column, row) points: the loop's top-left ink, the top of the straight stroke, the end of the flat top.
+    left_ink = np.flatnonzero(inked[loop_top])
+    start = (float(left_ink.min()) + width / 2 if left_ink.size else float(hole_columns.min()), loop_top + width / 2)
+    top = (start[0] + loop_top * rng.uniform(*FLAT_TOP_LEANS), 0.0)
+    loop_width = float(np.ptp(np.flatnonzero(inked[loop_top:].any(axis=0)))) + 1
+    bar, tilt = loop_width * rng.uniform(*FLAT_TOP_BARS), np.radians(rng.uniform(*FLAT_TOP_TILTS))
+    end = (top[0] + bar * np.cos(tilt), top[1] - bar * np.sin(tilt))
+    pad = width + round(bar)  # room for the top to lean and tilt beyond the old box
+    canvas = Image.fromarray(np.round(np.pad(kept, pad) / max(digit.max(), 1e-6) * 255).astype(np.uint8))
+    points = [(column + pad, row + pad) for column, row in (start, top, end)]
+    ImageDraw.Draw(canvas).line(points, fill=255, width=width, joint="curve")
+    return redrawing.renormalise(np.asarray(canvas, dtype=np.float32) / 255)
 
 
 def restroke(image: np.ndarray, digit: int, rng: np.random.Generator) -> np.ndarray:
