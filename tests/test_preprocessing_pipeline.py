@@ -274,6 +274,20 @@ class TestFrameFilling:
         noise = np.random.default_rng(1).integers(0, 256, (128, 128)).astype(np.uint8)
         assert not to_mnist(noise).found
 
+    def test_a_small_digit_enlarged_and_blurred_to_fill_the_frame_is_found(self, mnist):
+        """Low-resolution inputs made from MNIST *training* digits that gave "no digit found" while only the
+        share of pixels near ink or paper told a frame-filling digit (blur spreads them between the two)."""
+        for index in (616, 952, 1144, 1340, 3766):  # a 4, a 0, a 3, a 5 and an 8
+            result = to_mnist(families.family_input("low-resolution", mnist.X_train[index], 7, index))
+            assert result.found and result.inverted, (index, result.reason)
+            side, (row, column) = max(result.image.shape), ndimage.center_of_mass(result.image)
+            assert side == 28 and abs(row - 14) <= 1.5 and abs(column - 14) <= 1.5
+
+    def test_a_vignette_filling_the_frame_is_still_no_digit(self):
+        rows, columns = np.mgrid[0:300, 0:300]
+        vignette = 230 - 120 * ((rows - 150) ** 2 + (columns - 150) ** 2) / 150**2
+        assert not to_mnist(vignette.astype(np.uint8)).found
+
 
 def test_families_are_deterministic(mnist):
     for family in families.FAMILIES:
