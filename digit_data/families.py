@@ -16,6 +16,7 @@ from typing import Any
 
 import numpy as np
 from PIL import Image, ImageFilter
+from scipy import ndimage
 
 from digit_data.drawing import (
     crop_to_ink,
@@ -43,6 +44,8 @@ FAMILIES: dict[str, str] = {
     "blurred; dark on white, filling the frame",
     "frame-filling-thick": "a blobby pen (18-25% of the digit's height) on a canvas cropped to the drawing, "
     "each edge from a quarter pen inside the strokes to a quarter pen outside",
+    "notebook": "phone photo of the digit on ruled or squared notebook paper (light blue, grey or dark grey lines "
+    "0.45-1.2 digit heights apart, crossing it or not), tilted up to 3 degrees, light and pen as photo",
 }
 
 
@@ -76,18 +79,25 @@ def make_photo(digit: np.ndarray, rng: np.random.Generator, index: int = 0) -> b
     return photograph_sheet(amount, rng, index)
 
 
-def photograph_sheet(amount: np.ndarray, rng: np.random.Generator, index: int) -> bytes:
+def photograph_sheet(
+    amount: np.ndarray, rng: np.random.Generator, index: int, lines: np.ndarray | None = None
+) -> bytes:
     """Ink `amount` (float32 (h, w) in [0, 1], already placed on the sheet) photographed: JPEG bytes.
 
     Paper white or cream, a blue, grey or black pen (by `index`), a light gradient and vignette,
-    sometimes a soft shadow, noise, blur, JPEG quality 60-85.
+    sometimes a soft shadow, noise, blur, JPEG quality 60-85. `lines` (float32 (h, w) in [0, 1]): a
+    notebook's printed lines, light blue, grey or dark grey, under the ink.
     """
     height, width = amount.shape
     paper = np.array([250, 250, 248]) if rng.random() < 0.5 else np.array([246, 237, 214])
     paper = paper + rng.normal(0, 3, 3)
+    sheet = np.broadcast_to(paper, (height, width, 3))
+    if lines is not None:
+        printed = np.array([[150, 185, 225], [175, 175, 175], [115, 115, 125]])[rng.integers(3)]  # blue, grey, dark
+        sheet = sheet * (1 - lines[..., None]) + (printed + rng.normal(0, 6, 3)) * lines[..., None]
     pens = {"blue": [28, 48, 135], "grey": [75, 75, 80], "black": [22, 22, 28]}
     pen = np.array(pens[("blue", "grey", "black")[index % 3]]) + rng.normal(0, 6, 3)
-    colour = paper[None, None] * (1 - amount[..., None]) + pen[None, None] * amount[..., None]
+    colour = sheet * (1 - amount[..., None]) + pen[None, None] * amount[..., None]
 
     rows, columns = np.mgrid[0:height, 0:width].astype(np.float32)
     y, x = rows / height - 0.5, columns / width - 0.5
@@ -104,6 +114,28 @@ def photograph_sheet(amount: np.ndarray, rng: np.random.Generator, index: int) -
     image = Image.fromarray(np.clip(colour, 0, 255).astype(np.uint8), "RGB")
     image = image.filter(ImageFilter.GaussianBlur(rng.uniform(0.5, 1.2)))
     return encode(image, "JPEG", quality=int(rng.integers(60, 86)))
+
+
+def make_notebook(digit: np.ndarray, rng: np.random.Generator, index: int = 0) -> bytes:
+    """A phone photo of the digit on ruled (even `index`) or squared (odd) notebook paper, tilted: JPEG bytes."""
+    ink = upscale(digit, rng.uniform(6, 9))
+    longest = max(ink.shape)
+    height, width = (int(longest * rng.uniform(1.8, 2.6)) for _ in range(2))
+    margin = int(0.15 * longest)  # the tilt must not carry the digit out of the photo
+    top = int(rng.integers(margin, height - ink.shape[0] - margin + 1))
+    left = int(rng.integers(margin, width - ink.shape[1] - margin + 1))
+    amount = np.zeros((height, width), dtype=np.float32)
+    amount[top : top + ink.shape[0], left : left + ink.shape[1]] = ink * rng.uniform(0.85, 1.0)
+    lines = np.zeros((height, width), dtype=np.float32)
+    gap = longest * rng.uniform(0.45, 1.2)
+    thickness = max(1, round(longest * rng.uniform(0.006, 0.012)))
+    for start in np.arange(rng.uniform(0, gap), max(height, width), gap).astype(int):
+        lines[start : start + thickness] = 1.0
+        if index % 2:
+            lines[:, start : start + thickness] = 1.0
+    degrees = rng.uniform(-3, 3)
+    amount, lines = (ndimage.rotate(layer, degrees, reshape=False, order=1) for layer in (amount, lines))
+    return photograph_sheet(np.clip(amount, 0, 1), rng, index, lines=np.clip(lines, 0, 1))
 
 
 def make_canvas(digit: np.ndarray, rng: np.random.Generator, index: int = 0) -> np.ndarray:
@@ -221,4 +253,5 @@ _MAKERS: dict[str, Callable[[np.ndarray, np.random.Generator, int], Any]] = {
     "tight-crop": make_tight_crop,
     "low-resolution": make_low_resolution,
     "frame-filling-thick": make_frame_filling_thick,
+    "notebook": make_notebook,
 }

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import ndimage
 
-from preprocessing import background, geometry, statistics
+from preprocessing import background, geometry, rules, statistics
 
 DETECTION_MAX_SIDE = 256
 """Longest side of the copy the digit is looked for in."""
@@ -55,6 +55,15 @@ MIN_DIGIT_EXTENT_PIXELS = 6
 the reduced copy: anything smaller is a speck, a dot or noise."""
 
 
+SPAN_FOR_RULES = 0.9
+"""A digit whose strokes span this share of the image's width or height is looked at again without the lines of
+ruled or squared paper (rules.rule_mask), if it has any."""
+
+RULE_GAP_PIXELS = 3
+"""A digit's strokes cut by a rule's band (rules.rule_mask: a few pixels of the reduced copy) are joined
+again across at most twice this many pixels."""
+
+
 class NoDigitKind(enum.Enum):
     """Why no digit was found."""
 
@@ -82,9 +91,11 @@ class InkMap:
         reduced pixel (r, c) covers working pixels [r*factor, (r+1)*factor) likewise for c.
     inverted: the ink is darker than its background (dark ink on light paper).
     background: the background surface in the working copy's coordinates.
-    ink: float32 (h, w) of the reduced copy, `ink_map` units: 0 background, larger is more ink.
+    ink: float32 (h, w) of the reduced copy, `ink_map` units: 0 background, larger is more ink; 0 on the
+        lines of ruled or squared paper.
     ink_level: ink strength that counts as full ink (1.0 once normalised).
     threshold, low_threshold: a stroke is pixels above low_threshold that reach threshold.
+    rules: bool (h, w), the paper's lines (`rules.rule_mask`), or None when it has none.
     """
 
     factor: int
@@ -94,6 +105,7 @@ class InkMap:
     ink_level: float
     threshold: float
     low_threshold: float
+    rules: np.ndarray | None = None
 
     def strokes(self) -> tuple[np.ndarray, int]:
         """Connected strokes of the reduced copy: int32 labels (h, w), 0 off ink, 1..count on it; and count."""
@@ -192,13 +204,14 @@ def select_digit(ink: np.ndarray, threshold: float, low_threshold: float) -> tup
     return mask, (left, top, right, bottom)
 
 
-def find_ink(gray: np.ndarray, *, border_first: bool = False) -> InkMap | NoDigit:
+def find_ink(gray: np.ndarray, *, border_first: bool = False, without_rules: bool = False) -> InkMap | NoDigit:
     """The ink of a whole working copy, float32 (H, W) in [0, 1] on white, or why there is none.
 
     Polarity and background come first; the ink level is measured on what stands clearly
     above the noise, and the thresholds of a stroke follow from it. border_first: start the
     background from the paper along the border (`background.border_paper`) whenever there is
-    such paper, not only when the image's median is ink.
+    such paper, not only when the image's median is ink. without_rules: the lines of ruled or
+    squared paper (`rules.rule_mask`), if any, are taken out of the ink and named in `rules`.
     """
     small, factor = geometry.reduce_array(gray, DETECTION_MAX_SIDE)
     rows = background.centres(np.arange(small.shape[0]), factor)
@@ -213,6 +226,13 @@ def find_ink(gray: np.ndarray, *, border_first: bool = False) -> InkMap | NoDigi
     ink = background.ink_map(small, fitted.values(rows, columns), inverted=inverted)
     stride = background.sample_stride(small)
     floor = max(MIN_CONTRAST, NOISE_SPREADS * background.noise_level(ink[::stride, ::stride]))
+    on_rules = rules.rule_mask(ink > floor) if without_rules else None
+    if on_rules is not None and on_rules.any():
+        # Ruled or squared paper: its lines are paper, not strokes; where they cross the digit, `detect`
+        # gives the digit its ink back.
+        ink = np.where(on_rules, np.float32(0), ink)
+    else:
+        on_rules = None
     inked = ink[ink > floor]
     if inked.size == 0:
         return NoDigit(NoDigitKind.TOO_FAINT)
@@ -225,23 +245,38 @@ def find_ink(gray: np.ndarray, *, border_first: bool = False) -> InkMap | NoDigi
         ink_level=ink_level,
         threshold=max(THRESHOLD_FRACTION * ink_level, floor),
         low_threshold=max(LOW_THRESHOLD_FRACTION * ink_level, floor),
+        rules=on_rules,
     )
 
 
 def detect(gray: np.ndarray) -> Detection | NoDigit:
     """Find the digit in a working copy: float32 (H, W) in [0, 1] on white; `NoDigit` when none."""
+    border_first = False
     found = find_ink(gray)
     selected = found if isinstance(found, NoDigit) else select_digit(found.ink, found.threshold, found.low_threshold)
     if isinstance(selected, NoDigit):
         # A digit covering much of a tight crop inflates the image's spread until nothing stands
         # out from the median's background; the paper along the border may still show it.
+        border_first = True
         found = find_ink(gray, border_first=True)
         if isinstance(found, NoDigit):
             return selected
         selected = select_digit(found.ink, found.threshold, found.low_threshold)
         if isinstance(selected, NoDigit):
             return selected
+    if _spans_the_image(selected[1], found.ink.shape):
+        # A notebook's lines join the digit and run to the image's edges; without them the digit stands alone.
+        cleaned = find_ink(gray, border_first=border_first, without_rules=True)
+        if not isinstance(cleaned, NoDigit) and cleaned.rules is not None:
+            reselected = select_digit(cleaned.ink, cleaned.threshold, cleaned.low_threshold)
+            if not isinstance(reselected, NoDigit):
+                found, selected = cleaned, reselected
     support, box = selected
+    if found.rules is not None:
+        # The rules' bands cut the digit's strokes where they cross them: the digit keeps the band's pixels
+        # that lie between its own (a closing, on the bands only).
+        closed = ndimage.binary_closing(support, structure=geometry.EIGHT_NEIGHBOURS, iterations=RULE_GAP_PIXELS)
+        support = support | (found.rules & closed)
     return Detection(
         factor=found.factor,
         inverted=found.inverted,
@@ -250,3 +285,10 @@ def detect(gray: np.ndarray) -> Detection | NoDigit:
         support=support,
         box=box,
     )
+
+
+def _spans_the_image(box: geometry.Box, shape: tuple[int, int]) -> bool:
+    """Whether the digit's box (left, top, right, bottom) covers SPAN_FOR_RULES of the width or the height of an
+    image of `shape` (h, w): where a notebook's lines taken for strokes would put it."""
+    left, top, right, bottom = box
+    return right - left >= SPAN_FOR_RULES * shape[1] or bottom - top >= SPAN_FOR_RULES * shape[0]

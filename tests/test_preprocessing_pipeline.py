@@ -289,6 +289,35 @@ class TestFrameFilling:
         assert not to_mnist(vignette.astype(np.uint8)).found
 
 
+@pytest.mark.parametrize("squared", [False, True], ids=["ruled", "squared"])
+def test_a_digit_on_a_notebooks_dark_lines_is_read_without_them(mnist, reference, squared):
+    """Printed lines that cross the digit join its strokes; they reached the image's edges and the digit was read
+    inside a grid (these 12 training digits: 10 and 6 read like the clean digit, ruled and squared; 11 and 11
+    without the lines)."""
+    digits = mnist.X_train[100:112]
+    results = []
+    for index, digit in enumerate(digits):
+        ink = upscale(digit, 6)  # about 170 px high
+        height, width = ink.shape[0] + 160, ink.shape[1] + 160
+        paper = np.full((height, width), 235.0)
+        offset = 7 * index % 40
+        paper[offset::45][:, :] = 130.0  # dark grey rules 45 px apart, 1 px thick...
+        paper[offset + 1 :: 45] = 130.0  # ...2 px
+        if squared:
+            paper[:, offset::45] = paper[:, offset + 1 :: 45] = 130.0
+        paper[80 : 80 + ink.shape[0], 80 : 80 + ink.shape[1]] *= 1 - ink
+        paper[80 : 80 + ink.shape[0], 80 : 80 + ink.shape[1]] += 40 * ink
+        photo = Image.fromarray(paper.astype(np.uint8)).rotate(2.0 - index / 3, resample=Image.BILINEAR, fillcolor=235)
+        buffer = io.BytesIO()
+        photo.save(buffer, "JPEG", quality=85)
+        results.append(to_mnist(buffer.getvalue()))
+    assert all(result.found for result in results), [result.reason for result in results]
+    boxes = np.array([result.box for result in results])
+    assert (boxes[:, 2] - boxes[:, 0] < 0.8 * width).all() and (boxes[:, 3] - boxes[:, 1] < 0.8 * height).all()
+    agreement = reference(np.stack([result.image for result in results])) == reference(digits / 255)
+    assert agreement.mean() >= 11 / 12
+
+
 def test_families_are_deterministic(mnist):
     for family in families.FAMILIES:
         first = families.family_input(family, mnist.X_test[5], 3, 7)

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from scipy import ndimage
 
-from preprocessing import background, detection, geometry, normalisation, statistics
+from preprocessing import background, detection, geometry, normalisation, rules, statistics
 
 
 def bar_image(*, ink: float, background: float, side: int = 120) -> np.ndarray:
@@ -291,3 +291,37 @@ class TestMnistConstants:
         assert middle == pytest.approx(normalisation.MNIST_STROKE_WIDTH, abs=0.5)
         assert low == pytest.approx(normalisation.STROKE_WIDTH_RANGE[0], abs=0.8)
         assert high == pytest.approx(normalisation.STROKE_WIDTH_RANGE[1], abs=1.2)
+
+
+def _ruled(shape: tuple[int, int], gap: int, degrees: float, *, squared: bool = False) -> np.ndarray:
+    """bool (h, w): 2-pixel lines every `gap` pixels, tilted by `degrees` (and across them too when `squared`)."""
+    rows, columns = np.mgrid[0 : shape[0], 0 : shape[1]].astype(np.float64)
+    tilt = np.tan(np.radians(degrees))
+    lines = (rows - tilt * columns) % gap < 2
+    return lines | ((columns + tilt * rows) % gap < 2) if squared else lines
+
+
+class TestRules:
+    """rules.rule_mask: a notebook's printed lines, not a digit's strokes."""
+
+    @pytest.mark.parametrize("degrees", [0.0, 1.3, -2.7])
+    @pytest.mark.parametrize("squared", [False, True])
+    def test_finds_a_notebooks_tilted_lines(self, degrees, squared):
+        lines = _ruled((200, 160), 37, degrees, squared=squared)
+        digit = np.zeros_like(lines)
+        digit[60:140, 70:84] = True  # a thick stroke crossing two rules
+        mask = rules.rule_mask(lines | digit)
+        # Only a line cut short by the image's edge (it crosses too little of it to be told from ink) is left.
+        assert not (lines & ~mask)[10:-10, 10:-10].any(), "lines left as ink"
+        assert mask[digit & ~lines].mean() < 0.25, "the stroke taken for rules"
+
+    def test_a_lone_line_or_a_digits_bar_is_not_a_rule(self):
+        seven = np.zeros((120, 100), dtype=bool)
+        seven[10:12, 2:98] = True  # a thin pen's bar across the whole image
+        seven[12:110, 60:62] = True
+        assert not rules.rule_mask(seven).any()
+
+    def test_thick_parallel_bars_are_not_rules(self):
+        bars = np.zeros((120, 100), dtype=bool)
+        bars[20:32] = bars[70:82] = True  # two strokes of a digit's width (an "=")
+        assert not rules.rule_mask(bars).any()
