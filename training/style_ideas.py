@@ -116,6 +116,8 @@ def main(argv: list[str] | None = None) -> int:
     unknown = sorted(set(arguments.ideas) - set(IDEAS))
     if unknown:
         parser.error(f"unknown ideas {', '.join(unknown)}: choose from {', '.join(IDEAS)}")
+    if arguments.full and (not arguments.ideas or "start" in arguments.ideas):
+        parser.error("--full trains cnn's recipe with each idea's styles: name the ideas, not 'start'")
     prepared = preparation.prepare(None, quick=False)
     sets = {}
     for name, make in writers.SETS.items():
