@@ -6,7 +6,8 @@ Sketchpad canvas array, a palette PNG, an EXIF-rotated JPEG... Everything is
 deterministic given the seed (`family_input(name, digit, seed, index)`), so the tests use
 a few of these and `bench/family_accuracy.py` measures every model on a thousand of each.
 
-Only ever feed these MNIST *test* digits: the families are an acceptance test.
+Measured with MNIST *test* digits, the families are an acceptance test; a change to preprocessing is
+developed on *training* digits fed the same way, so nothing is tuned on the digits that judge it.
 """
 
 from __future__ import annotations
