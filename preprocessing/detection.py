@@ -12,6 +12,7 @@ there is none, a `NoDigit` says why.
 
 from __future__ import annotations
 
+import dataclasses
 import enum
 from dataclasses import dataclass
 
@@ -95,7 +96,8 @@ class InkMap:
         lines of ruled or squared paper.
     ink_level: ink strength that counts as full ink (1.0 once normalised).
     threshold, low_threshold: a stroke is pixels above low_threshold that reach threshold.
-    rules: bool (h, w), the paper's lines (`rules.rule_mask`), or None when it has none.
+    floor: the background's noise floor in `ink` units: what lies above it is ink at all.
+    rules: bool (h, w), the paper's lines taken out of `ink` (`without_rules`), or None.
     """
 
     factor: int
@@ -105,6 +107,7 @@ class InkMap:
     ink_level: float
     threshold: float
     low_threshold: float
+    floor: float
     rules: np.ndarray | None = None
 
     def strokes(self) -> tuple[np.ndarray, int]:
@@ -204,14 +207,13 @@ def select_digit(ink: np.ndarray, threshold: float, low_threshold: float) -> tup
     return mask, (left, top, right, bottom)
 
 
-def find_ink(gray: np.ndarray, *, border_first: bool = False, without_rules: bool = False) -> InkMap | NoDigit:
+def find_ink(gray: np.ndarray, *, border_first: bool = False) -> InkMap | NoDigit:
     """The ink of a whole working copy, float32 (H, W) in [0, 1] on white, or why there is none.
 
     Polarity and background come first; the ink level is measured on what stands clearly
     above the noise, and the thresholds of a stroke follow from it. border_first: start the
     background from the paper along the border (`background.border_paper`) whenever there is
-    such paper, not only when the image's median is ink. without_rules: the lines of ruled or
-    squared paper (`rules.rule_mask`), if any, are taken out of the ink and named in `rules`.
+    such paper, not only when the image's median is ink.
     """
     small, factor = geometry.reduce_array(gray, DETECTION_MAX_SIDE)
     rows = background.centres(np.arange(small.shape[0]), factor)
@@ -226,38 +228,43 @@ def find_ink(gray: np.ndarray, *, border_first: bool = False, without_rules: boo
     ink = background.ink_map(small, fitted.values(rows, columns), inverted=inverted)
     stride = background.sample_stride(small)
     floor = max(MIN_CONTRAST, NOISE_SPREADS * background.noise_level(ink[::stride, ::stride]))
-    on_rules = rules.rule_mask(ink > floor) if without_rules else None
-    if on_rules is not None and on_rules.any():
-        # Ruled or squared paper: its lines are paper, not strokes; where they cross the digit, `detect`
-        # gives the digit its ink back.
-        ink = np.where(on_rules, np.float32(0), ink)
-    else:
-        on_rules = None
-    inked = ink[ink > floor]
+    unmeasured = InkMap(factor, inverted, fitted, ink, ink_level=0.0, threshold=0.0, low_threshold=0.0, floor=floor)
+    return _with_levels(unmeasured)
+
+
+def without_rules(found: InkMap) -> InkMap | None:
+    """`found` with the lines of ruled or squared paper (`rules.rule_mask`) taken out of its ink and named in
+    `rules`, its levels measured again; None when it has no such lines or nothing is left above the floor.
+    Where the lines cross the digit, `detect` gives the digit its ink back."""
+    on_rules = rules.rule_mask(found.ink > found.floor)
+    if not on_rules.any():
+        return None
+    cleaned = dataclasses.replace(found, ink=np.where(on_rules, np.float32(0), found.ink), rules=on_rules)
+    leveled = _with_levels(cleaned)
+    return None if isinstance(leveled, NoDigit) else leveled
+
+
+def _with_levels(found: InkMap) -> InkMap | NoDigit:
+    """`found` with its ink level and stroke thresholds measured on what stands above its floor."""
+    inked = found.ink[found.ink > found.floor]
     if inked.size == 0:
         return NoDigit(NoDigitKind.TOO_FAINT)
     ink_level = statistics.quantile(inked, INK_LEVEL_QUANTILE)
-    return InkMap(
-        factor=factor,
-        inverted=inverted,
-        background=fitted,
-        ink=ink,
+    return dataclasses.replace(
+        found,
         ink_level=ink_level,
-        threshold=max(THRESHOLD_FRACTION * ink_level, floor),
-        low_threshold=max(LOW_THRESHOLD_FRACTION * ink_level, floor),
-        rules=on_rules,
+        threshold=max(THRESHOLD_FRACTION * ink_level, found.floor),
+        low_threshold=max(LOW_THRESHOLD_FRACTION * ink_level, found.floor),
     )
 
 
 def detect(gray: np.ndarray) -> Detection | NoDigit:
     """Find the digit in a working copy: float32 (H, W) in [0, 1] on white; `NoDigit` when none."""
-    border_first = False
     found = find_ink(gray)
     selected = found if isinstance(found, NoDigit) else select_digit(found.ink, found.threshold, found.low_threshold)
     if isinstance(selected, NoDigit):
         # A digit covering much of a tight crop inflates the image's spread until nothing stands
         # out from the median's background; the paper along the border may still show it.
-        border_first = True
         found = find_ink(gray, border_first=True)
         if isinstance(found, NoDigit):
             return selected
@@ -266,8 +273,8 @@ def detect(gray: np.ndarray) -> Detection | NoDigit:
             return selected
     if _spans_the_image(selected[1], found.ink.shape):
         # A notebook's lines join the digit and run to the image's edges; without them the digit stands alone.
-        cleaned = find_ink(gray, border_first=border_first, without_rules=True)
-        if not isinstance(cleaned, NoDigit) and cleaned.rules is not None:
+        cleaned = without_rules(found)
+        if cleaned is not None:
             reselected = select_digit(cleaned.ink, cleaned.threshold, cleaned.low_threshold)
             if not isinstance(reselected, NoDigit):
                 found, selected = cleaned, reselected
