@@ -127,9 +127,17 @@ def make_notebook(digit: np.ndarray, rng: np.random.Generator, index: int = 0) -
     left = int(rng.integers(margin, width - ink.shape[1] - margin + 1))
     amount = np.zeros((height, width), dtype=np.float32)
     amount[top : top + ink.shape[0], left : left + ink.shape[1]] = ink * rng.uniform(0.85, 1.0)
+    return photograph_notebook(amount, longest, rng, index)
+
+
+def photograph_notebook(amount: np.ndarray, size: float, rng: np.random.Generator, index: int) -> bytes:
+    """Ink `amount` (float32 (h, w) in [0, 1], placed on the sheet) written on ruled (even `index`) or squared
+    (odd) paper whose lines lie 0.45-1.2 `size` (the writing's height, in pixels) apart, tilted by up to 3
+    degrees and photographed (`photograph_sheet`): JPEG bytes."""
+    height, width = amount.shape
     lines = np.zeros((height, width), dtype=np.float32)
-    gap = longest * rng.uniform(0.45, 1.2)
-    thickness = max(1, round(longest * rng.uniform(0.006, 0.012)))
+    gap = size * rng.uniform(0.45, 1.2)
+    thickness = max(1, round(size * rng.uniform(0.006, 0.012)))
     for start in np.arange(rng.uniform(0, gap), max(height, width), gap).astype(int):
         lines[start : start + thickness] = 1.0
         if index % 2:

@@ -1,4 +1,4 @@
-"""Images of whole numbers built from MNIST digits: spaced, close, touching, canvas strokes, photos.
+"""Images of whole numbers built from MNIST digits: spaced, close, touching, canvas, photos (plain or notebook paper).
 
 Each family turns a few MNIST digits (uint8 (k, 28, 28), ink bright, 2 to 6 of them) and a
 seeded random generator into what a person would hand the app: PNG or JPEG bytes of a written
@@ -27,6 +27,8 @@ NUMBER_FAMILIES: dict[str, str] = {
     "gaps of 0.15-0.5 digit heights, baseline wandering by up to 10%",
     "photo": "phone photo of the number on paper: blue, grey or black ink on white or cream, uneven light, "
     "soft shadow, noise, blur, JPEG q60-85",
+    "notebook": "as photo, on ruled or squared notebook paper (light blue, grey or dark grey lines 0.45-1.2 digit "
+    "heights apart), tilted by up to 3 degrees",
 }
 
 CANVAS_SIZE = (1200, 400)
@@ -118,6 +120,19 @@ def photograph(amount: np.ndarray, rng: np.random.Generator, index: int) -> byte
     return families.photograph_sheet(sheet, rng, index)
 
 
+def photograph_notebook(amount: np.ndarray, rng: np.random.Generator, index: int) -> bytes:
+    """A phone photo of ink `amount` (float32 (h, w) in [0, 1]) written on a notebook's ruled (even `index`)
+    or squared (odd) paper, tilted: JPEG bytes (`digit_data.families.photograph_notebook`)."""
+    # Margins all round, so that the tilt carries no digit out of the photo.
+    height = int(amount.shape[0] * rng.uniform(2.2, 3.0))
+    width = int(amount.shape[1] * rng.uniform(1.25, 1.5))
+    top = int(rng.integers(height // 8, height - amount.shape[0] - height // 8 + 1))
+    left = int(rng.integers(width // 10, width - amount.shape[1] - width // 10 + 1))
+    sheet = np.zeros((height, width), dtype=np.float32)
+    sheet[top : top + amount.shape[0], left : left + amount.shape[1]] = amount * rng.uniform(0.85, 1.0)
+    return families.photograph_notebook(sheet, amount.shape[0], rng, index)
+
+
 def draw_number(digits: np.ndarray, rng: np.random.Generator, canvas_size: tuple[int, int] = CANVAS_SIZE) -> np.ndarray:
     """The digits re-drawn with one round pen across a canvas: float32 coverage (H, W) in [0, 1]."""
     width, height = canvas_size
@@ -185,10 +200,16 @@ def make_photo(digits: np.ndarray, rng: np.random.Generator, index: int = 0) -> 
     return photograph(amount, rng, index)
 
 
+def make_notebook(digits: np.ndarray, rng: np.random.Generator, index: int = 0) -> bytes:
+    amount = layout([families.upscale(digit, rng.uniform(5, 8)) for digit in digits], rng, (0.2, 0.6))
+    return photograph_notebook(amount, rng, index)
+
+
 _MAKERS: dict[str, Callable[[np.ndarray, np.random.Generator, int], Any]] = {
     "spaced": make_spaced,
     "close": make_close,
     "touching": make_touching,
     "canvas": make_canvas,
     "photo": make_photo,
+    "notebook": make_notebook,
 }

@@ -7,7 +7,8 @@ working copy into an ink map: float32 in [0, 1], 0 for background, 1 for full in
 there is none, a `NoDigit` says why.
 
 `find_ink` stops one step earlier, with the ink of the whole image and its strokes
-(`InkMap.strokes()`): what a reader of several digits needs to split them.
+(`InkMap.strokes()`); `find_ink_of_several` also takes a notebook's lines out of it: what a reader of
+several digits needs to split them.
 """
 
 from __future__ import annotations
@@ -60,9 +61,11 @@ SPAN_FOR_RULES = 0.9
 """A digit whose strokes span this share of the image's width or height is looked at again without the lines of
 ruled or squared paper (rules.rule_mask), if it has any."""
 
-RULE_GAP_PIXELS = 3
-"""A digit's strokes cut by a rule's band (rules.rule_mask: a few pixels of the reduced copy) are joined
-again across at most twice this many pixels."""
+PRINT_QUANTILE = 0.75
+PEN_OVER_PRINT = 0.5
+"""On the rules' bands, ink counts as the pen's when it stands PEN_OVER_PRINT of the way from the bands' own print
+to the ink level: pens are darker than a notebook's printed lines. The print is the PRINT_QUANTILE of the bands' ink:
+a band is a little wider than its line, and the pen crosses it only here and there."""
 
 
 class NoDigitKind(enum.Enum):
@@ -97,7 +100,6 @@ class InkMap:
     ink_level: ink strength that counts as full ink (1.0 once normalised).
     threshold, low_threshold: a stroke is pixels above low_threshold that reach threshold.
     floor: the background's noise floor in `ink` units: what lies above it is ink at all.
-    rules: bool (h, w), the paper's lines taken out of `ink` (`without_rules`), or None.
     """
 
     factor: int
@@ -108,7 +110,6 @@ class InkMap:
     threshold: float
     low_threshold: float
     floor: float
-    rules: np.ndarray | None = None
 
     def strokes(self) -> tuple[np.ndarray, int]:
         """Connected strokes of the reduced copy: int32 labels (h, w), 0 off ink, 1..count on it; and count."""
@@ -233,15 +234,32 @@ def find_ink(gray: np.ndarray, *, border_first: bool = False) -> InkMap | NoDigi
 
 
 def without_rules(found: InkMap) -> InkMap | None:
-    """`found` with the lines of ruled or squared paper (`rules.rule_mask`) taken out of its ink and named in
-    `rules`, its levels measured again; None when it has no such lines or nothing is left above the floor.
-    Where the lines cross the digit, `detect` gives the digit its ink back."""
+    """`found` with the lines of ruled or squared paper (`rules.rule_mask`) taken out of its ink, except the pen's
+    ink on them; its levels measured again. None when it has no such lines or nothing is left above the floor."""
     on_rules = rules.rule_mask(found.ink > found.floor)
     if not on_rules.any():
         return None
-    cleaned = dataclasses.replace(found, ink=np.where(on_rules, np.float32(0), found.ink), rules=on_rules)
-    leveled = _with_levels(cleaned)
-    return None if isinstance(leveled, NoDigit) else leveled
+    cleaned = _with_levels(dataclasses.replace(found, ink=np.where(on_rules, np.float32(0), found.ink)))
+    if isinstance(cleaned, NoDigit):
+        return None
+    # The pen's ink on a band comes back: what stands well above the band's own print. A stroke crossing a rule
+    # stays one stroke, and one written along a rule (a 7's bar, a 5's top) stays.
+    printed = statistics.quantile(found.ink[on_rules], PRINT_QUANTILE)
+    pen = on_rules & (found.ink > printed + PEN_OVER_PRINT * (cleaned.ink_level - printed))
+    return dataclasses.replace(cleaned, ink=np.where(pen, found.ink, cleaned.ink))
+
+
+def find_ink_of_several(gray: np.ndarray) -> InkMap | NoDigit:
+    """`find_ink` for an image of several digits (a number), with the lines of ruled or squared paper taken out
+    (`without_rules`) wherever it has some: they run through the whole line of digits and would join them.
+
+    gray: float32 (H, W) in [0, 1] on white.
+    """
+    found = find_ink(gray)
+    if isinstance(found, NoDigit):
+        return found
+    cleaned = without_rules(found)
+    return found if cleaned is None else cleaned
 
 
 def _with_levels(found: InkMap) -> InkMap | NoDigit:
@@ -279,11 +297,6 @@ def detect(gray: np.ndarray) -> Detection | NoDigit:
             if not isinstance(reselected, NoDigit):
                 found, selected = cleaned, reselected
     support, box = selected
-    if found.rules is not None:
-        # The rules' bands cut the digit's strokes where they cross them: the digit keeps the band's pixels
-        # that lie between its own (a closing, on the bands only).
-        closed = ndimage.binary_closing(support, structure=geometry.EIGHT_NEIGHBOURS, iterations=RULE_GAP_PIXELS)
-        support = support | (found.rules & closed)
     return Detection(
         factor=found.factor,
         inverted=found.inverted,

@@ -113,6 +113,22 @@ def test_specks_are_ignored():
     assert boxes_of(speckled) == boxes_of(clean)
 
 
+def test_a_number_on_notebook_paper_gives_one_crop_per_digit():
+    """A notebook's printed lines run through the whole number, and their pieces joined its digits into groups.
+    Of these 80 photos of 3-6 validation digits on ruled or squared paper, 74 gave one crop per digit when the
+    lines stayed in the ink (`detection.find_ink`); without them (`detection.find_ink_of_several`), 79."""
+    from digit_data import number_families
+
+    images, _ = number_families.digits_of("validation")
+    rng = np.random.default_rng(11)
+    right = 0
+    for index in range(80):
+        chosen = rng.choice(len(images), int(rng.integers(3, 7)), replace=False)
+        found = segmentation.segment(number_families.number_input("notebook", images[chosen], 4, index))
+        right += len(found.digits) == len(chosen)
+    assert right >= 78
+
+
 def test_touching_digits_are_cut_where_the_classifier_reads_them_best(test_digits, quick_models):
     from digit_models.reading.numbers import ensemble_scorer
 

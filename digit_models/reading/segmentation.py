@@ -1,7 +1,7 @@
 """Read a whole number: an image of several digits -> one MNIST-style crop per digit, left to right.
 
-1. load and find the ink exactly as for one digit (`loading`, `detection.find_ink`), on the
-   reduced copy detection works on;
+1. load and find the ink as for one digit (`loading`, `detection.find_ink_of_several`), on the
+   reduced copy detection works on, without the lines of ruled or squared paper (they run through every digit);
 2. its strokes (connected components) become pieces (`grouping`); specks, far smaller than the tallest
    stroke, are dropped;
 3. pieces whose horizontal extents overlap substantially are one digit (a 5 whose top bar is
@@ -100,7 +100,7 @@ def prepare(source: Any, score: Score | None = None, read_lines: ReadLines | Non
     reason = _why_empty(loaded)
     if reason:
         return Segmentation(digits=(), reason=reason)
-    ink_map = detection.find_ink(loaded.gray)
+    ink_map = detection.find_ink_of_several(loaded.gray)
     if isinstance(ink_map, detection.NoDigit):
         nothing = loaded.from_canvas and ink_map.kind is detection.NoDigitKind.NOTHING_STANDS_OUT
         return Segmentation(digits=(), reason=loading.CANVAS_EMPTY if nothing else ink_map.message)
