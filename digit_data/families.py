@@ -47,6 +47,9 @@ FAMILIES: dict[str, str] = {
     "each edge from a quarter pen inside the strokes to a quarter pen outside",
     "notebook": "phone photo of the digit on ruled or squared notebook paper (light blue, grey or dark grey lines "
     "0.45-1.2 digit heights apart, crossing it or not), tilted up to 3 degrees, light and pen as photo",
+    "desk": "phone photo of a note on a desk: the sheet (45-85% of the photo's width and height, tilted up to 10 "
+    "degrees, sometimes running off one edge) on dark or light wood, grey, black or green, with its shadow; "
+    "light and pen as photo",
 }
 
 
@@ -81,13 +84,18 @@ def make_photo(digit: np.ndarray, rng: np.random.Generator, index: int = 0) -> b
 
 
 def photograph_sheet(
-    amount: np.ndarray, rng: np.random.Generator, index: int, lines: np.ndarray | None = None
+    amount: np.ndarray,
+    rng: np.random.Generator,
+    index: int,
+    lines: np.ndarray | None = None,
+    desk: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> bytes:
     """Ink `amount` (float32 (h, w) in [0, 1], already placed on the sheet) photographed: JPEG bytes.
 
     Paper white or cream, a blue, grey or black pen (by `index`), a light gradient and vignette,
     sometimes a soft shadow, noise, blur, JPEG quality 60-85. `lines` (float32 (h, w) in [0, 1]): a
-    notebook's printed lines, light blue, grey or dark grey, under the ink.
+    notebook's printed lines, light blue, grey or dark grey, under the ink. `desk`: where the sheet lies
+    (float32 (h, w) in [0, 1]) and the colour round it (float (h, w, 3), 0-255).
     """
     height, width = amount.shape
     paper = np.array([250, 250, 248]) if rng.random() < 0.5 else np.array([246, 237, 214])
@@ -96,6 +104,9 @@ def photograph_sheet(
     if lines is not None:
         printed = np.array([[150, 185, 225], [175, 175, 175], [115, 115, 125]])[rng.integers(3)]  # blue, grey, dark
         sheet = sheet * (1 - lines[..., None]) + (printed + rng.normal(0, 6, 3)) * lines[..., None]
+    if desk is not None:
+        on_sheet, surround = desk
+        sheet = surround * (1 - on_sheet[..., None]) + sheet * on_sheet[..., None]
     pens = {"blue": [28, 48, 135], "grey": [75, 75, 80], "black": [22, 22, 28]}
     pen = np.array(pens[("blue", "grey", "black")[index % 3]]) + rng.normal(0, 6, 3)
     colour = sheet * (1 - amount[..., None]) + pen[None, None] * amount[..., None]
@@ -145,6 +156,51 @@ def photograph_notebook(amount: np.ndarray, size: float, rng: np.random.Generato
     degrees = rng.uniform(-3, 3)
     amount, lines = (ndimage.rotate(layer, degrees, reshape=False, order=1) for layer in (amount, lines))
     return photograph_sheet(np.clip(amount, 0, 1), rng, index, lines=np.clip(lines, 0, 1))
+
+
+def make_desk(digit: np.ndarray, rng: np.random.Generator, index: int = 0) -> bytes:
+    """A phone photo of the digit on a note lying on a desk, which shows round it: JPEG bytes."""
+    ink = upscale(digit, rng.uniform(4, 7))
+    height, width = (int(max(ink.shape) * rng.uniform(2.6, 4.0)) for _ in range(2))
+    return photograph_desk(ink, rng, index, (height, width))
+
+
+def photograph_desk(ink: np.ndarray, rng: np.random.Generator, index: int, size: tuple[int, int]) -> bytes:
+    """Ink `ink` (float32 (h, w) in [0, 1]) written on a note lying on a desk, in a photo of `size` (height, width)
+    pixels: JPEG bytes. The note covers 45-85% of the photo's height and width, tilted by up to 10 degrees, one
+    time in four running off an edge; the desk is dark or light wood, grey, black or green, with the note's shadow."""
+    longest = max(ink.shape)
+    height, width = size
+    sheet_height, sheet_width = int(height * rng.uniform(0.45, 0.85)), int(width * rng.uniform(0.45, 0.85))
+    # The sheet somewhere in the photo; one time in four it runs off an edge.
+    top = int(rng.integers(0, height - sheet_height + 1))
+    left = int(rng.integers(0, width - sheet_width + 1))
+    if rng.random() < 0.25:
+        side = int(rng.integers(4))
+        top = {0: -sheet_height // 4, 1: height - 3 * sheet_height // 4}.get(side, top)
+        left = {2: -sheet_width // 4, 3: width - 3 * sheet_width // 4}.get(side, left)
+    on_sheet = np.zeros((height, width), dtype=np.float32)
+    on_sheet[max(top, 0) : top + sheet_height, max(left, 0) : left + sheet_width] = 1.0
+    # The digit on the sheet, clear of its edges (the part of it in the photo).
+    rows, columns = np.flatnonzero(on_sheet.any(axis=1)), np.flatnonzero(on_sheet.any(axis=0))
+    room_top, room_left = rows[0] + sheet_height // 10, columns[0] + sheet_width // 10
+    room_bottom = rows[-1] - sheet_height // 10 - ink.shape[0]
+    room_right = columns[-1] - sheet_width // 10 - ink.shape[1]
+    digit_top = int(rng.integers(room_top, max(room_bottom, room_top) + 1))
+    digit_left = int(rng.integers(room_left, max(room_right, room_left) + 1))
+    amount = np.zeros((height, width), dtype=np.float32)
+    amount[digit_top : digit_top + ink.shape[0], digit_left : digit_left + ink.shape[1]] = ink[
+        : height - digit_top, : width - digit_left
+    ] * rng.uniform(0.85, 1.0)
+    degrees = rng.uniform(-10, 10)
+    amount, on_sheet = (ndimage.rotate(layer, degrees, reshape=False, order=1) for layer in (amount, on_sheet))
+    desks = np.array([[92, 62, 40], [165, 125, 85], [105, 105, 110], [32, 32, 36], [45, 75, 60]])
+    surround = desks[index % len(desks)] + rng.normal(0, 6, 3)
+    # Wood grain or a mat's texture, and the sheet's shadow on the desk below and to one side.
+    grain = ndimage.gaussian_filter(rng.normal(0, 1, (height, width)), (1, rng.uniform(4, 20))) * rng.uniform(5, 15)
+    shadow = ndimage.shift(ndimage.gaussian_filter(on_sheet, longest * 0.05), (longest * 0.03, longest * 0.02))
+    desk = (surround + grain[..., None]) * (1 - rng.uniform(0.2, 0.5) * np.clip(shadow, 0, 1)[..., None])
+    return photograph_sheet(np.clip(amount, 0, 1), rng, index, desk=(np.clip(on_sheet, 0, 1), desk))
 
 
 def make_canvas(digit: np.ndarray, rng: np.random.Generator, index: int = 0) -> np.ndarray:
@@ -263,4 +319,5 @@ _MAKERS: dict[str, Callable[[np.ndarray, np.random.Generator, int], Any]] = {
     "low-resolution": make_low_resolution,
     "frame-filling-thick": make_frame_filling_thick,
     "notebook": make_notebook,
+    "desk": make_desk,
 }

@@ -29,6 +29,8 @@ NUMBER_FAMILIES: dict[str, str] = {
     "soft shadow, noise, blur, JPEG q60-85",
     "notebook": "as photo, on ruled or squared notebook paper (light blue, grey or dark grey lines 0.45-1.2 digit "
     "heights apart), tilted by up to 3 degrees",
+    "desk": "as photo, on a note lying on a desk that shows round it (dark or light wood, grey, black or green), "
+    "the note tilted by up to 10 degrees",
 }
 
 CANVAS_SIZE = (1200, 400)
@@ -205,6 +207,14 @@ def make_notebook(digits: np.ndarray, rng: np.random.Generator, index: int = 0) 
     return photograph_notebook(amount, rng, index)
 
 
+def make_desk(digits: np.ndarray, rng: np.random.Generator, index: int = 0) -> bytes:
+    amount = layout([families.upscale(digit, rng.uniform(4, 7)) for digit in digits], rng, (0.2, 0.6))
+    # A landscape photo round the number; the note (45-85% of each side) holds it.
+    width = int(amount.shape[1] * rng.uniform(2.7, 3.5))
+    height = max(int(amount.shape[0] * rng.uniform(3.0, 5.0)), width // 3)
+    return families.photograph_desk(amount, rng, index, (height, width))
+
+
 _MAKERS: dict[str, Callable[[np.ndarray, np.random.Generator, int], Any]] = {
     "spaced": make_spaced,
     "close": make_close,
@@ -212,4 +222,5 @@ _MAKERS: dict[str, Callable[[np.ndarray, np.random.Generator, int], Any]] = {
     "canvas": make_canvas,
     "photo": make_photo,
     "notebook": make_notebook,
+    "desk": make_desk,
 }

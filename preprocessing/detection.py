@@ -115,6 +115,12 @@ class InkMap:
         """Connected strokes of the reduced copy: int32 labels (h, w), 0 off ink, 1..count on it; and count."""
         return geometry.strokes(self.ink, self.low_threshold, self.threshold)
 
+    @property
+    def noise_bound(self) -> bool:
+        """The strokes' threshold was set by the noise floor, not by the ink level: the image varies as much as ink
+        does away from the strokes (heavy noise, or a desk round a note taken for ink)."""
+        return self.floor >= THRESHOLD_FRACTION * self.ink_level
+
 
 @dataclass(frozen=True)
 class Detection:
@@ -127,6 +133,7 @@ class Detection:
     support: bool (h, w) of the reduced copy: the kept strokes, grown by a pixel; ink
         anywhere else (specks, smudges) reads as background.
     box: (left, top, right, bottom) of the kept strokes in the reduced copy, right/bottom exclusive.
+    noise_bound: `InkMap.noise_bound` of the ink the digit was found in.
     """
 
     factor: int
@@ -135,6 +142,7 @@ class Detection:
     ink_level: float
     support: np.ndarray
     box: tuple[int, int, int, int]
+    noise_bound: bool = False
 
     def ink_in(self, gray: np.ndarray, top: int, bottom: int, left: int, right: int) -> np.ndarray:
         """Ink of the working copy's region [top:bottom, left:right]: float32 in [0, 1], 0 off the digit.
@@ -289,7 +297,7 @@ def detect(gray: np.ndarray) -> Detection | NoDigit:
         selected = select_digit(found.ink, found.threshold, found.low_threshold)
         if isinstance(selected, NoDigit):
             return selected
-    if _spans_the_image(selected[1], found.ink.shape):
+    if spans_the_image(selected[1], found.ink.shape):
         # A notebook's lines join the digit and run to the image's edges; without them the digit stands alone.
         cleaned = without_rules(found)
         if cleaned is not None:
@@ -304,10 +312,11 @@ def detect(gray: np.ndarray) -> Detection | NoDigit:
         ink_level=found.ink_level,
         support=support,
         box=box,
+        noise_bound=found.noise_bound,
     )
 
 
-def _spans_the_image(box: geometry.Box, shape: tuple[int, int]) -> bool:
+def spans_the_image(box: geometry.Box, shape: tuple[int, int]) -> bool:
     """Whether the digit's box (left, top, right, bottom) covers SPAN_FOR_RULES of the width or the height of an
     image of `shape` (h, w): where a notebook's lines taken for strokes would put it."""
     left, top, right, bottom = box

@@ -3,7 +3,8 @@
 1. load: any input -> grayscale on white, EXIF orientation, size limits (loading.py);
 2. detect, on a reduced copy: polarity, background, ink, and the strokes of the digit,
    specks dropped (detection.py); a digit whose thick strokes cover most of the image's border
-   (a numeral scanned into a tight frame) is looked for again inside a margin of paper;
+   (a numeral scanned into a tight frame) is looked for again inside a margin of paper; a digit on a
+   note photographed on a desk is looked for again on the note alone (sheet.py);
 3. crop the digit from the working copy, as ink in [0, 1];
 4. stroke width into MNIST's range, fit into 20 px, centre of mass at (14, 14) in 28x28
    (normalisation.py).
@@ -17,7 +18,7 @@ from typing import Any
 import numpy as np
 from scipy import ndimage
 
-from preprocessing import background, detection, geometry, loading, normalisation, statistics
+from preprocessing import background, detection, geometry, loading, normalisation, sheet, statistics
 
 MIN_INPUT_SIDE = 4
 """An image narrower or lower than this many pixels cannot hold a readable digit."""
@@ -93,7 +94,8 @@ def to_mnist(source: Any) -> Preprocessed:
         return _nothing(loading.CANVAS_EMPTY if loaded.from_canvas else "the image is one uniform colour")
 
     found = detection.detect(gray)
-    margin = 0
+    # Where the working copy that `found` was made on starts in loaded.gray: (top, left), negative for a margin.
+    origin = (0, 0)
     if _paper_hidden(found, gray) and fills_the_frame(gray):
         # The border is mostly ink, so nothing tells paper from ink; scans and photos are dark ink on
         # light paper, so the light level is taken as the paper and a margin of it added around.
@@ -101,9 +103,14 @@ def to_mnist(source: Any) -> Preprocessed:
         framed = np.pad(gray, margin, constant_values=statistics.quantile(gray, 0.95))
         retried = detection.detect(framed)
         if not isinstance(retried, detection.NoDigit):
-            found, gray = retried, framed
-        else:
-            margin = 0
+            found, gray, origin = retried, framed, (-margin, -margin)
+    elif _desk_may_show(found, loaded) and (note := sheet.note_alone(gray, detection.DETECTION_MAX_SIDE)) is not None:
+        # A desk round the note, darker than the paper: it was taken for ink along the border, or the note for a
+        # light digit on it. The note alone, where the digit is dark ink on light paper.
+        cut, origin_on_sheet = note
+        retried = detection.detect(cut)
+        if not isinstance(retried, detection.NoDigit) and _written_on_the_note(retried):
+            found, gray, origin = retried, cut, origin_on_sheet
     if isinstance(found, detection.NoDigit):
         # On a canvas, nothing standing out means nothing was drawn; anything else is worth saying.
         blank_canvas = loaded.from_canvas and found.kind is detection.NoDigitKind.NOTHING_STANDS_OUT
@@ -113,11 +120,12 @@ def to_mnist(source: Any) -> Preprocessed:
         return _nothing(detection.NoDigitKind.NOTHING_STANDS_OUT.value)
     digit, (left, top, right, bottom) = cropped
     height, width = loaded.gray.shape
+    row, column = origin
     box_in_gray = (
-        max(left - margin, 0),
-        max(top - margin, 0),
-        min(right - margin, width),
-        min(bottom - margin, height),
+        max(left + column, 0),
+        max(top + row, 0),
+        min(right + column, width),
+        min(bottom + row, height),
     )
     return Preprocessed(
         image=normalisation.to_mnist_frame(digit),
@@ -136,6 +144,25 @@ def _paper_hidden(found: detection.Detection | detection.NoDigit, gray: np.ndarr
         return False
     left, top, right, bottom = (side * found.factor for side in found.box)
     return left == 0 and top == 0 and right >= gray.shape[1] and bottom >= gray.shape[0]
+
+
+def _desk_may_show(found: detection.Detection | detection.NoDigit, loaded: loading.LoadedImage) -> bool:
+    """Whether a desk round a note may have misled detection: no digit found (a dark desk over most of the photo),
+    a light "digit" on a dark ground (the note), dark ink whose strokes reach the image's border (the desk), or
+    thresholds raised by the desk's variation. Never on the app's canvas (`loaded`)."""
+    if loaded.from_canvas:
+        return False
+    if isinstance(found, detection.NoDigit) or not found.inverted or found.noise_bound:
+        return True
+    left, top, right, bottom = found.box
+    height, width = found.support.shape
+    return left == 0 or top == 0 or right >= width or bottom >= height
+
+
+def _written_on_the_note(found: detection.Detection) -> bool:
+    """Whether the digit found on a note alone looks written on it: dark ink on the light paper, standing out
+    from it."""
+    return found.inverted and not found.noise_bound
 
 
 def fills_the_frame(gray: np.ndarray) -> bool:

@@ -33,7 +33,7 @@ from digit_models.reading import cuts
 from digit_models.reading.grouping import attach_loose_pieces, extent, height, merge_overlapping, pieces_of
 from digit_models.reading.settings import Settings
 from digit_models.reading.spans import Chosen, Piece, Reading, Score, Scores, Span, span_support
-from preprocessing import background, detection, geometry, line_image, loading, normalisation, pipeline
+from preprocessing import background, detection, geometry, line_image, loading, normalisation, pipeline, sheet
 
 Score = Score
 """float32 (n, 28, 28) in [0, 1], ink bright -> probabilities (n, 10) rows summing to 1, or `Scores`."""
@@ -100,7 +100,14 @@ def prepare(source: Any, score: Score | None = None, read_lines: ReadLines | Non
     reason = _why_empty(loaded)
     if reason:
         return Segmentation(digits=(), reason=reason)
-    ink_map = detection.find_ink_of_several(loaded.gray)
+    gray, origin = loaded.gray, (0, 0)
+    ink_map = detection.find_ink_of_several(gray)
+    desk_may_show = not loaded.from_canvas and _desk_may_show(ink_map)
+    if desk_may_show and (note := sheet.note_alone(gray, detection.DETECTION_MAX_SIDE)) is not None:
+        # A note photographed on a desk: the number is read on the note alone, as a single digit is (`to_mnist`).
+        on_note = detection.find_ink_of_several(note[0])
+        if not isinstance(on_note, detection.NoDigit) and on_note.inverted and not on_note.noise_bound:
+            (gray, origin), ink_map = note, on_note
     if isinstance(ink_map, detection.NoDigit):
         nothing = loaded.from_canvas and ink_map.kind is detection.NoDigitKind.NOTHING_STANDS_OUT
         return Segmentation(digits=(), reason=loading.CANVAS_EMPTY if nothing else ink_map.message)
@@ -110,7 +117,7 @@ def prepare(source: Any, score: Score | None = None, read_lines: ReadLines | Non
     limit = max(detection.MIN_DIGIT_EXTENT_PIXELS, detection.MIN_DIGIT_EXTENT_FRACTION * max(labels.shape))
     if tallest < limit:
         return Segmentation(digits=(), reason=detection.NoDigitKind.ONLY_SPECKS.value, inverted=ink_map.inverted)
-    return NumberImage(loaded, ink_map, labels, pieces, score, read_lines)
+    return NumberImage(loaded, ink_map, labels, pieces, score, read_lines, gray=gray, origin=origin)
 
 
 class NumberImage:
@@ -128,13 +135,19 @@ class NumberImage:
         pieces: list[Piece],
         score: Score | None,
         read_lines: ReadLines | None = None,
+        gray: np.ndarray | None = None,
+        origin: tuple[int, int] = (0, 0),
     ) -> None:
+        """gray: the working copy the ink was found on (loaded.gray unless it is a note cut from it, see
+        `preprocessing.sheet`), starting at `origin` (top, left) in loaded.gray."""
         self.loaded = loaded
+        self.gray = loaded.gray if gray is None else gray
+        self.origin = origin
         self.ink_map = ink_map
         self.labels = labels
         self.pieces = pieces
         self.tallest = max(piece.box[3] - piece.box[1] for piece in pieces)
-        self.reader = _Reader(labels, ink_map, loaded.gray, score, read_lines)
+        self.reader = _Reader(labels, ink_map, self.gray, score, read_lines)
 
     def spans(self, settings: Settings = Settings()) -> list[Chosen]:
         """The digits found as spans of the reduced copy, left to right (some may hold no ink), with what
@@ -149,6 +162,11 @@ class NumberImage:
         reader = self.reader if self.reader.score is not None else None
         return cuts.split_groups(groups, self.labels, self.ink_map.ink, reader, line_height, settings.cuts)
 
+    def _in_loaded(self, box: geometry.Box) -> geometry.Box:
+        """A box of `gray` in loaded.gray's pixels."""
+        top, left = self.origin
+        return box[0] + left, box[1] + top, box[2] + left, box[3] + top
+
     def segment(self, settings: Settings = Settings()) -> Segmentation:
         """The digits' crops and boxes in the input's pixels, left to right."""
         chosen = self.spans(settings)
@@ -156,7 +174,9 @@ class NumberImage:
         gray, inverted = self.loaded.gray, self.ink_map.inverted
         digits = tuple(
             DigitCrop(
-                image=crop[0], box=geometry.to_input_box(crop[1], gray.shape, self.loaded.input_size), line=digit.line
+                image=crop[0],
+                box=geometry.to_input_box(self._in_loaded(crop[1]), gray.shape, self.loaded.input_size),
+                line=digit.line,
             )
             for crop, digit in zip(crops, chosen, strict=True)
             if crop is not None
@@ -164,6 +184,16 @@ class NumberImage:
         if not digits:
             return Segmentation(digits=(), reason=detection.NoDigitKind.ONLY_SPECKS.value, inverted=inverted)
         return Segmentation(digits=digits, inverted=inverted)
+
+
+def _desk_may_show(ink_map: detection.InkMap | detection.NoDigit) -> bool:
+    """Whether a desk round a note may have misled the ink (`pipeline.to_mnist` asks the same of a single digit):
+    no ink found (a dark desk over most of the photo), a light "number" on a dark ground (the note), strokes reaching
+    the image's border (the desk), or thresholds raised by the desk's variation."""
+    if isinstance(ink_map, detection.NoDigit) or not ink_map.inverted or ink_map.noise_bound:
+        return True
+    inked = ink_map.ink > ink_map.low_threshold
+    return bool(inked[0].any() or inked[-1].any() or inked[:, 0].any() or inked[:, -1].any())
 
 
 def _why_empty(loaded: loading.LoadedImage) -> str:
