@@ -297,7 +297,7 @@ def detect(gray: np.ndarray) -> Detection | NoDigit:
         selected = select_digit(found.ink, found.threshold, found.low_threshold)
         if isinstance(selected, NoDigit):
             return selected
-    if spans_the_image(selected[1], found.ink.shape):
+    if _spans_the_image(selected[1], found.ink.shape):
         # A notebook's lines join the digit and run to the image's edges; without them the digit stands alone.
         cleaned = without_rules(found)
         if cleaned is not None:
@@ -316,7 +316,7 @@ def detect(gray: np.ndarray) -> Detection | NoDigit:
     )
 
 
-def spans_the_image(box: geometry.Box, shape: tuple[int, int]) -> bool:
+def _spans_the_image(box: geometry.Box, shape: tuple[int, int]) -> bool:
     """Whether the digit's box (left, top, right, bottom) covers SPAN_FOR_RULES of the width or the height of an
     image of `shape` (h, w): where a notebook's lines taken for strokes would put it."""
     left, top, right, bottom = box

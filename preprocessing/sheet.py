@@ -24,8 +24,8 @@ SHEET_MIN_AREA = 0.15
 """The sheet covers at least this share of the photo."""
 
 SHEET_MIN_LIGHT = 0.8
-"""At least this share of the sheet (its holes filled) is light: the digit's strokes take a small part of it. The
-ground inside a light digit's loop is dark."""
+"""At least this share of the sheet is light: the digit's strokes take a small part of it. The ground inside a
+light digit's outline is dark."""
 
 SHEET_MIN_SOLIDITY = 0.8
 """The light region fills at least this share of its convex hull, the sheet: a sheet's outline is straight (the
@@ -43,9 +43,10 @@ SURROUND_MIN_CONTRAST = 0.15
 
 SHEET_MIN_RECTANGULARITY = 0.92
 """The sheet fills at least this share of the smallest rectangle round it: a sheet is a quadrilateral, tilted, seen
-at a slight angle or cut by the photo's edge (0.91-1.0 on 100 notes on desks made from MNIST training digits, a few
-notes whose corners the light's fall darkens 0.86); a light digit's outline is not (0.71-0.89 on white validation
-digits on black, enlarged to 280 px, whose outline passed every other test)."""
+at a slight angle or cut by the photo's edge (0.91-1.0 on 100 notes of the desk family made from MNIST training
+digits; 0.86 on 2 of 100 notes holding numbers, whose corners the light's fall darkens: they are left unread); a
+light digit's outline is not (0.71-0.89 on white validation digits on black, enlarged to 280 px, whose outline
+passed every other test)."""
 
 SHEET_MIN_SIDE = 0.3
 """That rectangle's shorter side is at least this share of the photo's shorter side: a note (0.35 and more on those
@@ -72,7 +73,7 @@ PAPER_QUANTILE = 0.9
 class Sheet:
     """The sheet found on the reduced copy.
 
-    inside: bool (h, w) of the reduced copy: the sheet, its holes filled, without its edge.
+    inside: bool (h, w) of the reduced copy: the sheet (the digit on it included), without its edge.
     reduced: float32 (h, w), the reduced copy: the working copy shrunk by `factor` (box average).
     """
 
