@@ -109,7 +109,7 @@ def to_mnist(source: Any) -> Preprocessed:
         # light digit on it. The note alone, where the digit is dark ink on light paper.
         cut, origin_on_sheet = note
         retried = detection.detect(cut)
-        if not isinstance(retried, detection.NoDigit) and _written_on_the_note(retried):
+        if sheet.written_on_the_note(retried):
             found, gray, origin = retried, cut, origin_on_sheet
     if isinstance(found, detection.NoDigit):
         # On a canvas, nothing standing out means nothing was drawn; anything else is worth saying.
@@ -147,22 +147,15 @@ def _paper_hidden(found: detection.Detection | detection.NoDigit, gray: np.ndarr
 
 
 def _desk_may_show(found: detection.Detection | detection.NoDigit, loaded: loading.LoadedImage) -> bool:
-    """Whether a desk round a note may have misled detection: no digit found (a dark desk over most of the photo),
-    a light "digit" on a dark ground (the note), dark ink whose strokes reach the image's border (the desk), or
-    thresholds raised by the desk's variation. Never on the app's canvas (`loaded`)."""
+    """`sheet.desk_may_show` for a single digit, whose strokes reach the border when their box does. Never on the
+    app's canvas (`loaded`)."""
     if loaded.from_canvas:
         return False
-    if isinstance(found, detection.NoDigit) or not found.inverted or found.noise_bound:
-        return True
+    if isinstance(found, detection.NoDigit):
+        return sheet.desk_may_show(found, reaches_border=False)
     left, top, right, bottom = found.box
     height, width = found.support.shape
-    return left == 0 or top == 0 or right >= width or bottom >= height
-
-
-def _written_on_the_note(found: detection.Detection) -> bool:
-    """Whether the digit found on a note alone looks written on it: dark ink on the light paper, standing out
-    from it."""
-    return found.inverted and not found.noise_bound
+    return sheet.desk_may_show(found, left == 0 or top == 0 or right >= width or bottom >= height)
 
 
 def fills_the_frame(gray: np.ndarray) -> bool:

@@ -18,7 +18,7 @@ import numpy as np
 from PIL import Image, ImageDraw
 from scipy import ndimage, spatial
 
-from preprocessing import geometry, statistics
+from preprocessing import detection, geometry, statistics
 
 SHEET_MIN_AREA = 0.15
 """The sheet covers at least this share of the photo."""
@@ -121,6 +121,18 @@ def find_sheet(gray: np.ndarray, max_side: int) -> Sheet | None:
     inset = max(1, round(SHEET_INSET * max(small.shape)))
     inside = ndimage.binary_erosion(sheet, iterations=inset)
     return Sheet(inside=inside, reduced=small, factor=factor) if inside.any() else None
+
+
+def desk_may_show(found: detection.InkMap | detection.Detection | detection.NoDigit, reaches_border: bool) -> bool:
+    """Whether a desk round a note may have misled the ink found: none at all (a dark desk over most of the photo),
+    a light digit on a dark ground (the note), ink reaching the image's border (`reaches_border`: the desk), or
+    thresholds set by the desk's variation (`noise_bound`)."""
+    return isinstance(found, detection.NoDigit) or not found.inverted or found.noise_bound or reaches_border
+
+
+def written_on_the_note(found: detection.InkMap | detection.Detection | detection.NoDigit) -> bool:
+    """Whether the ink found on a note alone looks written on it: dark ink on the light paper, standing out."""
+    return not isinstance(found, detection.NoDigit) and found.inverted and not found.noise_bound
 
 
 def note_alone(gray: np.ndarray, max_side: int) -> tuple[np.ndarray, tuple[int, int]] | None:

@@ -106,7 +106,7 @@ def prepare(source: Any, score: Score | None = None, read_lines: ReadLines | Non
     if desk_may_show and (note := sheet.note_alone(gray, detection.DETECTION_MAX_SIDE)) is not None:
         # A note photographed on a desk: the number is read on the note alone, as a single digit is (`to_mnist`).
         on_note = detection.find_ink_of_several(note[0])
-        if not isinstance(on_note, detection.NoDigit) and on_note.inverted and not on_note.noise_bound:
+        if sheet.written_on_the_note(on_note):
             (gray, origin), ink_map = note, on_note
     if isinstance(ink_map, detection.NoDigit):
         nothing = loaded.from_canvas and ink_map.kind is detection.NoDigitKind.NOTHING_STANDS_OUT
@@ -187,13 +187,12 @@ class NumberImage:
 
 
 def _desk_may_show(ink_map: detection.InkMap | detection.NoDigit) -> bool:
-    """Whether a desk round a note may have misled the ink (`pipeline.to_mnist` asks the same of a single digit):
-    no ink found (a dark desk over most of the photo), a light "number" on a dark ground (the note), strokes reaching
-    the image's border (the desk), or thresholds raised by the desk's variation."""
-    if isinstance(ink_map, detection.NoDigit) or not ink_map.inverted or ink_map.noise_bound:
-        return True
+    """`sheet.desk_may_show` for the ink of a number, which reaches the border where any pixel of it does."""
+    if isinstance(ink_map, detection.NoDigit):
+        return sheet.desk_may_show(ink_map, reaches_border=False)
     inked = ink_map.ink > ink_map.low_threshold
-    return bool(inked[0].any() or inked[-1].any() or inked[:, 0].any() or inked[:, -1].any())
+    on_border = inked[0].any() or inked[-1].any() or inked[:, 0].any() or inked[:, -1].any()
+    return sheet.desk_may_show(ink_map, bool(on_border))
 
 
 def _why_empty(loaded: loading.LoadedImage) -> str:

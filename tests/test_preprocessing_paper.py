@@ -1,0 +1,87 @@
+"""The paper a digit is written on, on toy images: a notebook's printed lines (rules.py) and a note lying on a
+desk (sheet.py)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from scipy import ndimage
+
+from preprocessing import rules, sheet
+
+
+def _ruled(shape: tuple[int, int], gap: int, degrees: float, *, squared: bool = False) -> np.ndarray:
+    """bool (h, w): 2-pixel lines every `gap` pixels, tilted by `degrees` (and across them too when `squared`)."""
+    rows, columns = np.mgrid[0 : shape[0], 0 : shape[1]].astype(np.float64)
+    tilt = np.tan(np.radians(degrees))
+    lines = (rows - tilt * columns) % gap < 2
+    return lines | ((columns + tilt * rows) % gap < 2) if squared else lines
+
+
+class TestRules:
+    """rules.rule_mask: a notebook's printed lines, not a digit's strokes."""
+
+    @pytest.mark.parametrize("degrees", [0.0, 1.3, -2.7])
+    @pytest.mark.parametrize("squared", [False, True])
+    def test_finds_a_notebooks_tilted_lines(self, degrees, squared):
+        lines = _ruled((200, 160), 37, degrees, squared=squared)
+        digit = np.zeros_like(lines)
+        digit[60:140, 70:84] = True  # a thick stroke crossing two rules
+        mask = rules.rule_mask(lines | digit)
+        # Only a line cut short by the image's edge (it crosses too little of it to be told from ink) is left.
+        assert not (lines & ~mask)[10:-10, 10:-10].any(), "lines left as ink"
+        assert mask[digit & ~lines].mean() < 0.25, "the stroke taken for rules"
+
+    def test_a_lone_line_or_a_digits_bar_is_not_a_rule(self):
+        seven = np.zeros((120, 100), dtype=bool)
+        seven[10:12, 2:98] = True  # a thin pen's bar across the whole image
+        seven[12:110, 60:62] = True
+        assert not rules.rule_mask(seven).any()
+
+    def test_thick_parallel_bars_are_not_rules(self):
+        bars = np.zeros((120, 100), dtype=bool)
+        bars[20:32] = bars[70:82] = True  # two strokes of a digit's width (an "=")
+        assert not rules.rule_mask(bars).any()
+
+
+def _note_on_a_desk(digit: np.ndarray, desk: float = 0.3) -> np.ndarray:
+    """float32 (300, 400): a light note (0.9), tilted by 6 degrees, on a desk of level `desk`; the bool (300, 400)
+    `digit` written on it in dark ink."""
+    rows, columns = np.mgrid[0:300, 0:400].astype(np.float64)
+    turn = np.radians(6.0)
+    across, down = (columns - 200) * np.cos(turn) + (rows - 150) * np.sin(turn), (rows - 150) * np.cos(turn)
+    note = (np.abs(across) < 120) & (np.abs(down - (columns - 200) * np.sin(turn)) < 90)
+    image = np.where(note, 0.9, desk).astype(np.float32)
+    image[digit] = 0.15
+    return ndimage.gaussian_filter(image, 1.0)
+
+
+class TestSheet:
+    """sheet.find_sheet: the note in a photo of a desk, and nothing where there is no desk."""
+
+    def test_finds_the_note_and_the_digit_lies_inside_it(self):
+        digit = np.zeros((300, 400), dtype=bool)
+        digit[110:190, 250:258] = True  # a 1, near the note's right edge
+        found = sheet.find_sheet(_note_on_a_desk(digit), 256)
+        assert found is not None
+        inside = np.kron(found.inside, np.ones((found.factor, found.factor), dtype=bool))[:300, :400]
+        assert inside[digit].all()
+        assert not inside[:40].any() and not inside[:, :60].any(), "the desk taken for the note"
+        cut, (top, left) = sheet.on_the_sheet(_note_on_a_desk(digit), found)
+        assert cut.min() < 0.3 and np.median(cut) > 0.8, "the cut is the note, its digit dark on it"
+        assert 40 <= top <= 90 and 60 <= left <= 110
+
+    def test_no_note_under_a_shadows_soft_edge(self):
+        rows, columns = np.mgrid[0:300, 0:400].astype(np.float32)
+        lit = 1 / (1 + np.exp((columns + 0.5 * rows - 260) / 25))  # a hand's shadow across the right half
+        paper = 0.9 - 0.7 * (1 - lit)
+        paper[100:200, 140:150] = 0.1
+        # The lit part passes every other test (light, nearly convex, dark round it along half the border).
+        assert sheet.find_sheet(paper.astype(np.float32), 256) is None
+
+    def test_no_note_inside_a_frame_filling_zero(self):
+        rows, columns = np.mgrid[0:128, 0:120].astype(np.float32)
+        radius = np.hypot((rows - 64) / 62, (columns - 60) / 56)
+        # Thick strokes running off every edge; the paper in the corners is a tenth of what lies round the inside.
+        zero = np.where((radius > 0.5) & (radius < 1.2), 0.1, 1.0).astype(np.float32)
+        assert sheet.find_sheet(zero, 256) is None
