@@ -50,6 +50,8 @@ FAMILIES: dict[str, str] = {
     "desk": "phone photo of a note on a desk: the sheet (45-85% of the photo's width and height, tilted up to 10 "
     "degrees, sometimes running off one edge) on dark or light wood, grey, black or green, with its shadow; "
     "light and pen as photo",
+    "sharp-shadow": "phone photo as photo, with the sharp-edged shadow of a phone or a hand across the paper (one "
+    "straight edge or a corner), 30-55% darker than the lit paper, the digit in the light, the shade or both",
 }
 
 
@@ -70,6 +72,16 @@ def family_input(family: str, digit: np.ndarray, seed: int, index: int) -> Any:
 
 def make_photo(digit: np.ndarray, rng: np.random.Generator, index: int = 0) -> bytes:
     """A phone photo of the digit written on paper: JPEG bytes, about 500 to 1,300 pixels a side."""
+    return _photo(digit, rng, index)
+
+
+def make_sharp_shadow(digit: np.ndarray, rng: np.random.Generator, index: int = 0) -> bytes:
+    """A phone photo of the digit written on paper (as `make_photo`), a sharp-edged shadow across it: JPEG bytes."""
+    return _photo(digit, rng, index, sharp_shadow=True)
+
+
+def _photo(digit: np.ndarray, rng: np.random.Generator, index: int, sharp_shadow: bool = False) -> bytes:
+    """The digit enlarged 8-12 times somewhere on a sheet 2.5-4.5 times its size, photographed (`photograph_sheet`)."""
     ink = upscale(digit, rng.uniform(8, 12))
     sheet_scale = rng.uniform(2.5, 4.5)
     longest = max(ink.shape)
@@ -79,8 +91,7 @@ def make_photo(digit: np.ndarray, rng: np.random.Generator, index: int = 0) -> b
     left = int(rng.integers(0, width - ink.shape[1] + 1))
     amount = np.zeros((height, width), dtype=np.float32)
     amount[top : top + ink.shape[0], left : left + ink.shape[1]] = ink * rng.uniform(0.85, 1.0)
-
-    return photograph_sheet(amount, rng, index)
+    return photograph_sheet(amount, rng, index, sharp_shadow=sharp_shadow)
 
 
 def photograph_sheet(
@@ -89,13 +100,15 @@ def photograph_sheet(
     index: int,
     lines: np.ndarray | None = None,
     desk: tuple[np.ndarray, np.ndarray] | None = None,
+    sharp_shadow: bool = False,
 ) -> bytes:
     """Ink `amount` (float32 (h, w) in [0, 1], already placed on the sheet) photographed: JPEG bytes.
 
     Paper white or cream, a blue, grey or black pen (by `index`), a light gradient and vignette,
     sometimes a soft shadow, noise, blur, JPEG quality 60-85. `lines` (float32 (h, w) in [0, 1]): a
     notebook's printed lines, light blue, grey or dark grey, under the ink. `desk`: where the sheet lies
-    (float32 (h, w) in [0, 1]) and the colour round it (float (h, w, 3), 0-255).
+    (float32 (h, w) in [0, 1]) and the colour round it (float (h, w, 3), 0-255). `sharp_shadow`: a phone's or a
+    hand's shadow under a lamp across the sheet, its edge 0.3-2% of the photo wide, one straight edge or a corner.
     """
     height, width = amount.shape
     paper = np.array([250, 250, 248]) if rng.random() < 0.5 else np.array([246, 237, 214])
@@ -122,10 +135,23 @@ def photograph_sheet(
         shadow_angle = rng.uniform(0, 2 * np.pi)
         distance = np.cos(shadow_angle) * x + np.sin(shadow_angle) * y - rng.uniform(-0.3, 0.3)
         light = light * (1 - rng.uniform(0.15, 0.35) / (1 + np.exp(-distance / rng.uniform(0.05, 0.12))))
+    if sharp_shadow:
+        light = light * (1 - rng.uniform(0.3, 0.55) * _sharp_shade(x, y, rng))
     colour = colour * light[..., None] + rng.normal(0, rng.uniform(2, 5), colour.shape)
     image = Image.fromarray(np.clip(colour, 0, 255).astype(np.uint8), "RGB")
     image = image.filter(ImageFilter.GaussianBlur(rng.uniform(0.5, 1.2)))
     return encode(image, "JPEG", quality=int(rng.integers(60, 86)))
+
+
+def _sharp_shade(x: np.ndarray, y: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """Where a sharp-edged shadow falls, float32 (h, w) in [0, 1], at positions x, y (-0.5 to 0.5 across the photo):
+    beyond one straight edge, or one time in two inside a corner (a phone's), its edges 0.3-2% of the photo wide."""
+    shade = np.ones_like(x)
+    angle = rng.uniform(0, 2 * np.pi)
+    for turn in (0.0, np.pi / 2) if rng.random() < 0.5 else (0.0,):
+        across = np.cos(angle + turn) * x + np.sin(angle + turn) * y - rng.uniform(-0.35, 0.35)
+        shade = shade * (1 / (1 + np.exp(np.clip(-across / rng.uniform(0.003, 0.02), -50, 50))))
+    return shade.astype(np.float32)
 
 
 def make_notebook(digit: np.ndarray, rng: np.random.Generator, index: int = 0) -> bytes:
@@ -320,4 +346,5 @@ _MAKERS: dict[str, Callable[[np.ndarray, np.random.Generator, int], Any]] = {
     "frame-filling-thick": make_frame_filling_thick,
     "notebook": make_notebook,
     "desk": make_desk,
+    "sharp-shadow": make_sharp_shadow,
 }

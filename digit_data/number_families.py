@@ -31,6 +31,8 @@ NUMBER_FAMILIES: dict[str, str] = {
     "heights apart), tilted by up to 3 degrees",
     "desk": "as photo, on a note lying on a desk that shows round it (dark or light wood, grey, black or green), "
     "the note tilted by up to 10 degrees",
+    "sharp-shadow": "as photo, with the sharp-edged shadow of a phone or a hand across the paper (one straight edge "
+    "or a corner), 30-55% darker than the lit paper",
 }
 
 CANVAS_SIZE = (1200, 400)
@@ -108,10 +110,10 @@ def paper(amount: np.ndarray, rng: np.random.Generator, margin: float) -> Image.
     return Image.fromarray(np.round(255 * (1 - sheet)).astype(np.uint8), "L")
 
 
-def photograph(amount: np.ndarray, rng: np.random.Generator, index: int) -> bytes:
+def photograph(amount: np.ndarray, rng: np.random.Generator, index: int, sharp_shadow: bool = False) -> bytes:
     """A phone photo of ink `amount` (float32 (h, w) in [0, 1]) written on paper: JPEG bytes.
 
-    `digit_data.families.photograph_sheet`'s recipe, for a sheet holding a whole number.
+    `digit_data.families.photograph_sheet`'s recipe (`sharp_shadow` included), for a sheet holding a whole number.
     """
     height = int(amount.shape[0] * rng.uniform(2.0, 3.0))
     width = int(amount.shape[1] * rng.uniform(1.2, 1.5))
@@ -119,7 +121,7 @@ def photograph(amount: np.ndarray, rng: np.random.Generator, index: int) -> byte
     left = int(rng.integers(0, width - amount.shape[1] + 1))
     sheet = np.zeros((height, width), dtype=np.float32)
     sheet[top : top + amount.shape[0], left : left + amount.shape[1]] = amount * rng.uniform(0.85, 1.0)
-    return families.photograph_sheet(sheet, rng, index)
+    return families.photograph_sheet(sheet, rng, index, sharp_shadow=sharp_shadow)
 
 
 def photograph_notebook(amount: np.ndarray, rng: np.random.Generator, index: int) -> bytes:
@@ -202,6 +204,11 @@ def make_photo(digits: np.ndarray, rng: np.random.Generator, index: int = 0) -> 
     return photograph(amount, rng, index)
 
 
+def make_sharp_shadow(digits: np.ndarray, rng: np.random.Generator, index: int = 0) -> bytes:
+    amount = layout([families.upscale(digit, rng.uniform(5, 8)) for digit in digits], rng, (0.2, 0.6))
+    return photograph(amount, rng, index, sharp_shadow=True)
+
+
 def make_notebook(digits: np.ndarray, rng: np.random.Generator, index: int = 0) -> bytes:
     amount = layout([families.upscale(digit, rng.uniform(5, 8)) for digit in digits], rng, (0.2, 0.6))
     return photograph_notebook(amount, rng, index)
@@ -223,4 +230,5 @@ _MAKERS: dict[str, Callable[[np.ndarray, np.random.Generator, int], Any]] = {
     "photo": make_photo,
     "notebook": make_notebook,
     "desk": make_desk,
+    "sharp-shadow": make_sharp_shadow,
 }

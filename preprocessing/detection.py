@@ -144,6 +144,20 @@ class Detection:
     box: tuple[int, int, int, int]
     noise_bound: bool = False
 
+    @property
+    def reaches_border(self) -> bool:
+        """The digit's box touches the border of the image it was found in."""
+        left, top, right, bottom = self.box
+        height, width = self.support.shape
+        return left == 0 or top == 0 or right >= width or bottom >= height
+
+    @property
+    def extent(self) -> float:
+        """The digit's box's longer side, as a share of the same side of the image it was found in."""
+        left, top, right, bottom = self.box
+        height, width = self.support.shape
+        return max((right - left) / width, (bottom - top) / height)
+
     def ink_in(self, gray: np.ndarray, top: int, bottom: int, left: int, right: int) -> np.ndarray:
         """Ink of the working copy's region [top:bottom, left:right]: float32 in [0, 1], 0 off the digit.
 

@@ -4,7 +4,8 @@
 2. detect, on a reduced copy: polarity, background, ink, and the strokes of the digit,
    specks dropped (detection.py); a digit whose thick strokes cover most of the image's border
    (a numeral scanned into a tight frame) is looked for again inside a margin of paper; a digit on a
-   note photographed on a desk is looked for again on the note alone (sheet.py);
+   note photographed on a desk is looked for again on the note alone (sheet.py), and one under a
+   sharp-edged shadow on the photo evened out by its paper's level (shadow.py);
 3. crop the digit from the working copy, as ink in [0, 1];
 4. stroke width into MNIST's range, fit into 20 px, centre of mass at (14, 14) in 28x28
    (normalisation.py).
@@ -18,7 +19,7 @@ from typing import Any
 import numpy as np
 from scipy import ndimage
 
-from preprocessing import background, detection, geometry, loading, normalisation, sheet, statistics
+from preprocessing import background, detection, geometry, loading, normalisation, shadow, sheet, statistics
 
 MIN_INPUT_SIDE = 4
 """An image narrower or lower than this many pixels cannot hold a readable digit."""
@@ -104,13 +105,8 @@ def to_mnist(source: Any) -> Preprocessed:
         retried = detection.detect(framed)
         if not isinstance(retried, detection.NoDigit):
             found, gray, origin = retried, framed, (-margin, -margin)
-    elif _desk_may_show(found, loaded) and (note := sheet.note_alone(gray, detection.DETECTION_MAX_SIDE)) is not None:
-        # A desk round the note, darker than the paper: it was taken for ink along the border, or the note for a
-        # light digit on it. The note alone, where the digit is dark ink on light paper.
-        cut, origin_on_sheet = note
-        retried = detection.detect(cut)
-        if sheet.written_on_the_note(retried):
-            found, gray, origin = retried, cut, origin_on_sheet
+    elif _desk_may_show(found, loaded):
+        found, gray, origin = _on_even_paper(found, gray)
     if isinstance(found, detection.NoDigit):
         # On a canvas, nothing standing out means nothing was drawn; anything else is worth saying.
         blank_canvas = loaded.from_canvas and found.kind is detection.NoDigitKind.NOTHING_STANDS_OUT
@@ -153,9 +149,32 @@ def _desk_may_show(found: detection.Detection | detection.NoDigit, loaded: loadi
         return False
     if isinstance(found, detection.NoDigit):
         return sheet.desk_may_show(found, reaches_border=False)
-    left, top, right, bottom = found.box
-    height, width = found.support.shape
-    return sheet.desk_may_show(found, left == 0 or top == 0 or right >= width or bottom >= height)
+    return sheet.desk_may_show(found, found.reaches_border)
+
+
+def _on_even_paper(
+    found: detection.Detection | detection.NoDigit, gray: np.ndarray
+) -> tuple[detection.Detection | detection.NoDigit, np.ndarray, tuple[int, int]]:
+    """The digit looked for again where what lies round the paper, or across it, may have been taken for ink:
+    (the detection, the working copy it was made on, that copy's (top, left) in `gray`); `found` on `gray` when
+    neither look finds dark ink standing out from the paper.
+
+    A desk round the note, darker than the paper, is taken for ink along the border, or the note for a light digit
+    on it: the note alone (`sheet.note_alone`). A sharp-edged shadow across the paper likewise: the photo evened out
+    by its paper's level (`shadow.evened_out`), where paper must show round the digit.
+    """
+    note = sheet.note_alone(gray, detection.DETECTION_MAX_SIDE)
+    if note is not None:
+        cut, origin_on_sheet = note
+        retried = detection.detect(cut)
+        if sheet.written_on_the_note(retried):
+            return retried, cut, origin_on_sheet
+    evened = shadow.evened_out(gray, detection.DETECTION_MAX_SIDE)
+    if evened is not None:
+        retried = detection.detect(evened.gray)
+        if shadow.written_on_the_paper(retried, evened):
+            return retried, evened.gray, (0, 0)
+    return found, gray, (0, 0)
 
 
 def fills_the_frame(gray: np.ndarray) -> bool:

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from scipy import ndimage
 
-from preprocessing import rules, sheet
+from preprocessing import rules, shadow, sheet
 
 
 def _ruled(shape: tuple[int, int], gap: int, degrees: float, *, squared: bool = False) -> np.ndarray:
@@ -85,3 +85,38 @@ class TestSheet:
         # Thick strokes running off every edge; the paper in the corners is a tenth of what lies round the inside.
         zero = np.where((radius > 0.5) & (radius < 1.2), 0.1, 1.0).astype(np.float32)
         assert sheet.find_sheet(zero, 256) is None
+
+
+class TestShadow:
+    """shadow.evened_out: a sharp-edged shadow taken out of the paper, and a thick digit's blobs not taken for one."""
+
+    def test_a_sharp_shadow_is_evened_out_and_the_ink_stays(self):
+        rows, columns = np.mgrid[0:300, 0:400].astype(np.float32)
+        shade = 1 / (1 + np.exp((columns + 0.5 * rows - 300) / 1.5))  # a phone's shadow over the left part, edge 3 px
+        paper = 0.9 * (1 - 0.5 * shade)
+        paper[100:200, 300:308] = 0.1  # a 1 in the light...
+        paper[120:200, 60:68] *= 0.2  # ...and one in the shade
+        evened = shadow.evened_out(paper.astype(np.float32), 256)
+        assert evened is not None
+        away = np.zeros(paper.shape, dtype=bool)
+        away[40:-40, 40:-40] = True  # within a window of the border, the closing sees the image mirrored
+        away[90:210, 290:318] = away[110:210, 50:78] = False
+        assert np.abs(evened.gray[away] - 1).max() < 0.1, "the shadow's edge is left on the paper"
+        assert evened.gray[130:190, 302:306].max() < 0.2 and evened.gray[140:190, 62:66].max() < 0.3
+
+    def test_a_thick_digits_blobs_are_not_taken_for_a_shadow(self):
+        """load_digits' digit 1452 (a 9, enlarged to 128 px) passed every other test: what was left of it on the
+        evened image is thick beside the shade its blobs made."""
+        from sklearn.datasets import load_digits
+
+        from digit_data.writers import to_realistic_image
+        from preprocessing import detection
+
+        image = to_realistic_image(load_digits().images[1452]).astype(np.float32) / 255
+        evened = shadow.evened_out(image, 256)
+        assert evened is not None
+        found = detection.detect(evened.gray)
+        assert not shadow.written_on_the_paper(found, evened)
+        # The one test that refuses it.
+        assert found.inverted and not found.reaches_border and found.extent <= shadow.DIGIT_MAX_EXTENT
+        assert not shadow.shade_wider_than_strokes(evened, found.support)

@@ -28,12 +28,13 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+from scipy import ndimage
 
 from digit_models.reading import cuts
 from digit_models.reading.grouping import attach_loose_pieces, extent, height, merge_overlapping, pieces_of
 from digit_models.reading.settings import Settings
 from digit_models.reading.spans import Chosen, Piece, Reading, Score, Scores, Span, span_support
-from preprocessing import background, detection, geometry, line_image, loading, normalisation, pipeline, sheet
+from preprocessing import background, detection, geometry, line_image, loading, normalisation, pipeline, shadow, sheet
 
 Score = Score
 """float32 (n, 28, 28) in [0, 1], ink bright -> probabilities (n, 10) rows summing to 1, or `Scores`."""
@@ -102,20 +103,15 @@ def prepare(source: Any, score: Score | None = None, read_lines: ReadLines | Non
         return Segmentation(digits=(), reason=reason)
     gray, origin = loaded.gray, (0, 0)
     ink_map = detection.find_ink_of_several(gray)
-    desk_may_show = not loaded.from_canvas and _desk_may_show(ink_map)
-    if desk_may_show and (note := sheet.note_alone(gray, detection.DETECTION_MAX_SIDE)) is not None:
-        # A note photographed on a desk: the number is read on the note alone, as a single digit is (`to_mnist`).
-        on_note = detection.find_ink_of_several(note[0])
-        if sheet.written_on_the_note(on_note):
-            (gray, origin), ink_map = note, on_note
+    if not loaded.from_canvas and _desk_may_show(ink_map):
+        (gray, origin), ink_map = _on_even_paper(gray, ink_map)
     if isinstance(ink_map, detection.NoDigit):
         nothing = loaded.from_canvas and ink_map.kind is detection.NoDigitKind.NOTHING_STANDS_OUT
         return Segmentation(digits=(), reason=loading.CANVAS_EMPTY if nothing else ink_map.message)
     labels, count = ink_map.strokes()
     pieces = pieces_of(labels, count, ink_map.ink)
     tallest = max((piece.box[3] - piece.box[1] for piece in pieces), default=0)
-    limit = max(detection.MIN_DIGIT_EXTENT_PIXELS, detection.MIN_DIGIT_EXTENT_FRACTION * max(labels.shape))
-    if tallest < limit:
+    if tallest < _digit_size_limit(labels.shape):
         return Segmentation(digits=(), reason=detection.NoDigitKind.ONLY_SPECKS.value, inverted=ink_map.inverted)
     return NumberImage(loaded, ink_map, labels, pieces, score, read_lines, gray=gray, origin=origin)
 
@@ -186,13 +182,58 @@ class NumberImage:
         return Segmentation(digits=digits, inverted=inverted)
 
 
+def _on_even_paper(
+    gray: np.ndarray, ink_map: detection.InkMap | detection.NoDigit
+) -> tuple[tuple[np.ndarray, tuple[int, int]], detection.InkMap | detection.NoDigit]:
+    """The number's ink looked for again, as `to_mnist` looks for a single digit: on the note alone where a desk shows
+    round it (`sheet.note_alone`), or on the photo evened out where a sharp-edged shadow lies across the paper
+    (`shadow.evened_out`). Returns ((the working copy, its (top, left) in `gray`), its ink); `gray` and `ink_map` when
+    neither finds dark ink standing out from the paper."""
+    note = sheet.note_alone(gray, detection.DETECTION_MAX_SIDE)
+    if note is not None:
+        on_note = detection.find_ink_of_several(note[0])
+        if sheet.written_on_the_note(on_note):
+            return note, on_note
+    evened = shadow.evened_out(gray, detection.DETECTION_MAX_SIDE)
+    if evened is not None:
+        on_even = detection.find_ink_of_several(evened.gray)
+        if (
+            sheet.written_on_the_note(on_even)
+            and not _strokes_reach_border(on_even)
+            and shadow.shade_wider_than_strokes(evened, on_even.ink > on_even.threshold)
+        ):
+            return (evened.gray, (0, 0)), on_even
+    return (gray, (0, 0)), ink_map
+
+
+def _digit_size_limit(shape: tuple[int, int]) -> float:
+    """The fewest pixels a digit spans on a reduced copy of `shape` (h, w); anything smaller is a speck."""
+    return max(detection.MIN_DIGIT_EXTENT_PIXELS, detection.MIN_DIGIT_EXTENT_FRACTION * max(shape))
+
+
+def _strokes_reach_border(ink_map: detection.InkMap) -> bool:
+    """Whether a stroke of the ink that could be a digit's (`_digit_size_limit`) touches the image's border: what a
+    shadow's edge leaves there on an evened photo is specks."""
+    labels, _ = ink_map.strokes()
+    on_border = np.unique(np.concatenate([labels[0], labels[-1], labels[:, 0], labels[:, -1]]))
+    limit = _digit_size_limit(labels.shape)
+    for rows, columns in (ndimage.find_objects(labels)[label - 1] for label in on_border[on_border > 0]):
+        if max(rows.stop - rows.start, columns.stop - columns.start) >= limit:
+            return True
+    return False
+
+
 def _desk_may_show(ink_map: detection.InkMap | detection.NoDigit) -> bool:
     """`sheet.desk_may_show` for the ink of a number, which reaches the border where any pixel of it does."""
     if isinstance(ink_map, detection.NoDigit):
         return sheet.desk_may_show(ink_map, reaches_border=False)
+    return sheet.desk_may_show(ink_map, _reaches_border(ink_map))
+
+
+def _reaches_border(ink_map: detection.InkMap) -> bool:
+    """Whether any of the ink's stroke pixels (above its low threshold) lies on the image's border."""
     inked = ink_map.ink > ink_map.low_threshold
-    on_border = inked[0].any() or inked[-1].any() or inked[:, 0].any() or inked[:, -1].any()
-    return sheet.desk_may_show(ink_map, bool(on_border))
+    return bool(inked[0].any() or inked[-1].any() or inked[:, 0].any() or inked[:, -1].any())
 
 
 def _why_empty(loaded: loading.LoadedImage) -> str:
