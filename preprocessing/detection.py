@@ -153,7 +153,8 @@ class Detection:
 
     @property
     def extent(self) -> float:
-        """The digit's box's longer side, as a share of the same side of the image it was found in."""
+        """How far the digit's box spans the image it was found in: the larger of its width's share of the image's
+        width and its height's share of the image's height."""
         left, top, right, bottom = self.box
         height, width = self.support.shape
         return max((right - left) / width, (bottom - top) / height)

@@ -17,7 +17,7 @@ import numpy as np
 from PIL import Image
 from scipy import ndimage
 
-from preprocessing import detection, geometry, statistics
+from preprocessing import detection, geometry, sheet, statistics
 
 PAPER_WINDOW = 0.12
 """The closing's window, a share of the reduced copy's longest side: wider than a pen's stroke where paper shows
@@ -106,9 +106,8 @@ def written_on_the_paper(found: detection.Detection | detection.NoDigit, evened:
     (`sheet.written_on_the_note`'s test), clear of the photo's border, with paper round it (DIGIT_MAX_EXTENT), its
     strokes far narrower than the shade (`shade_wider_than_strokes`)."""
     return (
-        not isinstance(found, detection.NoDigit)
-        and found.inverted
-        and not found.noise_bound
+        sheet.written_on_the_note(found)
+        and isinstance(found, detection.Detection)
         and not found.reaches_border
         and found.extent <= DIGIT_MAX_EXTENT
         and shade_wider_than_strokes(evened, found.support)
