@@ -145,8 +145,8 @@ def test_a_number_on_a_note_lying_on_a_desk_is_read_on_the_note():
 def test_a_number_under_a_sharp_edged_shadow_is_read_on_even_paper():
     """A shadow's sharp edge across the paper: the shade was taken for ink. Of these 30 photos of 3-6 validation
     digits in the `sharp-shadow` family, 12 gave one crop per digit; evened out by the paper's level
-    (`shadow.evened_out`), 20."""
-    assert numbers_with_one_crop_per_digit("sharp-shadow", 30, 13) >= 18
+    (`shadow.evened_out`), 24."""
+    assert numbers_with_one_crop_per_digit("sharp-shadow", 30, 13) >= 22
 
 
 def test_touching_digits_are_cut_where_the_classifier_reads_them_best(test_digits, quick_models):
