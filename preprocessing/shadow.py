@@ -65,9 +65,9 @@ class Evened:
 
 
 def evened_out(gray: np.ndarray, max_side: int) -> Evened | None:
-    """float32 (H, W) in [0, 1], dark ink on light paper, divided by its paper's level (`paper_level`, on a copy
-    reduced to `max_side`) where a sharp-edged shadow may lie across it: a shade SHADOW_MIN_CONTRAST under the lit
-    paper and SHADOW_MIN_DEPTH deep. None when it shows none."""
+    """The photo `gray` (float32 (H, W) in [0, 1], dark ink on light paper) divided by its paper's level
+    (`paper_level`, on a copy reduced to `max_side`) where a sharp-edged shadow may lie across it: a shade
+    SHADOW_MIN_CONTRAST under the lit paper and SHADOW_MIN_DEPTH deep. None when it shows none."""
     small, factor = geometry.reduce_array(gray, max_side)
     paper = paper_level(small)
     lit, shade = statistics.quantile(paper, LIT_QUANTILE), statistics.quantile(paper, SHADE_QUANTILE)
