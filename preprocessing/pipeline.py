@@ -13,8 +13,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 from scipy import ndimage
@@ -105,8 +106,10 @@ def to_mnist(source: Any) -> Preprocessed:
         retried = detection.detect(framed)
         if not isinstance(retried, detection.NoDigit):
             found, gray, origin = retried, framed, (-margin, -margin)
-    elif _desk_may_show(found, loaded):
-        found, gray, origin = _on_even_paper(found, gray)
+    elif _desk_may_show(found, loaded) and (
+        again := on_even_paper(gray, detection.detect, shadow.written_on_the_paper)
+    ):
+        found, gray, origin = again
     if isinstance(found, detection.NoDigit):
         # On a canvas, nothing standing out means nothing was drawn; anything else is worth saying.
         blank_canvas = loaded.from_canvas and found.kind is detection.NoDigitKind.NOTHING_STANDS_OUT
@@ -152,29 +155,36 @@ def _desk_may_show(found: detection.Detection | detection.NoDigit, loaded: loadi
     return sheet.desk_may_show(found, found.reaches_border)
 
 
-def _on_even_paper(
-    found: detection.Detection | detection.NoDigit, gray: np.ndarray
-) -> tuple[detection.Detection | detection.NoDigit, np.ndarray, tuple[int, int]]:
-    """The digit looked for again where what lies round the paper, or across it, may have been taken for ink:
-    (the detection, the working copy it was made on, that copy's (top, left) in `gray`); `found` on `gray` when
-    neither look finds dark ink standing out from the paper.
+Found = TypeVar("Found", detection.Detection, detection.InkMap)
+
+
+def on_even_paper(
+    gray: np.ndarray,
+    find: Callable[[np.ndarray], Found | detection.NoDigit],
+    written_on_the_paper: Callable[[Found | detection.NoDigit, shadow.Evened], bool],
+) -> tuple[Found, np.ndarray, tuple[int, int]] | None:
+    """The ink looked for again (`find`) where what lies round the paper, or across it, may have been taken for ink:
+    (what `find` found, the working copy it looked in, that copy's (top, left) in `gray`); None when neither look
+    finds dark ink written on the paper. Shared by a single digit (`detection.detect`) and a number
+    (`detection.find_ink_of_several`), each with its own tests of the result.
 
     A desk round the note, darker than the paper, is taken for ink along the border, or the note for a light digit
-    on it: the note alone (`sheet.note_alone`). A sharp-edged shadow across the paper likewise: the photo evened out
-    by its paper's level (`shadow.evened_out`), where paper must show round the digit.
+    on it: the note alone (`sheet.note_alone`), kept when `sheet.written_on_the_note`. A sharp-edged shadow across the
+    paper likewise: the photo evened out by its paper's level (`shadow.evened_out`), kept when
+    `written_on_the_paper`.
     """
     note = sheet.note_alone(gray, detection.DETECTION_MAX_SIDE)
     if note is not None:
         cut, origin_on_sheet = note
-        retried = detection.detect(cut)
-        if sheet.written_on_the_note(retried):
-            return retried, cut, origin_on_sheet
+        on_note = find(cut)
+        if sheet.written_on_the_note(on_note):
+            return on_note, cut, origin_on_sheet
     evened = shadow.evened_out(gray, detection.DETECTION_MAX_SIDE)
     if evened is not None:
-        retried = detection.detect(evened.gray)
-        if shadow.written_on_the_paper(retried, evened):
-            return retried, evened.gray, (0, 0)
-    return found, gray, (0, 0)
+        on_even = find(evened.gray)
+        if written_on_the_paper(on_even, evened):
+            return on_even, evened.gray, (0, 0)
+    return None
 
 
 def fills_the_frame(gray: np.ndarray) -> bool:

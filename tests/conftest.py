@@ -6,6 +6,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from deploy.browser import CHROMIUM, CHROMIUM_ARGUMENTS
@@ -140,3 +141,21 @@ def browser():
         chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGUMENTS)
         yield chromium
         chromium.close()
+
+
+@pytest.fixture(scope="session")
+def mnist():
+    from digit_data.mnist import load_mnist
+
+    return load_mnist()
+
+
+@pytest.fixture(scope="session")
+def reference(mnist):
+    """predict(images float32 (n, 28, 28)) -> labels (n,), from 3-NN on 5,000 training digits."""
+    from sklearn.neighbors import KNeighborsClassifier
+
+    classifier = KNeighborsClassifier(n_neighbors=3).fit(
+        mnist.X_train[:5000].reshape(5000, -1) / 255, mnist.y_train[:5000]
+    )
+    return lambda images: classifier.predict(np.asarray(images).reshape(len(images), -1))

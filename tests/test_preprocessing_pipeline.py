@@ -1,7 +1,7 @@
 """to_mnist end to end: MNIST's format, invariance, nothing-there cases, and the realistic families.
 
 "Same prediction" is judged by a small reference classifier (3-nearest neighbours on 5,000
-MNIST training digits, fitted here in under a second), so these tests need no trained
+MNIST training digits, fitted in tests/conftest.py in under a second), so these tests need no trained
 artifacts and check the preprocessing alone.
 """
 
@@ -20,24 +20,6 @@ from digit_data.drawing import draw_strokes, opaque_canvas, transparent_canvas, 
 from preprocessing import Preprocessed, to_mnist
 
 DIGITS = 12  # Test digits used by the invariance and family tests.
-
-
-@pytest.fixture(scope="module")
-def mnist():
-    from digit_data.mnist import load_mnist
-
-    return load_mnist()
-
-
-@pytest.fixture(scope="module")
-def reference(mnist):
-    """predict(images float32 (n, 28, 28)) -> labels (n,), from 3-NN on 5,000 training digits."""
-    from sklearn.neighbors import KNeighborsClassifier
-
-    classifier = KNeighborsClassifier(n_neighbors=3).fit(
-        mnist.X_train[:5000].reshape(5000, -1) / 255, mnist.y_train[:5000]
-    )
-    return lambda images: classifier.predict(np.asarray(images).reshape(len(images), -1))
 
 
 def drawing(
@@ -289,65 +271,8 @@ class TestFrameFilling:
         assert not to_mnist(vignette.astype(np.uint8)).found
 
 
-@pytest.mark.parametrize("squared", [False, True], ids=["ruled", "squared"])
-def test_a_digit_on_a_notebooks_dark_lines_is_read_without_them(mnist, reference, squared):
-    """Printed lines that cross the digit join its strokes; they reached the image's edges and the digit was read
-    inside a grid (these 12 training digits: 10 and 6 read like the clean digit, ruled and squared; 11 and 11
-    without the lines)."""
-    digits = mnist.X_train[100:112]
-    results = []
-    for index, digit in enumerate(digits):
-        ink = upscale(digit, 6)  # about 170 px high
-        height, width = ink.shape[0] + 160, ink.shape[1] + 160
-        paper = np.full((height, width), 235.0)
-        offset = 7 * index % 40
-        paper[offset::45][:, :] = 130.0  # dark grey rules 45 px apart, 1 px thick...
-        paper[offset + 1 :: 45] = 130.0  # ...2 px
-        if squared:
-            paper[:, offset::45] = paper[:, offset + 1 :: 45] = 130.0
-        paper[80 : 80 + ink.shape[0], 80 : 80 + ink.shape[1]] *= 1 - ink
-        paper[80 : 80 + ink.shape[0], 80 : 80 + ink.shape[1]] += 40 * ink
-        photo = Image.fromarray(paper.astype(np.uint8)).rotate(2.0 - index / 3, resample=Image.BILINEAR, fillcolor=235)
-        buffer = io.BytesIO()
-        photo.save(buffer, "JPEG", quality=85)
-        results.append(to_mnist(buffer.getvalue()))
-    assert all(result.found for result in results), [result.reason for result in results]
-    boxes = np.array([result.box for result in results])
-    assert (boxes[:, 2] - boxes[:, 0] < 0.8 * width).all() and (boxes[:, 3] - boxes[:, 1] < 0.8 * height).all()
-    agreement = reference(np.stack([result.image for result in results])) == reference(digits / 255)
-    assert agreement.mean() >= 11 / 12
-
-
-def test_a_digit_on_a_note_lying_on_a_desk_is_read_without_the_desk(mnist, reference):
-    """The desk round the note is darker than the paper: it was taken for ink along the border (a frame read as a
-    0), or the note for a light digit on it. These 12 training digits on notes on desks (the `desk` family): 1 read
-    like the clean digit before the note was looked for (`sheet.find_sheet`), 12 now, each boxed on the note."""
-    digits = mnist.X_train[200:212]
-    sources = [families.family_input("desk", digit, 3, index) for index, digit in enumerate(digits)]
-    results = [to_mnist(source) for source in sources]
-    assert all(result.found and result.inverted for result in results), [result.reason for result in results]
-    for source, result in zip(sources, results, strict=True):
-        width, height = Image.open(io.BytesIO(source)).size
-        left, top, right, bottom = result.box
-        assert right - left < 0.5 * width and bottom - top < 0.6 * height, (result.box, (width, height))
-    agreement = reference(np.stack([result.image for result in results])) == reference(digits / 255)
-    assert agreement.mean() >= 11 / 12
-
-
 def test_families_are_deterministic(mnist):
     for family in families.FAMILIES:
         first = families.family_input(family, mnist.X_test[5], 3, 7)
         second = families.family_input(family, mnist.X_test[5], 3, 7)
         assert first == second if isinstance(first, bytes) else np.array_equal(first, second)
-
-
-def test_a_digit_under_a_sharp_edged_shadow_is_read_on_even_paper(mnist, reference):
-    """A phone's or a hand's shadow with a sharp edge: the shaded part was taken for ink (a band, a frame) or the lit
-    part for a light digit on a dark ground. These 12 training digits in the `sharp-shadow` family: 6 read like
-    the clean digit before the photo was evened out by its paper's level (`shadow.evened_out`), 11 now."""
-    digits = mnist.X_train[300:312]
-    sources = [families.family_input("sharp-shadow", digit, 3, index) for index, digit in enumerate(digits)]
-    results = [to_mnist(source) for source in sources]
-    assert all(result.found for result in results), [result.reason for result in results]
-    agreement = reference(np.stack([result.image for result in results])) == reference(digits / 255)
-    assert agreement.mean() >= 10 / 12

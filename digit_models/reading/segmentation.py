@@ -110,14 +110,18 @@ def prepare(source: Any, score: Score | None = None, read_lines: ReadLines | Non
     gray, origin = loaded.gray, (0, 0)
     ink_map = detection.find_ink_of_several(gray)
     if not loaded.from_canvas and _desk_may_show(ink_map):
-        (gray, origin), ink_map = _on_even_paper(gray, ink_map)
+        # Read on the note alone, or on the photo evened out under a shadow, as a single digit is (`to_mnist`).
+        again = pipeline.on_even_paper(gray, detection.find_ink_of_several, _written_on_even_paper)
+        if again is not None:
+            ink_map, gray, origin = again
     if isinstance(ink_map, detection.NoDigit):
         nothing = loaded.from_canvas and ink_map.kind is detection.NoDigitKind.NOTHING_STANDS_OUT
         return Segmentation(digits=(), reason=loading.CANVAS_EMPTY if nothing else ink_map.message)
     labels, count = ink_map.strokes()
     pieces = pieces_of(labels, count, ink_map.ink)
     tallest = max((piece.box[3] - piece.box[1] for piece in pieces), default=0)
-    if tallest < _digit_size_limit(labels.shape):
+    limit = max(detection.MIN_DIGIT_EXTENT_PIXELS, detection.MIN_DIGIT_EXTENT_FRACTION * max(labels.shape))
+    if tallest < limit:
         return Segmentation(digits=(), reason=detection.NoDigitKind.ONLY_SPECKS.value, inverted=ink_map.inverted)
     return NumberImage(loaded, ink_map, labels, pieces, score, read_lines, gray=gray, origin=origin)
 
@@ -188,33 +192,16 @@ class NumberImage:
         return Segmentation(digits=digits, inverted=inverted)
 
 
-def _on_even_paper(
-    gray: np.ndarray, ink_map: detection.InkMap | detection.NoDigit
-) -> tuple[tuple[np.ndarray, tuple[int, int]], detection.InkMap | detection.NoDigit]:
-    """The number's ink looked for again, as `to_mnist` looks for a single digit: on the note alone where a desk shows
-    round it (`sheet.note_alone`), or on the photo evened out where a sharp-edged shadow lies across the paper
-    (`shadow.evened_out`). Returns ((the working copy, its (top, left) in `gray`), its ink); `gray` and `ink_map` when
-    neither finds dark ink standing out from the paper."""
-    note = sheet.note_alone(gray, detection.DETECTION_MAX_SIDE)
-    if note is not None:
-        on_note = detection.find_ink_of_several(note[0])
-        if sheet.written_on_the_note(on_note):
-            return note, on_note
-    evened = shadow.evened_out(gray, detection.DETECTION_MAX_SIDE)
-    if evened is not None:
-        on_even = detection.find_ink_of_several(evened.gray)
-        if (
-            sheet.written_on_the_note(on_even)
-            and not _strokes_reach_border(on_even)
-            and shadow.shade_wider_than_strokes(evened, on_even.ink > on_even.threshold)
-        ):
-            return (evened.gray, (0, 0)), on_even
-    return (gray, (0, 0)), ink_map
-
-
-def _digit_size_limit(shape: tuple[int, int]) -> float:
-    """The fewest pixels a digit spans on a reduced copy of `shape` (h, w); anything smaller is a speck."""
-    return max(detection.MIN_DIGIT_EXTENT_PIXELS, detection.MIN_DIGIT_EXTENT_FRACTION * max(shape))
+def _written_on_even_paper(found: detection.InkMap | detection.NoDigit, evened: shadow.Evened) -> bool:
+    """Whether a number's ink found on a photo evened out under a shadow looks written on the paper: dark ink standing
+    out (`sheet.written_on_the_note`), no digit cut by the border (`_strokes_reach_border`), and strokes far narrower
+    than the shade (`shadow.shade_wider_than_strokes`)."""
+    return (
+        sheet.written_on_the_note(found)
+        and isinstance(found, detection.InkMap)
+        and not _strokes_reach_border(found)
+        and shadow.shade_wider_than_strokes(evened, found.ink > found.threshold)
+    )
 
 
 def _strokes_reach_border(ink_map: detection.InkMap) -> bool:
