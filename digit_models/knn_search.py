@@ -24,6 +24,13 @@ CANDIDATES blocks whose nearest rows are nearest, so one partial sort of the blo
 those blocks' rows replace a partial sort of every row: for 64 queries that sort took 42 of the
 search's 55 ms (the product 7 ms)."""
 
+ROW_MAJOR_QUERIES = 16
+"""Up to this many queries, the product's transpose is copied into row-major order before the searches
+along each query's row (smallest_columns, a minimum), which on the strided transpose ran 10-20 times
+slower: the search for 2 queries took 2.9 ms against 0.3 ms for one, 1.0 ms with the copy; 8 queries
+3.8 -> 2.2 ms, 16 queries 4.7 -> 3.8 ms (one core). Past some 20 queries the copy costs more than it
+saves (32: 7.5 -> 8.5 ms). The values are the same either way."""
+
 
 class NeighbourSearch:
     """Brute-force Euclidean search over a fitted KNeighborsClassifier's rows.
@@ -70,9 +77,13 @@ class NeighbourSearch:
         row x (inf for the padding).
 
         ||q - x||^2 less the query's own norm, which changes no order. (rows @ q.T rather than
-        q @ rows.T: NumPy's BLAS call is four times faster for a few queries.)
+        q @ rows.T: NumPy's BLAS call is four times faster for a few queries.) For up to
+        ROW_MAJOR_QUERIES queries the product is copied into rows of its own first.
         """
-        return self.squared_norms[None, :] - 2 * (self.rows @ queries.T).T
+        product = (self.rows @ queries.T).T
+        if len(queries) <= ROW_MAJOR_QUERIES:
+            product = np.ascontiguousarray(product)
+        return self.squared_norms[None, :] - 2 * product
 
     def predict_proba(self, features: np.ndarray) -> np.ndarray:
         """Features (n, n_features) -> float64 (n, n_classes), as KNeighborsClassifier.predict_proba."""

@@ -106,3 +106,21 @@ def test_a_knn_fitted_on_rows_that_fill_no_whole_block_answers_as_scikit_learn(a
     np.testing.assert_array_equal(rows, expected_rows)
     np.testing.assert_allclose(distances, expected_distances, rtol=1e-6)
     assert rows.max() < count
+
+
+@pytest.mark.parametrize("count", [2, knn_search.ROW_MAJOR_QUERIES, knn_search.ROW_MAJOR_QUERIES + 1])
+def test_a_few_queries_find_what_each_finds_alone(app_models, test_digits, count):
+    """Up to ROW_MAJOR_QUERIES the search runs on a row-major copy of the product, past it on the transpose:
+    the same neighbours at the same distances as each query searched alone, and the same nearest distance."""
+    model = app_models["knn"]
+    search = model.neighbour_search
+    features = model.features(test_digits[:count].reshape(count, -1))
+
+    distances, rows = search.kneighbors(features)
+    alone = [search.kneighbors(features[index : index + 1]) for index in range(count)]
+
+    np.testing.assert_array_equal(rows, np.concatenate([found_rows for _, found_rows in alone]))
+    np.testing.assert_array_equal(distances, np.concatenate([found for found, _ in alone]))
+    nearest_alone = np.concatenate([search.nearest_distance(features[index : index + 1]) for index in range(count)])
+    # float32 sums, whose rounding depends on how many queries one BLAS call takes
+    np.testing.assert_allclose(search.nearest_distance(features), nearest_alone, rtol=1e-4)
