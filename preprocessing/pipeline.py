@@ -107,7 +107,7 @@ def to_mnist(source: Any) -> Preprocessed:
         if not isinstance(retried, detection.NoDigit):
             found, gray, origin = retried, framed, (-margin, -margin)
     elif _desk_may_show(found, loaded) and (
-        again := on_even_paper(gray, detection.detect, shadow.written_on_the_paper)
+        again := on_even_paper(gray, detection.detect, shadow.written_on_the_paper, clear_of_the_border=True)
     ):
         found, gray, origin = again
     if isinstance(found, detection.NoDigit):
@@ -162,6 +162,7 @@ def on_even_paper(
     gray: np.ndarray,
     find: Callable[[np.ndarray], Found | detection.NoDigit],
     written_on_the_paper: Callable[[Found | detection.NoDigit, shadow.Evened], bool],
+    clear_of_the_border: bool = False,
 ) -> tuple[Found, np.ndarray, tuple[int, int]] | None:
     """The ink looked for again (`find`) where what lies round the paper, or across it, may have been taken for ink:
     (what `find` found, the working copy it looked in, that copy's (top, left) in `gray`); None when neither look
@@ -171,7 +172,9 @@ def on_even_paper(
     A desk round the note, darker than the paper, is taken for ink along the border, or the note for a light digit
     on it: the note alone (`sheet.note_alone`), kept when `sheet.written_on_the_note`. A sharp-edged shadow across the
     paper likewise: the photo evened out by its paper's level (`shadow.evened_out`), kept when
-    `written_on_the_paper`.
+    `written_on_the_paper`. With `clear_of_the_border` (a single digit), a digit found there with pieces of ink on the
+    photo's border (the shade's edge, a desk beyond the note) is looked for again without them
+    (`shadow.without_border_pieces`).
     """
     note = sheet.note_alone(gray, detection.DETECTION_MAX_SIDE)
     if note is not None:
@@ -184,6 +187,10 @@ def on_even_paper(
         on_even = find(evened.gray)
         if written_on_the_paper(on_even, evened):
             return on_even, evened.gray, (0, 0)
+        if clear_of_the_border and isinstance(on_even, detection.Detection):
+            cleared = shadow.without_border_pieces(evened.gray, on_even)
+            if cleared is not None and written_on_the_paper(again := find(cleared), evened):
+                return again, cleared, (0, 0)
     return None
 
 

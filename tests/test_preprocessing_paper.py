@@ -120,3 +120,22 @@ class TestShadow:
         # The one test that refuses it.
         assert found.inverted and not found.reaches_border and found.extent <= shadow.DIGIT_MAX_EXTENT
         assert not shadow.shade_wider_than_strokes(evened, found.support)
+
+    @pytest.mark.parametrize("index", [109, 906, 1327, 1633])
+    def test_a_thick_digit_on_the_border_is_not_painted_over(self, index, monkeypatch):
+        """load_digits' digits that fill the frame, whose blobs were taken for shade: on the evened image the digit
+        found is on the border, and it is what lies there. Painted over (as the shade's edge on the border is), specks
+        were left and read; BORDER_PIECES_MAX_SHARE keeps them as they were."""
+        from sklearn.datasets import load_digits
+
+        from digit_data.writers import to_realistic_image
+        from preprocessing import detection, to_mnist
+
+        image = to_realistic_image(load_digits().images[index])
+        evened = shadow.evened_out(image.astype(np.float32) / 255, 256)
+        found = detection.detect(evened.gray)
+        assert found.reaches_border and shadow.without_border_pieces(evened.gray, found) is None
+        kept = to_mnist(image)
+        monkeypatch.setattr(shadow, "BORDER_PIECES_MAX_SHARE", 1.0)
+        assert shadow.without_border_pieces(evened.gray, found) is not None
+        assert np.abs(to_mnist(image).image - kept.image).max() > 0.1
