@@ -5,8 +5,9 @@ then takes the shaded part for ink (a band read as a 1, a frame read as a 0) or 
 a dark ground. The paper's own level follows such an edge: a grey closing of the photo (its lightest level within
 a window, then the darkest of those) fills each pen stroke narrower than the window with the paper round it, and
 keeps any wide shade where it is, edge included. Divided by that level, the photo is even paper with the ink on it,
-and the digit is looked for there. Works on a copy reduced as detection.py's; dark ink on light paper only (a
-shadow darkens the paper).
+and the digit is looked for there; where the closing could not follow the shade's edge, along the photo's border,
+what it left there is painted over and the digit looked for again (`without_border_pieces`). Works on a copy reduced
+as detection.py's; dark ink on light paper only (a shadow darkens the paper).
 """
 
 from __future__ import annotations
