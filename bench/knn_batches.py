@@ -53,8 +53,9 @@ def compare(models_dir: Path, calls: int) -> dict[str, Any]:
             queries = features[:size]
             times: dict[str, list[float]] = {"strided": [], "row_major": []}
             answers = {}
-            for _ in range(calls):
-                for name, queries_copied in (("strided", 0), ("row_major", limit)):
+            ways = (("strided", 0), ("row_major", limit))
+            for call in range(calls):
+                for name, queries_copied in ways if call % 2 == 0 else ways[::-1]:  # either goes first in turn
                     knn_search.ROW_MAJOR_QUERIES = queries_copied
                     milliseconds, answers[name] = timed_search(search, queries)
                     times[name].append(milliseconds)

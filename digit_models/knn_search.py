@@ -27,8 +27,8 @@ search's 55 ms (the product 7 ms)."""
 ROW_MAJOR_QUERIES = 16
 """Up to this many queries, the product's transpose is copied into row-major order before the searches
 along each query's row (smallest_columns, a minimum), which on the strided transpose ran 10-20 times
-slower: the search for 2 queries took 2.5 ms against 0.4 ms for one, 0.9 ms with the copy; 8 queries
-3.7 -> 2.2 ms, 16 queries 4.5 -> 4.1 ms (one core; bench/results/knn_batches.json). Past some 20 queries
+slower: the search for 2 queries took 2.7 ms against 0.35 ms for one, 1.0 ms with the copy; 8 queries
+3.9 -> 2.5 ms, 16 queries 5.2 -> 4.6 ms (one core; bench/results/knn_batches.json). Past some 20 queries
 the copy costs more than it saves (32: 7.5 -> 8.5 ms). The values are the same either way."""
 
 
