@@ -4,9 +4,9 @@
 
 Under load, webapp.batching hands the models 2-20 images at a time. `NeighbourSearch` copies its product
 into row-major order for up to `knn_search.ROW_MAJOR_QUERIES` queries; with that limit set to 0 it searches
-the strided transpose, as before round 29. Both ways run in this one process, on one core and one BLAS
-thread as the app serves, alternating call by call on the same MNIST test digits, and must find the same
-neighbours. Writes the median milliseconds per call for each batch size to bench/results/knn_batches.json.
+the strided transpose, as before round 29. Both ways run at every batch size (which shows where the copy stops
+paying), in this one process, on one core and one BLAS thread as the app serves, alternating call by call on the
+same MNIST test digits, and must find the same neighbours. Writes the median milliseconds per call for each batch size to bench/results/knn_batches.json.
 """
 
 from __future__ import annotations
@@ -40,8 +40,9 @@ def timed_search(search: knn_search.NeighbourSearch, queries: np.ndarray) -> tup
 
 
 def compare(models_dir: Path, calls: int) -> dict[str, Any]:
-    """For each batch size: the search's median ms with the row-major copy ("row_major") and without it
-    ("strided", ROW_MAJOR_QUERIES = 0), `calls` calls each, alternating."""
+    """For each batch size: the search's median ms with the row-major copy ("row_major", made at any size) and
+    without it ("strided", ROW_MAJOR_QUERIES = 0), `calls` calls each, alternating. The app copies up to
+    ROW_MAJOR_QUERIES."""
     model = load_models(models_dir)["knn"]
     search = model.neighbour_search
     digits = load_mnist().X_test[: max(BATCH_SIZES)].astype(np.float32) / 255
@@ -53,7 +54,7 @@ def compare(models_dir: Path, calls: int) -> dict[str, Any]:
             queries = features[:size]
             times: dict[str, list[float]] = {"strided": [], "row_major": []}
             answers = {}
-            ways = (("strided", 0), ("row_major", limit))
+            ways = (("strided", 0), ("row_major", size))  # the copy at every size: where it stops paying
             for call in range(calls):
                 for name, queries_copied in ways if call % 2 == 0 else ways[::-1]:  # either goes first in turn
                     knn_search.ROW_MAJOR_QUERIES = queries_copied
@@ -79,8 +80,9 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         batches = compare(arguments.models_dir, arguments.calls)
     result = {
         "what": "NeighbourSearch.kneighbors on MNIST test digits' KNN features, one core, one BLAS thread: median ms "
-        f"per call, the row-major copy (up to ROW_MAJOR_QUERIES = {knn_search.ROW_MAJOR_QUERIES} queries) against "
-        "the strided transpose, alternating call by call; same: identical neighbours and distances",
+        "per call, the row-major copy (made at every size; the app makes it up to ROW_MAJOR_QUERIES = "
+        f"{knn_search.ROW_MAJOR_QUERIES} queries) against the strided transpose, alternating call by call; same: "
+        "identical neighbours and distances",
         "calls": arguments.calls,
         "batches": batches,
         "machine": machine(),

@@ -27,9 +27,9 @@ search's 55 ms (the product 7 ms)."""
 ROW_MAJOR_QUERIES = 16
 """Up to this many queries, the product's transpose is copied into row-major order before the searches
 along each query's row (smallest_columns, a minimum), which on the strided transpose ran 10-20 times
-slower: the search for 2 queries took 2.7 ms against 0.35 ms for one, 1.0 ms with the copy; 8 queries
-3.9 -> 2.5 ms, 16 queries 5.2 -> 4.6 ms (one core; bench/results/knn_batches.json). Past some 20 queries
-the copy costs more than it saves (32: 7.5 -> 8.5 ms). The values are the same either way."""
+slower: the search for 2 queries took 2.8 ms against 0.36 ms for one, 1.0 ms with the copy; 8 queries
+3.9 -> 2.5 ms, 16 queries 5.0 -> 4.4 ms. Past some 20 queries the copy costs more than it saves (24: 7.3 ->
+7.5 ms, 32: 9.0 -> 11.4 ms; one core, bench/results/knn_batches.json). The values are the same either way."""
 
 
 class NeighbourSearch:
