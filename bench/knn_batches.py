@@ -6,7 +6,8 @@ Under load, webapp.batching hands the models 2-20 images at a time. `NeighbourSe
 into row-major order for up to `knn_search.ROW_MAJOR_QUERIES` queries; with that limit set to 0 it searches
 the strided transpose, as before round 29. Both ways run at every batch size (which shows where the copy stops
 paying), in this one process, on one core and one BLAS thread as the app serves, alternating call by call on the
-same MNIST test digits, and must find the same neighbours. Writes the median milliseconds per call for each batch size to bench/results/knn_batches.json.
+same MNIST test digits, and must find the same neighbours. Writes the median milliseconds per call for each batch
+size to bench/results/knn_batches.json.
 """
 
 from __future__ import annotations
