@@ -113,3 +113,9 @@ def strokes(values: np.ndarray, low: float, high: float) -> tuple[np.ndarray, in
 def hysteresis(values: np.ndarray, low: float, high: float) -> np.ndarray:
     """bool (h, w): the pixels of `strokes(values, low, high)`."""
     return strokes(values, low, high)[0] > 0
+
+
+def labels_on_border(labels: np.ndarray) -> np.ndarray:
+    """The labels (ints > 0) of int (h, w) `labels` that have a pixel on the image's border, sorted."""
+    on_border = np.unique(np.concatenate([labels[0], labels[-1], labels[:, 0], labels[:, -1]]))
+    return on_border[on_border > 0]

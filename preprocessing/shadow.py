@@ -128,8 +128,7 @@ def without_border_pieces(gray: np.ndarray, found: detection.Detection) -> np.nd
     `found`'s strokes that touch its border painted over as paper; None when none touches it, or when those pieces
     are more than BORDER_PIECES_MAX_SHARE of the strokes."""
     pieces, _ = ndimage.label(found.support, structure=np.ones((3, 3)))
-    on_border = np.unique(np.concatenate([pieces[0], pieces[-1], pieces[:, 0], pieces[:, -1]]))
-    touching = np.isin(pieces, on_border[on_border > 0])
+    touching = np.isin(pieces, geometry.labels_on_border(pieces))
     if not touching.any() or touching.sum() > BORDER_PIECES_MAX_SHARE * found.support.sum():
         return None
     # A reduced pixel covers factor x factor working pixels; a pixel more round the pieces takes their soft edge.

@@ -211,8 +211,7 @@ def _strokes_reach_border(ink_map: detection.InkMap) -> bool:
     heights = np.array([rows.stop - rows.start for rows, _ in ndimage.find_objects(labels)])
     if heights.size == 0:
         return False
-    on_border = np.unique(np.concatenate([labels[0], labels[-1], labels[:, 0], labels[:, -1]]))
-    on_border = on_border[on_border > 0]
+    on_border = geometry.labels_on_border(labels)
     return bool((heights[on_border - 1] >= BORDER_STROKE_HEIGHT * heights.max()).any())
 
 
