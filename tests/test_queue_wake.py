@@ -100,3 +100,78 @@ def test_a_finished_job_starts_the_one_waiting_for_its_slot(served_queue):
     # One at a time (concurrency_limit=1): each call starts when the one before it ends, not at the backstop.
     gaps = [start - end for start, end in zip(starts[1:], ends, strict=False)]
     assert len(gaps) == 2 and all(0 <= gap < PROMPT_S for gap in gaps), gaps
+
+
+@pytest.fixture
+def progress_server(monkeypatch):
+    """A launched Blocks, its queue woken by work, with a function that reports progress (`gr.Progress`) and one
+    that does not. Yields (url, looks): a count of the progress loop's sleeps (each asks whether a running job
+    reports progress)."""
+    looks = [0]
+    tracks_progress = queue_wake._tracks_progress
+
+    def counted_look(queue) -> bool:
+        looks[0] += 1
+        return tracks_progress(queue)
+
+    monkeypatch.setattr(queue_wake, "_tracks_progress", counted_look)
+
+    def counted(text: str, progress=gr.Progress()) -> str:  # noqa: B008 (how Gradio asks for it)
+        for step in range(4):
+            progress(step / 4, desc="counting")
+            time.sleep(0.1)
+        return text
+
+    with gr.Blocks() as demo:
+        box = gr.Textbox()
+        box.submit(counted, box, box, api_name="counted")
+        box.blur(lambda text: text, box, box, api_name="echo")
+    demo.queue()
+    queue_wake.wake_on_work(demo._queue)
+    port = free_port()
+    demo.launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True)
+    try:
+        yield f"http://127.0.0.1:{port}/", looks
+    finally:
+        demo.close()
+
+
+def queue_messages(url: str, api_name: str, text: str) -> list[dict]:
+    """The messages of one call of `api_name` through the page's protocol (queue/join, then queue/data)."""
+    with httpx.Client(base_url=url, timeout=30) as client:
+        config = client.get("config").json()
+        fn_index = next(i for i, d in enumerate(config["dependencies"]) if d.get("api_name") == api_name)
+        session = f"test-{time.monotonic_ns()}"
+        body = {"data": [text], "fn_index": fn_index, "session_hash": session}
+        client.post("gradio_api/queue/join", json=body).raise_for_status()
+        messages = []
+        with client.stream("GET", "gradio_api/queue/data", params={"session_hash": session}) as stream:
+            for line in stream.iter_lines():
+                if line.startswith("data:"):
+                    messages.append(json.loads(line.removeprefix("data:")))
+                    if messages[-1].get("msg") == "process_completed":
+                        return messages
+    raise AssertionError("the stream ended without an answer")
+
+
+def test_the_progress_loop_sleeps_while_no_job_reports_progress(progress_server):
+    url, looks = progress_server
+    time.sleep(0.5)
+    before = looks[0]
+    time.sleep(2.0)
+    # Gradio's progress loop looks every 10 ms, about 200 times in 2 s; here on the backstop only (1 s).
+    assert 1 <= looks[0] - before <= 3, looks[0] - before
+    # Calls that report no progress wake it no more than that.
+    before = looks[0]
+    for number in range(20):
+        assert queue_messages(url, "echo", f"digit {number}")[-1]["output"]["data"] == [f"digit {number}"]
+    assert looks[0] - before <= 5, looks[0] - before
+
+
+def test_a_job_that_reports_progress_sends_it_as_it_goes(progress_server):
+    url, _ = progress_server
+    messages = queue_messages(url, "counted", "done")
+    assert messages[-1]["output"]["data"] == ["done"]
+    steps = [m["progress_data"][0]["progress"] for m in messages if m.get("msg") == "progress"]
+    # Four reports 100 ms apart, each sent within the 10 ms the loop sleeps between looks while the job runs.
+    assert steps == [0.0, 0.25, 0.5, 0.75], steps
