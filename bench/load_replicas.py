@@ -27,7 +27,15 @@ from typing import Any
 
 from bench.load_client import concurrent_clients, cpu_seconds, example_images, page_cookies, resident_mb
 from bench.startup import machine
-from deploy.processes import REPOSITORY, free_port, start_app, stop_app, wait_until_ready
+from deploy.processes import (
+    REPOSITORY,
+    descendant_pids,
+    free_port,
+    parent_pids,
+    start_app,
+    stop_app,
+    wait_until_ready,
+)
 
 
 def start_replicas(
@@ -49,29 +57,6 @@ def start_replicas(
             raise SystemExit(f"deploy.serve did not start:\n{log_path.read_text()[-3000:]}")
         time.sleep(0.5)
     return process, f"http://127.0.0.1:{port}/"
-
-
-def parent_pids() -> dict[int, int]:
-    """Every running process's id -> its parent's, from /proc."""
-    parents: dict[int, int] = {}
-    for status in Path("/proc").glob("[0-9]*/status"):
-        try:
-            parent = next(line for line in status.read_text().splitlines() if line.startswith("PPid:"))
-        except (OSError, StopIteration):
-            continue
-        parents[int(status.parent.name)] = int(parent.split()[1])
-    return parents
-
-
-def descendant_pids(pid: int) -> list[int]:
-    """Process ids of every process below `pid` (children, their children, ...), from /proc."""
-    parents = parent_pids()
-    found, frontier = [], {pid}
-    while frontier:
-        children = {child for child, parent in parents.items() if parent in frontier}
-        found += children
-        frontier = children
-    return sorted(found)
 
 
 def cpu_of(pids: list[int]) -> float:

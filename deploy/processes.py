@@ -122,3 +122,26 @@ def serving(
         yield url
     finally:
         stop_app(process)
+
+
+def parent_pids() -> dict[int, int]:
+    """Every running process's id -> its parent's, from /proc."""
+    parents: dict[int, int] = {}
+    for status in Path("/proc").glob("[0-9]*/status"):
+        try:
+            parent = next(line for line in status.read_text().splitlines() if line.startswith("PPid:"))
+        except (OSError, StopIteration):
+            continue
+        parents[int(status.parent.name)] = int(parent.split()[1])
+    return parents
+
+
+def descendant_pids(pid: int) -> list[int]:
+    """Process ids of every process below `pid` (children, their children, ...), from /proc."""
+    parents = parent_pids()
+    found, frontier = [], {pid}
+    while frontier:
+        children = {child for child, parent in parents.items() if parent in frontier}
+        found += children
+        frontier = children
+    return sorted(found)

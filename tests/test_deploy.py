@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 from gradio_client import Client, handle_file
 
-from deploy.processes import free_port
+from deploy.processes import descendant_pids, free_port
 from deploy.serve import find_nginx, render_config
 
 pytestmark = [
@@ -27,23 +27,6 @@ pytestmark = [
 ]
 
 REPOSITORY = Path(__file__).resolve().parent.parent
-
-
-def children_of(pid: int) -> list[int]:
-    """Every descendant process id of pid, from /proc (psutil-free)."""
-    parents: dict[int, list[int]] = {}
-    for status in Path("/proc").glob("[0-9]*/status"):
-        try:
-            fields = dict(line.split(":\t", 1) for line in status.read_text().splitlines() if ":\t" in line)
-        except OSError:
-            continue
-        parents.setdefault(int(fields["PPid"].strip()), []).append(int(status.parent.name))
-    found, pending = [], [pid]
-    while pending:
-        for child in parents.get(pending.pop(), []):
-            found.append(child)
-            pending.append(child)
-    return found
 
 
 def alive(pid: int) -> bool:
@@ -85,7 +68,7 @@ def test_a_trusted_proxy_must_be_an_address_or_a_network():
 
 def replica_pid(serve_pid: int, port: int) -> int | None:
     """The app.py process listening on `port` among serve's children, from /proc."""
-    for pid in children_of(serve_pid):
+    for pid in descendant_pids(serve_pid):
         try:
             arguments = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
         except OSError:
@@ -237,7 +220,7 @@ def test_two_replicas_behind_nginx_classify_survive_a_killed_replica_and_sigterm
     started: list[int] = []
     try:
         wait_for_line(log_path, "Serving 2 replicas", serve, 240)
-        started = children_of(serve.pid)
+        started = descendant_pids(serve.pid)
         assert len(started) >= 4, started  # two app.py replicas and nginx (master and its worker)
         assert classify_through(url) == 3
         assert sorted(path.name for path in (tmp_path / "data").iterdir()) == ["replica-0", "replica-1"]
