@@ -13,6 +13,7 @@ import numpy as np
 from PIL import Image, ImageDraw
 from scipy import ndimage
 
+from digit_data import trajectories
 from preprocessing import geometry
 
 _SKELETON_SCALE = 4
@@ -85,17 +86,36 @@ def centre_line(digit: np.ndarray) -> tuple[np.ndarray, tuple[int, int]]:
     return np.concatenate([*segments, lonely, blobs]).astype(np.float64), (line.shape[1], line.shape[0])
 
 
+def trajectory_segments(digit: np.ndarray, points: int) -> tuple[np.ndarray, tuple[int, int]]:
+    """The digit's centre line as a pen trajectory through `points` points in all (`digit_data.trajectories`):
+    segments float (n, 4) of (x0, y0, x1, y1) and the line image's (w, h), as `centre_line` gives them."""
+    line = skeleton(upscale(digit, _SKELETON_SCALE) > 0.5)
+    paths = trajectories.pen_paths(line)
+    corners = [
+        trajectories.resampled(path, int(count))[:, ::-1]  # (row, column) -> (x, y)
+        for path, count in zip(paths, trajectories.points_per_path(paths, points), strict=True)
+    ]
+    segments = [np.concatenate([xy[:-1], xy[1:]], axis=1) for xy in corners]
+    return np.concatenate(segments or [np.zeros((0, 4))]), (line.shape[1], line.shape[0])
+
+
 def draw_strokes(
-    digit: np.ndarray, canvas_size: tuple[int, int], height: float, pen: float, offset: tuple[float, float]
+    digit: np.ndarray,
+    canvas_size: tuple[int, int],
+    height: float,
+    pen: float,
+    offset: tuple[float, float],
+    points: int | None = None,
 ) -> np.ndarray:
     """Re-draw the digit with a round pen: float32 coverage (H, W) in [0, 1] of a canvas (width, height).
 
     height: the digit's centre-line height on the canvas in pixels; pen: pen diameter in
-    pixels; offset: canvas position (x, y) of the centre line's top-left corner. Drawn at
-    _SUPERSAMPLING times the size and averaged down, so edges are anti-aliased like a
+    pixels; offset: canvas position (x, y) of the centre line's top-left corner; points: draw the
+    centre line as a trajectory through that many points (`trajectory_segments`) instead of whole.
+    Drawn at _SUPERSAMPLING times the size and averaged down, so edges are anti-aliased like a
     browser canvas.
     """
-    segments, (_, line_height) = centre_line(digit)
+    segments, (_, line_height) = centre_line(digit) if points is None else trajectory_segments(digit, points)
     scale = height / line_height * _SUPERSAMPLING
     points = segments * scale + np.array(offset * 2) * _SUPERSAMPLING
     width, canvas_height = canvas_size
@@ -112,11 +132,16 @@ def draw_strokes(
 
 
 def random_canvas_drawing(
-    digit: np.ndarray, rng: np.random.Generator, pen_range: tuple[float, float], pen_relative: bool = False
+    digit: np.ndarray,
+    rng: np.random.Generator,
+    pen_range: tuple[float, float],
+    pen_relative: bool = False,
+    points: int | None = None,
 ) -> np.ndarray:
     """Coverage (H, W) of the digit drawn with a random pen somewhere off-centre on a 400-800 px canvas.
 
-    pen_range: pen diameters in pixels, or as fractions of the digit's height when pen_relative.
+    pen_range: pen diameters in pixels, or as fractions of the digit's height when pen_relative;
+    points: as `draw_strokes`.
     """
     side = int(rng.integers(400, 801))
     canvas_size = (side, int(rng.integers(400, 801))) if rng.random() < 0.3 else (side, side)
@@ -127,7 +152,7 @@ def random_canvas_drawing(
     free_x = max(canvas_size[0] - height * aspect - 2 * margin, 0)
     free_y = max(canvas_size[1] - height - 2 * margin, 0)
     offset = (margin + rng.uniform(0, free_x), margin + rng.uniform(0, free_y))
-    return draw_strokes(digit, canvas_size, height, pen, offset)
+    return draw_strokes(digit, canvas_size, height, pen, offset, points)
 
 
 def opaque_canvas(coverage: np.ndarray) -> np.ndarray:

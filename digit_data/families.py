@@ -19,13 +19,18 @@ import numpy as np
 from PIL import Image, ImageFilter
 from scipy import ndimage
 
+from digit_data.canvas_families import (
+    make_canvas,
+    make_few_points,
+    make_thick_pen,
+    make_thin_pen,
+    make_transparent_canvas,
+)
 from digit_data.drawing import (
     crop_to_ink,
     draw_strokes,
     encode,
     opaque_canvas,
-    random_canvas_drawing,
-    transparent_canvas,
     upscale,
 )
 from preprocessing import geometry
@@ -52,6 +57,8 @@ FAMILIES: dict[str, str] = {
     "light and pen as photo",
     "sharp-shadow": "phone photo as photo, with the sharp-edged shadow of a phone or a hand across the paper (one "
     "straight edge or a corner), 30-55% darker than the lit paper, the digit in the light, the shade or both",
+    "few-points": "as canvas (pen 10-30 px), each stroke a pen trajectory through 8-12 points for the whole digit, "
+    "joined by straight lines: a fast stroke on a touch screen that reports few positions",
 }
 
 
@@ -229,26 +236,6 @@ def photograph_desk(ink: np.ndarray, rng: np.random.Generator, index: int, size:
     return photograph_sheet(np.clip(amount, 0, 1), rng, index, desk=(np.clip(on_sheet, 0, 1), desk))
 
 
-def make_canvas(digit: np.ndarray, rng: np.random.Generator, index: int = 0) -> np.ndarray:
-    """A Sketchpad drawing, pen 10-40 px, black on opaque white: uint8 RGBA (H, W, 4)."""
-    return opaque_canvas(random_canvas_drawing(digit, rng, (10, 40)))
-
-
-def make_transparent_canvas(digit: np.ndarray, rng: np.random.Generator, index: int = 0) -> np.ndarray:
-    """A Sketchpad drawing, pen 10-40 px, black on a transparent canvas: uint8 RGBA (H, W, 4)."""
-    return transparent_canvas(random_canvas_drawing(digit, rng, (10, 40)))
-
-
-def make_thick_pen(digit: np.ndarray, rng: np.random.Generator, index: int = 0) -> np.ndarray:
-    """A drawing whose pen is 15-20% of the digit's height (MNIST's strokes are about 12%)."""
-    return opaque_canvas(random_canvas_drawing(digit, rng, (0.15, 0.20), pen_relative=True))
-
-
-def make_thin_pen(digit: np.ndarray, rng: np.random.Generator, index: int = 0) -> np.ndarray:
-    """A drawing with a 1-2 px pen on a 400-800 px canvas."""
-    return opaque_canvas(random_canvas_drawing(digit, rng, (1, 2)))
-
-
 def make_odd_format(digit: np.ndarray, rng: np.random.Generator, index: int = 0) -> bytes:
     """The digit in an unusual file format (cycling through them by index): file bytes."""
     ink = upscale(digit, rng.uniform(4, 8))
@@ -347,4 +334,5 @@ _MAKERS: dict[str, Callable[[np.ndarray, np.random.Generator, int], Any]] = {
     "notebook": make_notebook,
     "desk": make_desk,
     "sharp-shadow": make_sharp_shadow,
+    "few-points": make_few_points,
 }

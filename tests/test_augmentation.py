@@ -69,7 +69,7 @@ def _box_and_centre(image: np.ndarray) -> tuple[int, tuple[float, float]]:
 LABELLED_STYLES = ("strokes", "scanned_one", "low_bar_four", "flat_top_six")
 
 
-@pytest.mark.parametrize("style", [*augmentation.STYLES, *LABELLED_STYLES])
+@pytest.mark.parametrize("style", [*augmentation.STYLES, *LABELLED_STYLES, "few_points"])
 def test_each_style_keeps_digits_in_the_mnist_frame(digits, style):
     images, labels = digits
     styles = (style, "pen") if style in LABELLED_STYLES else (style,)
@@ -89,6 +89,27 @@ def test_augment_styles_is_reproducible_from_its_seed(digits):
     other = augmentation.augment_styles(images, augmentation.STYLES, seed=6, labels=labels)
     np.testing.assert_array_equal(first, again)
     assert not np.array_equal(first, other)
+
+
+def test_few_point_pen_draws_curves_as_polygons_through_the_points_asked_for():
+    from digit_data import trajectories
+
+    rows, columns = np.mgrid[0:28, 0:28]
+    radius = np.hypot(rows - 14, columns - 14)
+    ring = ((radius > 6) & (radius < 9)).astype(np.float32)  # a 0, round
+    smooth = augmentation.pen_redraw(ring, 10.0)
+    # Through 200 points the 0 stays round (what is left is the two pens' edges); through 9 (8 sides) and 5 (a
+    # square) it departs further from the round one the fewer the points.
+    apart = {points: np.abs(augmentation.few_point_pen(ring, 10.0, points) - smooth).mean() for points in (5, 9, 200)}
+    assert apart[5] > apart[9] > apart[200] + 0.03, apart
+    line = np.zeros((40, 40), bool)
+    line[5, 5:30] = True
+    line[5:35, 29] = True  # an L turned over: one stroke with a corner
+    paths = trajectories.pen_paths(line)
+    assert len(paths) == 1 and {tuple(paths[0][0]), tuple(paths[0][-1])} == {(5.0, 5.0), (34.0, 29.0)}
+    corners = trajectories.resampled(paths[0], 5)
+    steps = np.hypot(*np.diff(corners, axis=0).T)
+    assert np.allclose(corners[[0, -1]], paths[0][[0, -1]]) and steps.max() - steps.min() < 6
 
 
 def test_pen_redraw_gives_the_width_asked_for():

@@ -12,9 +12,10 @@ as the app's preprocessing normalises every input. Keras' random rotation/shift/
 from __future__ import annotations
 
 import numpy as np
-from PIL import Image
+from PIL import Image, ImageDraw
 from scipy import ndimage
 
+from digit_data import drawing, trajectories
 from preprocessing import normalisation
 from training import redrawing, writer_styles
 
@@ -48,6 +49,7 @@ STYLE_WORDS = {
     "scanned_one": "scanned flagged 1s",
     "low_bar_four": "low-bar 4s",
     "flat_top_six": "flat-topped 6s",
+    "few_points": "strokes through a few points",
 }
 """Each style in a few words, for the manifest's and the page's description of a CNN."""
 
@@ -91,6 +93,10 @@ is 7.2..14.1 (preprocessing.normalisation.STROKE_WIDTH_RANGE)."""
 
 LOW_RESOLUTION_SIDES = (8, 16)
 """Longest side of the digit once shrunk: load_digits is 8x8; tight phone crops are 10..16 px."""
+
+FEW_POINTS = (7, 14)
+"""Points of a "few_points" trajectory, the whole digit's (`few_point_pen`): at 8 a 0 is an
+octagon; below 7 some digits stop being legible (an 8 through 6 points reads as a 1)."""
 
 
 def shift_images(images: np.ndarray, rows: int, columns: int) -> np.ndarray:
@@ -174,6 +180,28 @@ def pen_redraw(image: np.ndarray, width: float) -> np.ndarray:
     return redrawing.renormalise(pen.astype(np.float32))
 
 
+def few_point_pen(image: np.ndarray, width: float, points: int) -> np.ndarray:
+    """The digit float32 (h, w) (ink bright) re-drawn as a pen trajectory through `points` points in all
+    (`digit_data.trajectories`), with a round pen of `width` working pixels: MNIST frame float32 (28, 28).
+    Too little ink to trace: re-normalised as it is."""
+    digit = redrawing.crop_ink(image)
+    scale = normalisation.WORK_SIDE / max(digit.shape)
+    height, width_px = max(round(digit.shape[0] * scale), 1), max(round(digit.shape[1] * scale), 1)
+    work = redrawing.resize(digit, height, width_px, Image.BILINEAR)
+    centre_line = drawing.skeleton(np.pad(work > 0.5 * work.max(), int(width)))
+    paths = trajectories.pen_paths(centre_line)
+    if not paths:
+        return redrawing.renormalise(image)
+    canvas = Image.new("F", (centre_line.shape[1], centre_line.shape[0]), 0.0)
+    pen = ImageDraw.Draw(canvas)
+    for path, count in zip(paths, trajectories.points_per_path(paths, points), strict=True):
+        corners = [(float(column), float(row)) for row, column in trajectories.resampled(path, int(count))]
+        pen.line(corners, fill=1.0, width=max(round(width), 1), joint="curve")
+        for column, row in (corners[0], corners[-1]):  # Round ends, as a pen's.
+            pen.ellipse([column - width / 2, row - width / 2, column + width / 2, row + width / 2], fill=1.0)
+    return redrawing.renormalise(np.asarray(canvas, dtype=np.float32))
+
+
 def low_resolution(image: np.ndarray, side: int) -> np.ndarray:
     """Shrink a digit to `side` px (longest side, box average), enlarge it back, and normalise it as the app does.
 
@@ -240,6 +268,9 @@ def augment_styles(
             out[index] = low_resolution(image, int(sides[index]))
         elif style == "scan":
             out[index] = writer_styles.scan(image, rng)
+        elif style == "few_points":
+            points = int(rng.integers(FEW_POINTS[0], FEW_POINTS[1] + 1))
+            out[index] = few_point_pen(image, widths[index], points)
         else:
             out[index] = redrawing.renormalise(image)
     if "scanned_one" in styles and labels is not None:

@@ -38,6 +38,7 @@ IDEAS = {
     "cnn_styles+strokes": ("strokes", *augmentation.CNN_STYLES),
     "writer_styles": augmentation.WRITER_STYLES,
     "cnn_styles+flat_top_six": (*augmentation.CNN_STYLES, "flat_top_six"),
+    "cnn_styles+few_points": (*augmentation.CNN_STYLES, "few_points"),
 }
 """Each idea's styles; "start" scores the starting network as it is."""
 
