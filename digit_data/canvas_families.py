@@ -30,4 +30,4 @@ def make_thin_pen(digit: np.ndarray, rng: np.random.Generator, index: int = 0) -
 
 def make_few_points(digit: np.ndarray, rng: np.random.Generator, index: int = 0) -> np.ndarray:
     """A Sketchpad drawing through 8-12 points (`drawing.trajectory_segments`), pen 10-30 px: uint8 RGBA (H, W, 4)."""
-    return opaque_canvas(random_canvas_drawing(digit, rng, (10, 30), points=int(rng.integers(8, 13))))
+    return opaque_canvas(random_canvas_drawing(digit, rng, (10, 30), through_points=int(rng.integers(8, 13))))

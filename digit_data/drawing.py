@@ -105,17 +105,20 @@ def draw_strokes(
     height: float,
     pen: float,
     offset: tuple[float, float],
-    points: int | None = None,
+    through_points: int | None = None,
 ) -> np.ndarray:
     """Re-draw the digit with a round pen: float32 coverage (H, W) in [0, 1] of a canvas (width, height).
 
     height: the digit's centre-line height on the canvas in pixels; pen: pen diameter in
-    pixels; offset: canvas position (x, y) of the centre line's top-left corner; points: draw the
-    centre line as a trajectory through that many points (`trajectory_segments`) instead of whole.
+    pixels; offset: canvas position (x, y) of the centre line's top-left corner; through_points: draw
+    the centre line as a trajectory through that many points (`trajectory_segments`) instead of whole.
     Drawn at _SUPERSAMPLING times the size and averaged down, so edges are anti-aliased like a
     browser canvas.
     """
-    segments, (_, line_height) = centre_line(digit) if points is None else trajectory_segments(digit, points)
+    if through_points is None:
+        segments, (_, line_height) = centre_line(digit)
+    else:
+        segments, (_, line_height) = trajectory_segments(digit, through_points)
     scale = height / line_height * _SUPERSAMPLING
     points = segments * scale + np.array(offset * 2) * _SUPERSAMPLING
     width, canvas_height = canvas_size
@@ -136,12 +139,12 @@ def random_canvas_drawing(
     rng: np.random.Generator,
     pen_range: tuple[float, float],
     pen_relative: bool = False,
-    points: int | None = None,
+    through_points: int | None = None,
 ) -> np.ndarray:
     """Coverage (H, W) of the digit drawn with a random pen somewhere off-centre on a 400-800 px canvas.
 
     pen_range: pen diameters in pixels, or as fractions of the digit's height when pen_relative;
-    points: as `draw_strokes`.
+    through_points: as `draw_strokes`.
     """
     side = int(rng.integers(400, 801))
     canvas_size = (side, int(rng.integers(400, 801))) if rng.random() < 0.3 else (side, side)
@@ -152,7 +155,7 @@ def random_canvas_drawing(
     free_x = max(canvas_size[0] - height * aspect - 2 * margin, 0)
     free_y = max(canvas_size[1] - height - 2 * margin, 0)
     offset = (margin + rng.uniform(0, free_x), margin + rng.uniform(0, free_y))
-    return draw_strokes(digit, canvas_size, height, pen, offset, points)
+    return draw_strokes(digit, canvas_size, height, pen, offset, through_points)
 
 
 def opaque_canvas(coverage: np.ndarray) -> np.ndarray:

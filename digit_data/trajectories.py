@@ -4,7 +4,7 @@ reports few positions, or a tablet's trajectory resampled to a fixed number of p
 The centre line (one pixel wide, `drawing.skeleton`) is walked into pen paths, and each path is resampled at
 evenly spaced points along its length; straight segments between them, drawn with a round pen, make curves
 polygons (a loop through five points a pentagon). `training.augmentation.few_point_pen` re-draws training
-digits so; the family `few-points` (digit_data/families.py) draws test digits so on a canvas.
+digits so; the family `few-points` (digit_data/canvas_families.py) draws test digits so on a canvas.
 """
 
 from __future__ import annotations
