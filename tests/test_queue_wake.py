@@ -161,11 +161,12 @@ def test_the_progress_loop_sleeps_while_no_job_reports_progress(progress_server)
     time.sleep(2.0)
     # Gradio's progress loop looks every 10 ms, about 200 times in 2 s; here on the backstop only (1 s).
     assert 1 <= looks[0] - before <= 3, looks[0] - before
-    # Calls that report no progress wake it no more than that.
-    before = looks[0]
+    # Calls that report no progress wake it no more than that: once a backstop, and the look under way.
+    before, started = looks[0], time.perf_counter()
     for number in range(20):
         assert queue_messages(url, "echo", f"digit {number}")[-1]["output"]["data"] == [f"digit {number}"]
-    assert looks[0] - before <= 5, looks[0] - before
+    elapsed = time.perf_counter() - started
+    assert looks[0] - before <= elapsed / queue_wake.PROGRESS_BACKSTOP_S + 2, (looks[0] - before, elapsed)
 
 
 def test_a_job_that_reports_progress_sends_it_as_it_goes(progress_server):
@@ -173,5 +174,7 @@ def test_a_job_that_reports_progress_sends_it_as_it_goes(progress_server):
     messages = queue_messages(url, "counted", "done")
     assert messages[-1]["output"]["data"] == ["done"]
     steps = [m["progress_data"][0]["progress"] for m in messages if m.get("msg") == "progress"]
-    # Four reports 100 ms apart, each sent within the 10 ms the loop sleeps between looks while the job runs.
-    assert steps == [0.0, 0.25, 0.5, 0.75], steps
+    # Four reports 100 ms apart, each sent within the 10 ms the loop sleeps between looks while the job runs (a
+    # loop held up by a busy machine may send two as one). A loop that slept to its 1 s backstop sends none: the
+    # job is over in 0.4 s.
+    assert len(steps) >= 3 and steps == sorted(steps) and steps[-1] == 0.75, steps
