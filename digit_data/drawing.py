@@ -90,12 +90,8 @@ def trajectory_segments(digit: np.ndarray, points: int) -> tuple[np.ndarray, tup
     """The digit's centre line as a pen trajectory through `points` points in all (`digit_data.trajectories`):
     segments float (n, 4) of (x0, y0, x1, y1) and the line image's (w, h), as `centre_line` gives them."""
     line = skeleton(upscale(digit, _SKELETON_SCALE) > 0.5)
-    paths = trajectories.pen_paths(line)
-    corners = [
-        trajectories.resampled(path, int(count))[:, ::-1]  # (row, column) -> (x, y)
-        for path, count in zip(paths, trajectories.points_per_path(paths, points), strict=True)
-    ]
-    segments = [np.concatenate([xy[:-1], xy[1:]], axis=1) for xy in corners]
+    polylines = [corners[:, ::-1] for corners in trajectories.corners(line, points)]  # (row, column) -> (x, y)
+    segments = [np.concatenate([xy[:-1], xy[1:]], axis=1) for xy in polylines]
     return np.concatenate(segments or [np.zeros((0, 4))]), (line.shape[1], line.shape[0])
 
 

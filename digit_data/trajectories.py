@@ -16,10 +16,15 @@ MIN_PATH_SHARE = 0.1
 stroke of the writer's: dropped."""
 
 
-def points_per_path(paths: list[np.ndarray], points: int) -> np.ndarray:
-    """`points` shared out over `paths` by their lengths, at least two each: int (len(paths),)."""
+def corners(centre_line: np.ndarray, points: int) -> list[np.ndarray]:
+    """The one-pixel centre line bool (h, w) as a trajectory through `points` points in all: each pen path
+    (`pen_paths`) resampled at its share of them by length, at least two: float (k, 2) arrays of (row, column)."""
+    paths = pen_paths(centre_line)
+    if not paths:
+        return []
     lengths = np.array([path_length(path) for path in paths])
-    return np.maximum(2, np.round(points * lengths / lengths.sum()).astype(int))
+    counts = np.maximum(2, np.round(points * lengths / lengths.sum()).astype(int))
+    return [resampled(path, int(count)) for path, count in zip(paths, counts, strict=True)]
 
 
 def pen_paths(centre_line: np.ndarray) -> list[np.ndarray]:

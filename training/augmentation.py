@@ -189,13 +189,13 @@ def few_point_pen(image: np.ndarray, width: float, points: int) -> np.ndarray:
     height, width_px = max(round(digit.shape[0] * scale), 1), max(round(digit.shape[1] * scale), 1)
     work = redrawing.resize(digit, height, width_px, Image.BILINEAR)
     centre_line = drawing.skeleton(np.pad(work > 0.5 * work.max(), int(width)))
-    paths = trajectories.pen_paths(centre_line)
-    if not paths:
+    polylines = trajectories.corners(centre_line, points)
+    if not polylines:
         return redrawing.renormalise(image)
     canvas = Image.new("F", (centre_line.shape[1], centre_line.shape[0]), 0.0)
     pen = ImageDraw.Draw(canvas)
-    for path, count in zip(paths, trajectories.points_per_path(paths, points), strict=True):
-        corners = [(float(column), float(row)) for row, column in trajectories.resampled(path, int(count))]
+    for polyline in polylines:
+        corners = [(float(column), float(row)) for row, column in polyline]
         pen.line(corners, fill=1.0, width=max(round(width), 1), joint="curve")
         for column, row in (corners[0], corners[-1]):  # Round ends, as a pen's.
             pen.ellipse([column - width / 2, row - width / 2, column + width / 2, row + width / 2], fill=1.0)
