@@ -3,7 +3,8 @@
     .venv/bin/python -m bench.preprocess_bench          # about half a minute
 
 Cases: a 600x600 and a 400x400 Sketchpad canvas (uint8 RGBA, black pen strokes on opaque
-white, as Gradio sends it), a 3000x4000 phone-photo-like JPEG file read from disk, and one
+white, as Gradio sends it), a 3000x4000 phone-photo-like JPEG file read from disk, the same photo
+as an iPhone saves it (HEIC: decoded at full size, no reduced decoding as JPEG's), and one
 28x28 MNIST digit. Writes median and p95 milliseconds per case to
 bench/results/preprocess.json. The budget (DESIGN.md) is 5 ms for the 600x600 canvas.
 """
@@ -39,8 +40,8 @@ def canvas(side: int, digit: np.ndarray) -> np.ndarray:
     return drawing.opaque_canvas(coverage)
 
 
-def photo_jpeg(digit: np.ndarray, path: Path) -> None:
-    """A 3000x4000 (width x height) photo-like JPEG: a blue digit on lit paper, with noise."""
+def photo_jpeg(digit: np.ndarray, path: Path, file_format: str = "JPEG") -> None:
+    """A 3000x4000 (width x height) photo-like JPEG (or `file_format`): a blue digit on lit paper, with noise."""
     rng = np.random.default_rng(0)
     height, width = 4000, 3000
     ink = drawing.upscale(digit, 30)
@@ -56,7 +57,7 @@ def photo_jpeg(digit: np.ndarray, path: Path) -> None:
         for c in range(3)
     ]
     rgb = np.clip(np.dstack(channels), 0, 255).astype(np.uint8)
-    Image.fromarray(rgb).save(path, "JPEG", quality=85)
+    Image.fromarray(rgb).save(path, file_format, quality=85)
 
 
 def time_case(function: Callable[[], Any], repeats: int, warmup: int = 3) -> dict[str, float]:
@@ -91,10 +92,13 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory() as folder:
         photo = Path(folder) / "photo.jpg"
         photo_jpeg(digit, photo)
+        heic = Path(folder) / "photo.heic"
+        photo_jpeg(digit, heic, "HEIF")
         inputs: dict[str, tuple[Any, int]] = {
             "canvas 600x600": (canvas(600, digit), arguments.repeats),
             "canvas 400x400": (canvas(400, digit), arguments.repeats),
             "photo 3000x4000 JPEG file": (photo, max(10, arguments.repeats // 10)),
+            "photo 3000x4000 HEIC file": (heic, max(10, arguments.repeats // 10)),
             "MNIST 28x28 uint8": (digit, arguments.repeats),
         }
         for name, (source, repeats) in inputs.items():

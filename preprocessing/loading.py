@@ -21,9 +21,15 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pillow_heif
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from preprocessing import geometry, png
+
+# iPhones save their photos as HEIC, which Pillow cannot open by itself: registered with Pillow, so that
+# every `Image.open` of the process reads them (Gradio's look at an upload included). libheif applies
+# the photo's rotation, and the EXIF orientation is dropped so that it is not applied twice.
+pillow_heif.register_heif_opener()
 
 MAX_INPUT_BYTES = 20 * 1024 * 1024
 """Largest file or byte string accepted (20 MiB): a phone photo is 2-8 MB."""
@@ -148,7 +154,7 @@ def open_header(data: bytes, *, name: str = "") -> Image.Image:
     except Image.DecompressionBombError as error:
         raise ImageError(_named(name, f"the image claims too many pixels ({error})")) from error
     except UnidentifiedImageError as error:
-        message = "not an image file in a format we can read (PNG, JPEG, GIF, BMP, TIFF, WebP, ...)"
+        message = "not an image file in a format we can read (PNG, JPEG, HEIC, GIF, BMP, TIFF, WebP, ...)"
         raise ImageError(_named(name, message)) from error
     except Exception as error:
         raise ImageError(_named(name, f"not a recognised image file ({_describe(error)})")) from error

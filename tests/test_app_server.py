@@ -61,6 +61,14 @@ def test_curls_call_answers_exactly_as_the_queue_does(client, app_server):
             assert direct == client.predict(handle_file(str(path)), api_name="/classify"), path.name
 
 
+def test_an_iphone_heic_photo_is_read_like_its_jpeg(client, tmp_path):
+    jpeg = EXAMPLES / "photo_9_blue_ink.jpg"
+    heic = tmp_path / "IMG_0002.HEIC"
+    Image.open(jpeg).save(heic, "HEIF", quality=95)
+    from_heic = client.predict(handle_file(str(heic)), api_name="/classify")
+    assert from_heic["digit"] == client.predict(handle_file(str(jpeg)), api_name="/classify")["digit"] == 9
+
+
 def test_blank_image_gets_no_digit_and_a_message(client, tmp_path):
     path = tmp_path / "blank.png"
     Image.new("L", (200, 200), 255).save(path)

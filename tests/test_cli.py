@@ -98,6 +98,16 @@ def test_predict_answers_many_files_in_batches(image_files, models, monkeypatch)
     assert ["error" in record for record in records] == [False, True, False, False] * 2
 
 
+def test_predict_reads_an_iphone_photo(tmp_path, mnist, models):
+    photo = Image.open(io.BytesIO(families.make_photo(mnist.X_test[1], np.random.default_rng(1), 1)))
+    exif = Image.Exif()
+    exif[0x0112] = 8  # Stored lying on its side, "turn 90 degrees counter-clockwise to display".
+    path = tmp_path / "IMG_0001.HEIC"
+    photo.transpose(Image.Transpose.ROTATE_270).save(path, "HEIF", quality=90, exif=exif.tobytes())
+    (record,) = cli.answers(models, [str(path)])
+    assert record["digit"] == 2, record
+
+
 def test_predict_csv_writes_a_kaggle_submission(tmp_path, mnist, models, quick_models_dir):
     digits = mnist.X_test[:6].reshape(6, -1)
     csv = tmp_path / "test.csv"

@@ -130,6 +130,19 @@ def test_exif_orientation_is_honoured(dark_on_white):
     assert np.abs(loaded.gray - dark_on_white[:, :48] / 255).mean() < 0.02
 
 
+def test_iphone_heic_photo_is_read_upright(dark_on_white):
+    # As an iPhone stores a portrait photo: the sensor's landscape pixels and "turn to display".
+    upright = Image.fromarray(dark_on_white[:, :48]).convert("RGB")  # 48 wide, 64 high
+    exif = Image.Exif()
+    exif[0x0112] = 6
+    stored = upright.transpose(Image.Transpose.ROTATE_90)
+    data = encode(stored, "HEIF", quality=95, exif=exif.tobytes())
+    assert data[4:12] == b"ftypheic"
+    loaded = loading.load_image(data)
+    assert loaded.input_size == (48, 64)  # Turned once: not left lying, not turned twice.
+    assert np.abs(loaded.gray - dark_on_white[:, :48] / 255).mean() < 0.03
+
+
 def test_animated_image_uses_its_first_frame(dark_on_white):
     frames = [Image.fromarray(dark_on_white), Image.fromarray(255 - dark_on_white)]
     data = encode(frames[0], "GIF", save_all=True, append_images=frames[1:])

@@ -116,6 +116,22 @@ def test_transparent_upload_is_read_like_an_opaque_one(presenter, tmp_path):
     assert second["ensemble"] == pytest.approx(first["ensemble"], abs=0.02)
 
 
+def test_an_iphone_heic_upload_reaches_the_page_like_its_png(presenter, tmp_path):
+    from gradio.data_classes import ImageData
+
+    from webapp.canvas import image_upload
+
+    png, heic = tmp_path / "one.png", tmp_path / "IMG_0003.HEIC"
+    Image.fromarray(drawn_one()).save(png)
+    Image.fromarray(drawn_one()).convert("RGB").save(heic, "HEIF", quality=95)
+    upload = image_upload(elem_id="upload", label="Upload", height=300)
+    handed = upload.preprocess(ImageData(path=str(heic), orig_name=heic.name))  # Gradio opens it first.
+    assert handed == str(heic)
+    shown, expected = outputs_of(presenter.show_upload(handed)), outputs_of(presenter.show_upload(str(png)))
+    assert visible_text(shown["verdict"]).startswith("1")
+    assert visible_text(shown["verdict"]) == visible_text(expected["verdict"])
+
+
 def test_classify_returns_the_design_json_without_a_path(presenter, tmp_path):
     path = tmp_path / "one.png"
     Image.fromarray(drawn_one()).save(path)

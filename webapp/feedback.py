@@ -59,7 +59,7 @@ class Feedback:
         the linear SGD model and the CNN each give a 28x28 saliency map over the image they saw.
 
         Args:
-            path: the image file (PNG, JPEG, WebP, ...) of one digit.
+            path: the image file (PNG, JPEG, HEIC, WebP, ...) of one digit.
 
         Returns:
             {"digit": the ensemble's digit or null, "input": the 28x28 model input (floats 0-1),
@@ -68,7 +68,7 @@ class Feedback:
             that model's digit}}}. An unreadable file raises an error with the reason.
         """
         if not path:
-            raise gr.Error("Send one image file (PNG, JPEG, WebP, ...).", title="No image")
+            raise gr.Error("Send one image file (PNG, JPEG, HEIC, WebP, ...).", title="No image")
         with self._explaining:
             record = explain_path(self.explainer, path)
         if "error" in record:

@@ -153,7 +153,7 @@ class Presenter:
         each give ten probabilities; the image is first made MNIST-style (28x28, ink bright).
 
         Args:
-            path: the image file (PNG, JPEG, WebP, ...), one digit, dark ink on light or the reverse.
+            path: the image file (PNG, JPEG, HEIC, WebP, ...), one digit, dark ink on light or the reverse.
 
         Returns:
             {"digit": the ensemble's digit or null when the image holds no digit (then "message"
@@ -162,7 +162,7 @@ class Presenter:
             raises an error with the reason.
         """
         if not path:
-            raise gr.Error("Send one image file (PNG, JPEG, WebP, ...).", title="No image")
+            raise gr.Error("Send one image file (PNG, JPEG, HEIC, WebP, ...).", title="No image")
         prepared = await read_image_on_loop(path)
         if not prepared.found:
             return no_digit_answer(prepared.reason)

@@ -24,7 +24,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from preprocessing import MAX_INPUT_BYTES
 
-ImageFile = Annotated[UploadFile, File(description="the image file (PNG, JPEG, WebP, ...)")]
+ImageFile = Annotated[UploadFile, File(description="the image file (PNG, JPEG, HEIC, WebP, ...)")]
 PREFIX = "/api"
 ENVELOPE_BYTES = 64 * 1024
 """What a multipart request may add to its file: boundaries and headers."""
@@ -90,7 +90,7 @@ async def image_bytes(file: UploadFile) -> bytes:
     if len(data) > MAX_INPUT_BYTES:
         raise RequestError(413, f"the file is over the {MAX_INPUT_BYTES // 2**20} MiB limit")
     if not data:
-        raise RequestError(400, "the file is empty: send one image (PNG, JPEG, WebP, ...)")
+        raise RequestError(400, "the file is empty: send one image (PNG, JPEG, HEIC, WebP, ...)")
     return data
 
 

@@ -108,7 +108,7 @@ class NumberReader:
     def read_number(self, path: str | None) -> dict[str, Any]:
         """The /read_number endpoint: one image file -> DESIGN.md's object without `path`; gr.Error when unreadable."""
         if not path:
-            raise gr.Error("Send one image file (PNG, JPEG, WebP, ...).", title="No image")
+            raise gr.Error("Send one image file (PNG, JPEG, HEIC, WebP, ...).", title="No image")
         return self._read(path).answer
 
     def _read(self, source: Any) -> numbers.NumberReading:
