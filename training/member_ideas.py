@@ -43,6 +43,7 @@ IDEAS = {
     ),
     "pens_4_epochs_seed_2": dataclasses.replace(MEMBERS["cnn_2"], seed=2),
     "pens_4_epochs_seed_3": dataclasses.replace(MEMBERS["cnn_2"], seed=3),
+    "pens_few_points_4_epochs": dataclasses.replace(MEMBERS["cnn_2"], styles=(*augmentation.PEN_STYLES, "few_points")),
     "pens_12_epochs_polished": dataclasses.replace(
         MEMBERS["cnn"], seed=2, styles=augmentation.PEN_STYLES, test_time_shifts=NO_SHIFT, test_time_shift_layer=0
     ),
@@ -52,7 +53,9 @@ for twice as many steps, and polished like `cnn` (one more epoch, about 1.5 minu
 recipe (the scanned styles, 12 epochs and the polishing epoch) from another seed, reading each digit
 once as `cnn_2` does today (the five reads would cost every answer about a millisecond more); today's
 `cnn_2` from two other seeds, which says how far a training's seed alone moves each figure; and `cnn`'s
-recipe on the pens alone (no scanned styles), read once, as a third CNN (`--third`)."""
+recipe on the pens alone (no scanned styles), read once, as a third CNN (`--third`); and today's `cnn_2` with
+a third of its re-drawn copies traced through a few points (`few_points`), the style that cost `cnn` its
+validation figures when `cnn` learned it (docs/results.md)."""
 
 
 def trained_folder(
