@@ -24,6 +24,7 @@ from digit_data.canvas_families import (
     make_few_points,
     make_thick_pen,
     make_thin_pen,
+    make_tilted,
     make_transparent_canvas,
 )
 from digit_data.drawing import (
@@ -59,6 +60,7 @@ FAMILIES: dict[str, str] = {
     "straight edge or a corner), 30-55% darker than the lit paper, the digit in the light, the shade or both",
     "few-points": "as canvas (pen 10-30 px), each stroke a pen trajectory through 8-12 points for the whole digit, "
     "joined by straight lines: a fast stroke on a touch screen that reports few positions",
+    "tilted": "as canvas, the digit written turned by 15-25 degrees either way: a phone held askew, a leaning hand",
 }
 
 
@@ -335,4 +337,5 @@ _MAKERS: dict[str, Callable[[np.ndarray, np.random.Generator, int], Any]] = {
     "desk": make_desk,
     "sharp-shadow": make_sharp_shadow,
     "few-points": make_few_points,
+    "tilted": make_tilted,
 }

@@ -44,6 +44,7 @@ IDEAS = {
     "pens_4_epochs_seed_2": dataclasses.replace(MEMBERS["cnn_2"], seed=2),
     "pens_4_epochs_seed_3": dataclasses.replace(MEMBERS["cnn_2"], seed=3),
     "pens_few_points_4_epochs": dataclasses.replace(MEMBERS["cnn_2"], styles=(*augmentation.PEN_STYLES, "few_points")),
+    "pens_4_epochs_rotation_20": dataclasses.replace(MEMBERS["cnn_2"], rotation_degrees=20.0),
     "pens_12_epochs_polished": dataclasses.replace(
         MEMBERS["cnn"], seed=2, styles=augmentation.PEN_STYLES, test_time_shifts=NO_SHIFT, test_time_shift_layer=0
     ),
@@ -55,7 +56,8 @@ once as `cnn_2` does today (the five reads would cost every answer about a milli
 `cnn_2` from two other seeds, which says how far a training's seed alone moves each figure; and `cnn`'s
 recipe on the pens alone (no scanned styles), read once, as a third CNN (`--third`); and today's `cnn_2` with
 a third of its re-drawn copies traced through a few points (`few_points`), the style that cost `cnn` its
-validation figures when `cnn` learned it (docs/results.md)."""
+validation figures when `cnn` learned it (docs/results.md); and today's `cnn_2` turned by up to 20 degrees instead
+of 10 while it learns (a photo taken at a slant, a phone held askew)."""
 
 
 def trained_folder(
