@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pillow_heif
 import pytest
 from gradio_client import Client, handle_file
 from gradio_client.exceptions import AppError
@@ -64,7 +65,7 @@ def test_curls_call_answers_exactly_as_the_queue_does(client, app_server):
 def test_an_iphone_heic_photo_is_read_like_its_jpeg(client, tmp_path):
     jpeg = EXAMPLES / "photo_9_blue_ink.jpg"
     heic = tmp_path / "IMG_0002.HEIC"
-    Image.open(jpeg).save(heic, "HEIF", quality=95)
+    pillow_heif.from_pillow(Image.open(jpeg)).save(heic, quality=95)
     from_heic = client.predict(handle_file(str(heic)), api_name="/classify")
     assert from_heic["digit"] == client.predict(handle_file(str(jpeg)), api_name="/classify")["digit"] == 9
 
