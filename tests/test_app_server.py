@@ -62,12 +62,16 @@ def test_curls_call_answers_exactly_as_the_queue_does(client, app_server):
             assert direct == client.predict(handle_file(str(path)), api_name="/classify"), path.name
 
 
-def test_an_iphone_heic_photo_is_read_like_its_jpeg(client, tmp_path):
+def test_an_iphone_heic_photo_is_read_like_its_jpeg(client, app_server, tmp_path):
+    import httpx
+
     jpeg = EXAMPLES / "photo_9_blue_ink.jpg"
     heic = tmp_path / "IMG_0002.HEIC"
     pillow_heif.from_pillow(Image.open(jpeg)).save(heic, quality=95)
     from_heic = client.predict(handle_file(str(heic)), api_name="/classify")
     assert from_heic["digit"] == client.predict(handle_file(str(jpeg)), api_name="/classify")["digit"] == 9
+    posted = httpx.post(f"{app_server}api/classify", files={"file": (heic.name, heic.read_bytes())}, timeout=60)
+    assert posted.status_code == 200 and posted.json()["digit"] == 9
 
 
 def test_blank_image_gets_no_digit_and_a_message(client, tmp_path):
