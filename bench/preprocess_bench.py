@@ -40,7 +40,7 @@ def canvas(side: int, digit: np.ndarray) -> np.ndarray:
     return drawing.opaque_canvas(coverage)
 
 
-def photo_jpeg(digit: np.ndarray, path: Path, file_format: str = "JPEG") -> None:
+def photo_file(digit: np.ndarray, path: Path, file_format: str = "JPEG") -> None:
     """A 3000x4000 (width x height) photo-like JPEG (or `file_format`): a blue digit on lit paper, with noise."""
     rng = np.random.default_rng(0)
     height, width = 4000, 3000
@@ -91,9 +91,9 @@ def main(argv: list[str] | None = None) -> int:
     cases: dict[str, dict[str, float]] = {}
     with tempfile.TemporaryDirectory() as folder:
         photo = Path(folder) / "photo.jpg"
-        photo_jpeg(digit, photo)
+        photo_file(digit, photo)
         heic = Path(folder) / "photo.heic"
-        photo_jpeg(digit, heic, "HEIF")
+        photo_file(digit, heic, "HEIF")
         inputs: dict[str, tuple[Any, int]] = {
             "canvas 600x600": (canvas(600, digit), arguments.repeats),
             "canvas 400x400": (canvas(400, digit), arguments.repeats),

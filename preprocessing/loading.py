@@ -21,15 +21,9 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import pillow_heif
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from preprocessing import geometry, png
-
-# iPhones save their photos as HEIC, which Pillow cannot open by itself: registered with Pillow, so that
-# every `Image.open` of the process reads them (Gradio's look at an upload included). libheif applies
-# the photo's rotation, and the EXIF orientation is dropped so that it is not applied twice.
-pillow_heif.register_heif_opener()
 
 MAX_INPUT_BYTES = 20 * 1024 * 1024
 """Largest file or byte string accepted (20 MiB): a phone photo is 2-8 MB."""
